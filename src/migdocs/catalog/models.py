@@ -1,0 +1,328 @@
+"""The catalog v1 as pydantic models: what `catalog.yaml` may say, and nothing else."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from migdocs.objects import CATALOG_KEYS, ObjectKind, ObjectRef, parse_declared
+
+
+class Risk(StrEnum):
+    """How dangerous running a rollback is."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """0 for low up to 3 for critical."""
+        return list(Risk).index(self)
+
+
+class Impact(StrEnum):
+    """What running a rollback does besides undoing its migration."""
+
+    DATA_LOSS = "data-loss"
+    MAY_FAIL = "may-fail"
+    PERFORMANCE = "performance"
+    DOWNTIME = "downtime"
+
+
+class Severity(StrEnum):
+    """A finding's severity; ``off`` only appears in rule settings."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    OFF = "off"
+
+    @property
+    def rank(self) -> int:
+        """Higher is more severe: info 1, warning 2, error 3 (off 0)."""
+        return {"off": 0, "info": 1, "warning": 2, "error": 3}[self.value]
+
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+RULE_CODE = r"^MG\d{3}$"
+"""What a rule code looks like: `MG` and three digits."""
+Text = Annotated[str, Field(description="Markdown text.")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class Project(_Model):
+    """Who the history belongs to."""
+
+    name: NonEmpty
+    """The project's name, shown as the site's title."""
+    description: Text | None = None
+    """What the project is, in Markdown."""
+
+
+class Paths(_Model):
+    """Where the SQL files are, relative to the catalog's folder."""
+
+    migrations: NonEmpty = "migrations"
+    """Folder of the forward migrations."""
+    rollbacks: NonEmpty = "migrations/rollbacks"
+    """Folder of the rollback scripts."""
+
+
+class Conventions(_Model):
+    """File name patterns: `{date}` is YYYY-MM-DD, `{name}` is [a-z0-9_]+, `{version}` digits."""
+
+    migration: NonEmpty = "{date}_{name}.sql"
+    """Pattern of a migration file's name."""
+    rollback: NonEmpty = "{date}_rollback_{name}.sql"
+    """Pattern of a rollback file's name."""
+
+
+class ReviewPolicy(_Model):
+    """How often every entry must be reviewed."""
+
+    every_days: Annotated[int, Field(gt=0)] = 90
+    """An entry reviewed longer ago than this is due again (MG601)."""
+
+
+class Ledger(_Model):
+    """How the live database records which migrations ran."""
+
+    kind: Literal["none", "drizzle", "flyway", "table"] = "none"
+    """The runner whose bookkeeping table to read."""
+    table: NonEmpty | None = None
+    """For `kind: table`: the table with one text column `version` holding migration ids."""
+
+    @model_validator(mode="after")
+    def _table_for_kind(self) -> Ledger:
+        if self.kind == "table" and self.table is None:
+            raise ValueError("a ledger of kind 'table' needs `table`")
+        return self
+
+
+class RuleSetting(_Model):
+    """One rule's setting."""
+
+    severity: Severity
+    """The severity its findings get; `off` silences the rule."""
+    reason: NonEmpty | None = None
+    """Why the default does not fit this project (required to turn a rule off)."""
+
+    @model_validator(mode="after")
+    def _reason_to_silence(self) -> RuleSetting:
+        if self.severity is Severity.OFF and self.reason is None:
+            raise ValueError("turning a rule off needs a `reason`")
+        return self
+
+
+class Replay(_Model):
+    """How `migdocs verify` prepares and runs the scratch database."""
+
+    setup: list[NonEmpty] = Field(default_factory=list)
+    """SQL files run before the first migration: what production has that no migration makes."""
+    statement_timeout: Annotated[str, StringConstraints(pattern=r"^\d+\s*(ms|s|min|h)?$")] = "60s"
+    """Longest a single statement may run during replay."""
+
+
+class Live(_Model):
+    """What the live audit looks at."""
+
+    schemas: list[NonEmpty] | None = None
+    """Schemas to audit; default every non-system schema."""
+    ignore: list[NonEmpty] = Field(default_factory=list)
+    """Glob patterns of objects owned by other tools (`public.pg_stat_statements*`)."""
+
+
+class Objects(_Model):
+    """Objects as `[schema.]name`; columns, constraints, triggers as `[schema.]table.name`."""
+
+    schemas: list[NonEmpty] = Field(default_factory=list)
+    extensions: list[NonEmpty] = Field(default_factory=list)
+    tables: list[NonEmpty] = Field(default_factory=list)
+    columns: list[NonEmpty] = Field(default_factory=list)
+    indexes: list[NonEmpty] = Field(default_factory=list)
+    constraints: list[NonEmpty] = Field(default_factory=list)
+    views: list[NonEmpty] = Field(default_factory=list)
+    sequences: list[NonEmpty] = Field(default_factory=list)
+    types: list[NonEmpty] = Field(default_factory=list)
+    functions: list[NonEmpty] = Field(default_factory=list)
+    triggers: list[NonEmpty] = Field(default_factory=list)
+
+    @field_validator(*CATALOG_KEYS, mode="after")
+    @classmethod
+    def _names_parse(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        kind = CATALOG_KEYS[str(info.field_name)][0]
+        for name in names:
+            parse_declared(kind, name)
+        return names
+
+    def refs(self) -> list[ObjectRef]:
+        """Every declared object, in declaration order."""
+        out: list[ObjectRef] = []
+        for key, kinds in CATALOG_KEYS.items():
+            names = getattr(self, key)
+            if names:
+                out.extend(parse_declared(kinds[0], name) for name in names)
+        return out
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, key) for key in CATALOG_KEYS)
+
+
+class Rollback(_Model):
+    """A rollback script with its risk, or `none` with the reason there is none."""
+
+    file: NonEmpty | None = None
+    """The rollback script, under `paths.rollbacks`."""
+    risk: Risk | None = None
+    """How dangerous running it is."""
+    impact: list[Impact] = Field(default_factory=list)
+    """What it does besides undoing the migration; [] for nothing."""
+    summary: Text | None = None
+    """What running it means, in Markdown."""
+    none: NonEmpty | None = None
+    """Instead of a script: why this migration has no rollback."""
+
+    @model_validator(mode="after")
+    def _script_or_none(self) -> Rollback:
+        if self.none is not None:
+            if self.file is not None:
+                raise ValueError("give either `file` or `none`, not both")
+            return self
+        if self.file is not None:
+            missing = [key for key in ("risk", "summary") if getattr(self, key) is None]
+            if missing:
+                raise ValueError(f"a rollback `file` needs {' and '.join(missing)}")
+        return self
+
+    @property
+    def declared(self) -> bool:
+        """Whether the entry says what its rollback is (a script, or none with a reason)."""
+        return self.file is not None or self.none is not None
+
+
+class Reviewed(_Model):
+    """The last documentation review of an entry."""
+
+    date: dt.date
+    """When it was reviewed."""
+    by: NonEmpty
+    """Who reviewed it."""
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+    """SHA-256 of the forward file's bytes followed by the rollback file's bytes, as reviewed."""
+
+
+class Migration(_Model):
+    """One migration, in the order they are applied."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[^/\\\s]+$")]
+    """Unique id: the file stem."""
+    file: NonEmpty | None = None
+    """The migration file under `paths.migrations`; default `{id}.sql`."""
+    date: dt.date
+    """The date the migration was written."""
+    title: NonEmpty
+    """A short title."""
+    purpose: Text
+    """Why the migration exists, in Markdown."""
+    changes: list[Text] = Field(default_factory=list)
+    """What it changes, one item each."""
+    features: list[Text] = Field(default_factory=list)
+    """What it enables for users."""
+    creates: Objects = Field(default_factory=Objects)
+    """What the SQL must create."""
+    drops: Objects = Field(default_factory=Objects)
+    """What the SQL must drop."""
+    rollback: Rollback | None = None
+    """How to undo it."""
+    reviewed: Reviewed | None = None
+    """The last review; absent means never reviewed."""
+    notes: Text | None = None
+    """Free Markdown."""
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: object) -> object:
+        if isinstance(value, str) and not _is_iso_date(value):
+            raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
+        return value
+
+    @property
+    def file_name(self) -> str:
+        """The migration file's path under `paths.migrations`."""
+        return self.file if self.file is not None else f"{self.id}.sql"
+
+
+class Catalog(_Model):
+    """`catalog.yaml`: every migration of a PostgreSQL project, in the order they are applied."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+        json_schema_extra={
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "migdocs catalog v1",
+        },
+    )
+
+    version: Literal[1]
+    """The catalog format's version."""
+    project: Project
+    paths: Paths = Paths()
+    conventions: Conventions = Conventions()
+    review: ReviewPolicy = ReviewPolicy()
+    ledger: Ledger = Ledger()
+    rules: dict[Annotated[str, StringConstraints(pattern=RULE_CODE)], RuleSetting] = Field(
+        default_factory=dict,
+        # pydantic writes only `patternProperties`, which lets any other key through.
+        json_schema_extra={"propertyNames": {"pattern": RULE_CODE}, "additionalProperties": False},
+    )
+    """Per-rule settings, by code."""
+    replay: Replay = Replay()
+    live: Live = Live()
+    migrations: list[Migration] = Field(default_factory=list)
+    """Every migration, in the order they are applied."""
+
+
+def _is_iso_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
+
+
+__all__ = [
+    "Catalog",
+    "Conventions",
+    "Impact",
+    "Ledger",
+    "Live",
+    "Migration",
+    "ObjectKind",
+    "Objects",
+    "Paths",
+    "Project",
+    "Replay",
+    "Reviewed",
+    "Risk",
+    "Rollback",
+    "RuleSetting",
+    "Severity",
+]

@@ -1,0 +1,81 @@
+"""Running rules on a project and settling their findings: severities, suppressions, baseline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from migdocs.catalog.models import Severity
+from migdocs.checks.context import StaticContext
+from migdocs.checks.registry import all_rules, rule_by_code
+from migdocs.errors import CatalogError
+from migdocs.project import Project
+from migdocs.report.finding import Finding
+
+
+def validate_rule_settings(project: Project) -> None:
+    """Refuse settings for rule codes that do not exist.
+
+    Raises:
+        CatalogError: naming the line of each unknown code.
+    """
+    problems = [
+        project.loaded.error(("rules", code), f"there is no rule {code} (see `migdocs rules`)")
+        for code in project.catalog.rules
+        if rule_by_code(code) is None
+    ]
+    if problems:
+        raise CatalogError(problems)
+
+
+def run_static(project: Project) -> tuple[StaticContext, list[Finding]]:
+    """Run every static rule; findings are raw (default severities, nothing filtered)."""
+    validate_rule_settings(project)
+    context = StaticContext(project)
+    findings: list[Finding] = []
+    for rule in all_rules():
+        if rule.phase == "static":
+            findings.extend(rule().check(context))
+    return context, findings
+
+
+def settle(
+    project: Project, findings: Iterable[Finding], since: str | None = None
+) -> list[Finding]:
+    """Apply the catalog's severities, inline ``-- migdocs: ignore`` comments and ``--since``.
+
+    Returns:
+        The findings to report, in catalog order.
+    """
+    settings = project.catalog.rules
+    order = {entry.id: entry.index for entry in project.entries}
+    after = project.index_of(since) if since is not None else None
+    scripts = project.scripts_read()
+    kept: list[Finding] = []
+    for finding in findings:
+        setting = settings.get(finding.code)
+        if setting is not None:
+            if setting.severity is Severity.OFF:
+                continue
+            finding = finding.with_severity(setting.severity)
+        if finding.file is not None and finding.line is not None:
+            script = scripts.get(finding.file)
+            statement = script.statement_at(finding.line) if script is not None else None
+            if statement is not None and finding.code in statement.suppressed:
+                continue
+        if (
+            after is not None
+            and finding.migration is not None
+            and order.get(finding.migration, after + 1) <= after
+        ):
+            continue
+        kept.append(finding)
+    last = len(order)
+    return sorted(
+        kept,
+        key=lambda f: (
+            order.get(f.migration, last) if f.migration is not None else last + 1,
+            f.file or "",
+            f.line or 0,
+            f.code,
+        ),
+    )

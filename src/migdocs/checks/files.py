@@ -1,0 +1,386 @@
+"""Rules of the MG1xx family: the catalog against the files on disk, names, order and dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from migdocs.catalog.models import Severity
+from migdocs.checks.base import Rule
+from migdocs.report.finding import Finding
+
+if TYPE_CHECKING:
+    from migdocs.checks.context import StaticContext
+
+
+class UnlistedMigration(Rule):
+    """A migration SQL file is not in the catalog.
+
+    ## What it does
+    Lists the `.sql` files of the migrations folder that no catalog entry names.
+
+    ## Why is this bad?
+    A runner that applies every file in the folder will run it, but nothing documents it,
+    checks it, or replays its rollback: it is exactly the drift migdocs exists to stop.
+
+    ## Example
+    `migrations/2025-09-03_add_template_slugs.sql` exists, and `catalog.yaml` has no entry
+    with `id: 2025-09-03_add_template_slugs`.
+
+    ## Use instead
+    Add an entry for it (`migdocs init` prints one for new files), or move the file out of
+    the migrations folder if it is not a migration.
+    """
+
+    code = "MG101"
+    name = "files.migration-not-in-catalog"
+    severity = Severity.ERROR
+    summary = "a migration SQL file is not in the catalog"
+
+    def check(self, context: StaticContext) -> Iterator[Finding]:
+        project = context.project
+        listed = {os.path.normpath(entry.forward_path) for entry in project.entries}
+        for path in project.migration_files:
+            if os.path.normpath(path) not in listed:
+                yield self.finding(
+                    "migration file is not in the catalog", file=project.display(path)
+                )
+
+
+class MissingMigrationFile(Rule):
+    """A catalog entry's migration file does not exist.
+
+    ## What it does
+    Checks that the file of every entry (`file`, or `{id}.sql`) is in the migrations folder.
+
+    ## Why is this bad?
+    The catalog documents a migration nobody can run, review or replay; usually the file
+    was renamed or the entry has a typo.
+
+    ## Example
+    ```yaml
+    - id: 2025-08-30_initial_schema   # but the file is 2025-08-30_initial.sql
+    ```
+
+    ## Use instead
+    Make `id` (or `file`) match the file's name.
+    """
+
+    code = "MG102"
+    name = "files.migration-file-missing"
+    severity = Severity.ERROR
+    summary = "a catalog entry's migration file does not exist"
+
+    def check(self, context: StaticContext) -> Iterator[Finding]:
+        project = context.project
+        for entry in project.entries:
+            if project.forward(entry) is None and project.read_problem(entry.forward_path) is None:
+                key = "file" if entry.migration.file else "id"
+                yield self.finding(
+                    f"migration file {project.display(entry.forward_path)} does not exist",
+                    migration=entry.id,
+                    file=project.catalog_display,
+                    line=project.loaded.line_of("migrations", entry.index, key),
+                )
+
+
+class NamingConvention(Rule):
+    """A file name breaks the naming convention.
+
+    ## What it does
+    Matches every migration and rollback file named in the catalog against
+    `conventions.migration` and `conventions.rollback` (`{date}_{name}.sql` and
+    `{date}_rollback_{name}.sql` by default).
+
+    ## Why is this bad?
+    Names are how people find a migration and its rollback in a hurry; a name that breaks
+    the pattern is easy to miss, and tools that sort or pair files by name go wrong.
+
+    ## Example
+    `migrations/AddUsers.sql` under the default convention.
+
+    ## Use instead
+    `migrations/2025-08-30_add_users.sql`, or set `conventions` to the pattern the team uses.
+    """
+
+    code = "MG103"
+    name = "files.naming-convention"
+    severity = Severity.WARNING
+    summary = "a file name breaks the naming convention"
+
+    def check(self, context: StaticContext) -> Iterator[Finding]:
+        project = context.project
+        conventions = project.catalog.conventions
+        for entry in project.entries:
+            if not project.migration_pattern.match(entry.forward_path.name):
+                yield self.finding(
+                    f"{entry.forward_path.name!r} does not follow {conventions.migration!r}",
+                    migration=entry.id,
+                    file=project.display(entry.forward_path),
+                )
+            if entry.rollback_path is not None and not project.rollback_pattern.match(
+                entry.rollback_path.name
+            ):
+                yield self.finding(
+                    f"{entry.rollback_path.name!r} does not follow {conventions.rollback!r}",
+                    migration=entry.id,
+                    file=project.display(entry.rollback_path),
+                )
+
+
+class MissingRollbackFile(Rule):
+    """A catalog entry's rollback file does not exist.
+
+    ## What it does
+    Checks that the `rollback.file` of every entry is in the rollbacks folder.
+
+    ## Why is this bad?
+    The rollback is what an on-call engineer reaches for during an incident; a catalog that
+    promises one that is not there fails them at the worst moment.
+
+    ## Example
+    ```yaml
+    rollback: {file: 2025-08-30_rollback_initial.sql, risk: critical, ...}
+    ```
+    with no such file in `migrations/rollbacks/`.
+
+    ## Use instead
+    Write the rollback, fix the name, or say `rollback: {none: "<why>"}`.
+    """
+
+    code = "MG104"
+    name = "files.rollback-file-missing"
+    severity = Severity.ERROR
+    summary = "a catalog entry's rollback file does not exist"
+
+    def check(self, context: StaticContext) -> Iterator[Finding]:
+        project = context.project
+        for entry in project.entries:
+            path = entry.rollback_path
+            if path is None or project.rollback(entry) is not None or project.read_problem(path):
+                continue
+            yield self.finding(
+                f"rollback file {project.display(path)} does not exist",
+                migration=entry.id,
+                file=project.catalog_display,
+                line=project.loaded.line_of("migrations", entry.index, "rollback", "file"),
+            )
+
+
+class RollbackNotDeclared(Rule):
+    """An entry declares no rollback.
+
+    ## What it does
+    Requires every entry to say how it is undone: a `rollback.file`, or `rollback.none` with
+    the reason there is none.
+
+    ## Why is this bad?
+    "No rollback" must be a decision someone made and wrote down, not an omission found
+    during an outage.
+
+    ## Example
+    An entry with no `rollback` key at all.
+
+    ## Use instead
+    ```yaml
+    rollback: {none: "data backfill only; restore from backup instead"}
+    ```
+    """
+
+    code = "MG105"
+    name = "files.rollback-not-declared"
+    severity = Severity.ERROR
+    summary = "an entry declares no rollback (neither a file nor `none` with a reason)"
+
+    def check(self, context: StaticContext) -> Iterator[Finding]:
+        project = context.project
+        for entry in project.entries:
+            rollback = entry.migration.rollback
+            if rollback is None or not rollback.declared:
+                yield self.finding(
+                    "no rollback declared: give `rollback.file`, or `rollback.none` with a reason",
+                    migration=entry.id,
+                    file=project.catalog_display,
+                    line=project.loaded.line_of("migrations", entry.index),
+                )
+
+
+class UnlistedRollback(Rule):
+    """A file in the rollbacks folder belongs to no entry.
+
+    ## What it does
+    Lists `.sql` files of the rollbacks folder that no entry names as its `rollback.file`.
+
+    ## Why is this bad?
+    Someone may run it believing it is the rollback of a migration; nothing checks what it
+    does. Procedure scripts kept beside rollbacks are a common source of confusion.
+
+    ## Example
+    `migrations/rollbacks/OAUTH_ROLLBACK_PROCEDURES.sql` named by no entry.
+
+    ## Use instead
+    Name it in the entry it undoes, or move procedures to `docs/` or another folder.
+    """
+
+    code = "MG106"
+    name = "files.rollback-not-in-catalog"
+    severity = Severity.WARNING
+    summary = "a file in the rollbacks folder belongs to no entry"
+
+    def check(self, context: StaticContext) -> Iterator[Finding]:
+        project = context.project
+        named = {os.path.normpath(e.rollback_path) for e in project.entries if e.rollback_path}
+        for path in project.rollback_files:
+            if os.path.normpath(path) not in named:
+                yield self.finding(
+                    "file in the rollbacks folder belongs to no entry", file=project.display(path)
+                )
+
+
+class SortOrder(Rule):
+    """Sorted file names give a different order than the catalog.
+
+    ## What it does
+    Compares the catalog's order with the order of the migration file names sorted as
+    strings (same-date files sort alphabetically).
+
+    ## Why is this bad?
+    The catalog's order is the truth, but many runners apply files in name order: such a
+    runner would apply these migrations in another order than the one documented and tested.
+
+    ## Example
+    `2025-08-30_initial_schema.sql` then `2025-08-30_add_username_field.sql`: sorted by
+    name, `add_username_field` comes first.
+
+    ## Use instead
+    Rename the files so names sort in catalog order, or — when the runner reads the catalog
+    and databases already recorded the names — turn the rule off with the reason:
+    `rules: {MG107: {severity: "off", reason: "…"}}`.
+    """
+
+    code = "MG107"
+    name = "files.sort-order"
+    severity = Severity.ERROR
+    summary = "sorted file names give a different order than the catalog"
+
+    def check(self, context: StaticContext) -> Iterator[Finding]:
+        project = context.project
+        previous = None
+        for entry in project.entries:
+            name = entry.migration.file_name
+            if previous is not None and name < previous.migration.file_name:
+                yield self.finding(
+                    f"{name!r} sorts before {previous.migration.file_name!r}, which the "
+                    "catalog applies first: a runner that sorts file names would apply them "
+                    "in another order",
+                    migration=entry.id,
+                    file=project.catalog_display,
+                    line=project.loaded.line_of("migrations", entry.index),
+                )
+            previous = entry
+
+
+class DateMismatch(Rule):
+    """An entry's date disagrees with its file name, or dates go backwards in catalog order.
+
+    ## What it does
+    Compares `date` with the `{date}` of the file name, and each entry's date with the one
+    before it in catalog order.
+
+    ## Why is this bad?
+    A wrong date misleads whoever reconstructs what happened when; dates going backwards
+    usually mean an entry was inserted in the wrong place.
+
+    ## Example
+    ```yaml
+    - id: 2025-08-31_add_sessions
+      date: 2025-08-13
+    ```
+
+    ## Use instead
+    Fix the date, or move the entry to where it belongs.
+    """
+
+    code = "MG108"
+    name = "files.date-mismatch"
+    severity = Severity.WARNING
+    summary = "an entry's date disagrees with its file name, or dates go backwards"
+
+    def check(self, context: StaticContext) -> Iterator[Finding]:
+        project = context.project
+        previous: dt.date | None = None
+        for entry in project.entries:
+            line = project.loaded.line_of("migrations", entry.index, "date")
+            match = project.migration_pattern.match(entry.forward_path.name)
+            if match is not None and "date" in match.groupdict():
+                named = match["date"]
+                if named != entry.migration.date.isoformat():
+                    yield self.finding(
+                        f"date {entry.migration.date.isoformat()} disagrees with the file "
+                        f"name's {named}",
+                        migration=entry.id,
+                        file=project.catalog_display,
+                        line=line,
+                    )
+            if previous is not None and entry.migration.date < previous:
+                yield self.finding(
+                    f"date {entry.migration.date.isoformat()} is before the previous entry's "
+                    f"{previous.isoformat()}",
+                    migration=entry.id,
+                    file=project.catalog_display,
+                    line=line,
+                )
+            previous = entry.migration.date
+
+
+class DuplicateEntry(Rule):
+    """Duplicate id or file in the catalog.
+
+    ## What it does
+    Finds entries that share an `id`, a migration file or a rollback file.
+
+    ## Why is this bad?
+    Ids name migrations in ledgers, reports and links; a shared file means one entry
+    documents a migration that is really another's.
+
+    ## Example
+    Two entries with `id: 2025-08-30_initial_schema`.
+
+    ## Use instead
+    Give every migration its own id and files.
+    """
+
+    code = "MG109"
+    name = "files.duplicate-entry"
+    severity = Severity.ERROR
+    summary = "duplicate id or file in the catalog"
+
+    def check(self, context: StaticContext) -> Iterator[Finding]:
+        project = context.project
+        seen_ids: dict[str, int] = {}
+        seen_files: dict[str, int] = {}
+        for entry in project.entries:
+            line = project.loaded.line_of("migrations", entry.index)
+            first = seen_ids.setdefault(entry.id, entry.index)
+            if first != entry.index:
+                yield self.finding(
+                    f"id {entry.id!r} is already used by migrations[{first}]",
+                    migration=entry.id,
+                    file=project.catalog_display,
+                    line=line,
+                )
+            for path in (entry.forward_path, entry.rollback_path):
+                if path is None:
+                    continue
+                shown = project.display(path)
+                owner = seen_files.setdefault(shown, entry.index)
+                # A file shared with the entry whose id this one repeats is that same mistake.
+                if owner != entry.index and owner != first:
+                    yield self.finding(
+                        f"file {shown} is already named by migrations[{owner}]",
+                        migration=entry.id,
+                        file=project.catalog_display,
+                        line=line,
+                    )

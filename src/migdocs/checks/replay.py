@@ -1,0 +1,153 @@
+"""Rules of the MG4xx family: what replaying the migrations on a scratch PostgreSQL proves.
+
+`migdocs verify` raises these; they live here so each code is documented in one place.
+"""
+
+from __future__ import annotations
+
+from migdocs.catalog.models import Severity
+from migdocs.checks.base import Rule
+
+
+class ForwardFails(Rule):
+    """A migration fails on replay.
+
+    ## What it does
+    Runs every migration in catalog order on a scratch PostgreSQL, one statement at a time
+    as psql would, and reports the first statement that fails with its line and the
+    server's message, detail and hint. Later migrations that use what it would have created
+    are not replayed, and the report says so; the others still are.
+
+    ## Why is this bad?
+    The history does not build a database from scratch: a new environment, a test
+    database or a disaster recovery will stop at this migration.
+
+    ## Example
+    ```sql
+    ALTER TABLE users ADD COLUMN is_deleted boolean NOT NULL;  -- fails once users has rows
+    ```
+    (on replay, the more common failure is a typo or an object of another migration).
+
+    ## Use instead
+    Fix the statement so the migration runs on the schema the migrations before it build.
+    """
+
+    code = "MG401"
+    name = "replay.migration-fails"
+    severity = Severity.ERROR
+    summary = "a migration fails on replay"
+    phase = "replay"
+
+
+class RollbackFails(Rule):
+    """A rollback fails on replay.
+
+    ## What it does
+    Right after a migration, runs its rollback on the scratch database and reports the
+    first statement that fails.
+
+    ## Why is this bad?
+    A rollback that fails on the very schema its migration made will fail in production,
+    during the incident it was written for.
+
+    ## Example
+    ```sql
+    DROP INDEX email_active_idx;  -- the migration named it users_email_active_idx
+    ```
+
+    ## Use instead
+    Fix the rollback until it runs right after its migration.
+    """
+
+    code = "MG402"
+    name = "replay.rollback-fails"
+    severity = Severity.ERROR
+    summary = "a rollback fails on replay"
+    phase = "replay"
+
+
+class RollbackDiffers(Rule):
+    """After the rollback, the schema differs from before the migration.
+
+    ## What it does
+    Compares a full description of the schema (tables, columns with types and defaults,
+    constraints, indexes, views, sequences, types, functions, triggers, policies, owners,
+    grants, comments) taken before the migration with the one after its rollback, and
+    names every difference.
+
+    ## Why is this bad?
+    The rollback leaves a schema that no migration describes: an index left behind, a
+    column restored with another type or precision, a constraint lost on the way.
+
+    ## Example
+    The migration changes `orders.total` from `numeric(12,3)` to `numeric(14,2)`; the
+    rollback changes it back to `numeric(12,2)`.
+
+    ## Use instead
+    Make the rollback restore exactly what the migration changed.
+    """
+
+    code = "MG403"
+    name = "replay.rollback-restores-schema"
+    severity = Severity.ERROR
+    summary = "after the rollback, the schema differs from before the migration"
+    phase = "replay"
+
+
+class ReapplyDiffers(Rule):
+    """Re-applying the migration after its rollback fails or gives a different schema.
+
+    ## What it does
+    Runs the migration a second time after its rollback and compares the result with the
+    schema its first run made.
+
+    ## Why is this bad?
+    Rolling back and deploying again is the usual way out of an incident; if the second
+    deployment fails or builds something else, the way out is closed.
+
+    ## Example
+    The rollback drops a table but leaves its sequence, so `CREATE SEQUENCE` in the
+    migration fails the second time.
+
+    ## Use instead
+    Make the rollback undo everything the migration does (or use `IF NOT EXISTS` where the
+    leftover is intended).
+    """
+
+    code = "MG404"
+    name = "replay.reapply-differs"
+    severity = Severity.ERROR
+    summary = "re-applying the migration after its rollback fails or gives a different schema"
+    phase = "replay"
+
+
+class ReplayDisagreesWithCatalog(Rule):
+    """Replay shows the migration creating or dropping objects the catalog does not say.
+
+    ## What it does
+    Compares what a migration really created and dropped on the scratch server with its
+    entry's `creates` and `drops`. It judges what static analysis cannot see — DO blocks,
+    dynamic SQL, functions called from SQL — and stays silent on what MG201/MG202 already
+    report.
+
+    ## Why is this bad?
+    The catalog is wrong about the migration, and the docs and the live audit inherit it.
+
+    ## Example
+    ```sql
+    DO $$ BEGIN EXECUTE 'CREATE TABLE audit_log (id bigint)'; END $$;
+    ```
+    with no `creates: {tables: [audit_log]}`.
+
+    ## Use instead
+    Declare what the migration really creates and drops.
+    """
+
+    code = "MG405"
+    name = "replay.catalog-mismatch"
+    severity = Severity.ERROR
+    summary = (
+        "replay shows the migration creating/dropping objects the catalog does not declare, "
+        "or not those it declares"
+    )
+    phase = "replay"

@@ -1,0 +1,422 @@
+"""Rules of the MG2xx family: the SQL itself, and the catalog's objects against what it does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from migdocs.catalog.models import Severity
+from migdocs.checks.base import Rule
+from migdocs.objects import CATALOG_KEY_OF, ObjectKind, ObjectRef, parse_declared
+from migdocs.report.finding import Finding
+
+if TYPE_CHECKING:
+    from migdocs.checks.context import EntryAnalysis, StaticContext
+    from migdocs.project import Entry
+    from migdocs.sql.script import Script
+
+
+def _scripts(context: StaticContext) -> Iterator[tuple[Entry | None, Script]]:
+    project = context.project
+    for setup in project.setup_scripts():
+        yield None, setup
+    for analysis in context.analyses:
+        for script in (analysis.forward, analysis.rollback):
+            if script is not None:
+                yield analysis.entry, script
+
+
+def _declared_where(
+    context: StaticContext, entry: Entry, section: str, ref: ObjectRef
+) -> int | None:
+    key = CATALOG_KEY_OF.get(ref.kind)
+    loaded = context.project.loaded
+    if key is None:
+        return loaded.line_of("migrations", entry.index, section)
+    names = getattr(getattr(entry.migration, section), key)
+    for position, name in enumerate(names):
+        if parse_declared(ref.kind, name).same(ref):
+            return loaded.line_of("migrations", entry.index, section, key, position)
+    return loaded.line_of("migrations", entry.index, section)
+
+
+class ParseError(Rule):
+    """SQL does not parse.
+
+    ## What it does
+    Parses every migration, rollback and setup file with PostgreSQL's own grammar (pglast)
+    and reports where it stops, with line and column. A file that is not UTF-8 is reported
+    here too.
+
+    ## Why is this bad?
+    PostgreSQL will refuse the file at deploy time; and until it parses, migdocs cannot tell
+    what it does, so every other check of that file is blind.
+
+    ## Example
+    ```sql
+    CREATE TABLE users (id serial PRIMARY KEY,);
+    ```
+
+    ## Use instead
+    ```sql
+    CREATE TABLE users (id serial PRIMARY KEY);
+    ```
+    """
+
+    code = "MG200"
+    name = "sql.parse-error"
+    severity = Severity.ERROR
+    summary = "SQL does not parse"
+
+    def check(self, context: StaticContext) -> Iterator[Finding]:
+        project = context.project
+        for entry in project.entries:
+            for path in (entry.forward_path, entry.rollback_path):
+                problem = project.read_problem(path) if path is not None else None
+                if problem is not None and path is not None:
+                    yield self.finding(
+                        problem.message, migration=entry.id, file=project.display(path)
+                    )
+        for owner, script in _scripts(context):
+            for problem in script.problems:
+                if problem.code == self.code:
+                    yield self.finding(
+                        problem.message,
+                        migration=owner.id if owner else None,
+                        file=script.display,
+                        line=problem.line,
+                        column=problem.column,
+                    )
+
+
+class UndeclaredObjectMissing(Rule):
+    """The catalog declares an object the SQL does not create or drop.
+
+    ## What it does
+    Compares each entry's `creates` and `drops` with what its migration's SQL really does,
+    as the schema model sees it (a table's columns go with the table, an index with its
+    table or column). Statements whose effect is invisible (DO blocks, function calls)
+    make the effect unknown, and then nothing is reported.
+
+    ## Why is this bad?
+    The documentation promises an object that the migration does not make: readers, the
+    docs site and the live audit all rely on a fact that is false.
+
+    ## Example
+    ```yaml
+    creates: {indexes: [users_email_idx]}
+    ```
+    while the SQL says `CREATE INDEX users_mail_idx ON users (email)`.
+
+    ## Use instead
+    Name the object as the SQL does, or remove it from the entry.
+    """
+
+    code = "MG201"
+    name = "sql.declared-object-not-in-sql"
+    severity = Severity.ERROR
+    summary = "the catalog declares an object the SQL does not create/drop"
+
+    def check(self, context: StaticContext) -> Iterator[Finding]:
+        for analysis in context.analyses:
+            forward, effect = analysis.forward, analysis.forward_effect
+            if forward is None or effect is None or forward.opaque:
+                continue
+            entry = analysis.entry
+            created = effect.created + analysis.mentioned_creates
+            for ref in entry.migration.creates.refs():
+                if not any(ref.same(other) for other in created):
+                    yield self.finding(
+                        f"declares that it creates {ref.kind.value} {ref.qualified}, "
+                        "but the SQL does not create it",
+                        migration=entry.id,
+                        file=context.project.catalog_display,
+                        line=_declared_where(context, entry, "creates", ref),
+                    )
+            dropped = effect.dropped + analysis.mentioned_drops
+            dropped_ids = {ref.identity for ref in dropped}
+            for ref in entry.migration.drops.refs():
+                if any(ref.same(other) for other in dropped) or effect.covered(ref, dropped_ids):
+                    continue
+                yield self.finding(
+                    f"declares that it drops {ref.kind.value} {ref.qualified}, "
+                    "but the SQL does not drop it",
+                    migration=entry.id,
+                    file=context.project.catalog_display,
+                    line=_declared_where(context, entry, "drops", ref),
+                )
+
+
+class UndeclaredObject(Rule):
+    """The SQL creates or drops an object the catalog does not declare.
+
+    ## What it does
+    Lists what a migration's SQL creates or drops, net, that its entry's `creates`/`drops`
+    does not name. A table's own columns and constraints are covered by declaring the table
+    in the same migration; indexes, views, functions, triggers and the rest are declared in
+    their own right. Implicit objects (a primary key's index, a serial's sequence) are never
+    listed.
+
+    ## Why is this bad?
+    The catalog is the history's index: an object it does not mention cannot be found in
+    the docs, and the live audit cannot say which migration should have made it.
+
+    ## Example
+    ```sql
+    CREATE INDEX prompts_user_id_idx ON prompts (user_id);
+    ```
+    with no `creates: {indexes: [prompts_user_id_idx]}` in the entry.
+
+    ## Use instead
+    Declare it: `creates: {indexes: [prompts_user_id_idx]}`.
+    """
+
+    code = "MG202"
+    name = "sql.object-not-declared"
+    severity = Severity.WARNING
+    summary = "the SQL creates/drops an object the catalog does not declare"
+
+    def check(self, context: StaticContext) -> Iterator[Finding]:
+        for analysis in context.analyses:
+            forward = analysis.forward
+            if analysis.forward_effect is None or forward is None:
+                continue
+            entry = analysis.entry
+            lines = _statement_lines(analysis)
+            declared_creates = entry.migration.creates.refs()
+            for ref in declarable_creates(analysis):
+                if any(ref.same(declared) for declared in declared_creates):
+                    continue
+                yield self.finding(
+                    f"creates {ref.kind.value} {ref.qualified}, which `creates."
+                    f"{CATALOG_KEY_OF[ref.kind]}` does not declare",
+                    migration=entry.id,
+                    file=forward.display,
+                    line=lines.get(("create", ref.identity)),
+                )
+            declared_drops = entry.migration.drops.refs()
+            for ref in declarable_drops(analysis):
+                if any(ref.same(declared) for declared in declared_drops):
+                    continue
+                yield self.finding(
+                    f"drops {ref.kind.value} {ref.qualified}, which `drops."
+                    f"{CATALOG_KEY_OF[ref.kind]}` does not declare",
+                    migration=entry.id,
+                    file=forward.display,
+                    line=lines.get(("drop", ref.identity)),
+                )
+
+
+def declarable_creates(analysis: EntryAnalysis) -> list[ObjectRef]:
+    """What a migration creates that its entry must declare under ``creates``.
+
+    A new table's own columns and constraints come with it; implicit objects and kinds the
+    catalog has no key for (policies) are not declared. `migdocs init` writes these.
+    """
+    effect = analysis.forward_effect
+    if effect is None:
+        return []
+    created_ids = effect.created_ids()
+    found = []
+    for ref in effect.created:
+        if CATALOG_KEY_OF.get(ref.kind) is None:
+            continue
+        parent = ref.parent
+        own_part = ref.kind in (ObjectKind.COLUMN, ObjectKind.CONSTRAINT)
+        if own_part and parent is not None and parent.identity in created_ids:
+            continue
+        found.append(ref)
+    return found
+
+
+def declarable_drops(analysis: EntryAnalysis) -> list[ObjectRef]:
+    """What a migration drops that its entry must declare under ``drops`` (what goes with a
+    dropped table or column is covered by it)."""
+    effect = analysis.forward_effect
+    if effect is None:
+        return []
+    dropped = {ref.identity: ref for ref in effect.dropped}
+    transient = {ref.identity for ref in analysis.transient}
+    for ref in analysis.mentioned_drops:
+        if ref.identity not in transient:
+            dropped.setdefault(ref.identity, ref)
+    for ref in effect.created:
+        dropped.pop(ref.identity, None)
+    dropped_ids = set(dropped)
+    return [
+        ref
+        for ref in dropped.values()
+        if CATALOG_KEY_OF.get(ref.kind) is not None and not effect.covered(ref, dropped_ids)
+    ]
+
+
+def _statement_lines(analysis: EntryAnalysis) -> dict[tuple[str, object], int]:
+    lines: dict[tuple[str, object], int] = {}
+    if analysis.forward is None:
+        return lines
+    for statement in analysis.forward.statements:
+        for ref in statement.creates:
+            lines.setdefault(("create", ref.identity), statement.line)
+        for old, new in statement.renames:
+            lines.setdefault(("create", new.identity), statement.line)
+            lines.setdefault(("drop", old.identity), statement.line)
+        for ref in statement.drops:
+            lines.setdefault(("drop", ref.identity), statement.line)
+    return lines
+
+
+class UsedBeforeCreated(Rule):
+    """A migration uses an object that only a later migration creates.
+
+    ## What it does
+    Walks the migrations in catalog order and reports a statement that refers to a table,
+    view, type or function that does not exist yet but that a later migration creates.
+
+    ## Why is this bad?
+    Applied in the documented order, the migration fails on a fresh database: the history
+    only works on databases where things happened in another order.
+
+    ## Example
+    Migration 3 says `CREATE INDEX ON user_sessions (expire)`, and `user_sessions` is
+    created by migration 4.
+
+    ## Use instead
+    Move the statement into (or after) the migration that creates the object, or reorder
+    the catalog.
+    """
+
+    code = "MG203"
+    name = "sql.used-before-created"
+    severity = Severity.ERROR
+    summary = "a migration uses an object that only a later migration creates"
+
+    def check(self, context: StaticContext) -> Iterator[Finding]:
+        entries = context.project.entries
+        for analysis in context.analyses:
+            if analysis.forward is None:
+                continue
+            for statement, ref, creator in analysis.early_uses:
+                yield self.finding(
+                    f"{statement.command} uses {ref.kind.value} {ref.qualified}, which only "
+                    f"the later migration {entries[creator].id} creates",
+                    migration=analysis.entry.id,
+                    file=analysis.forward.display,
+                    line=statement.line,
+                    column=statement.column,
+                )
+
+
+class EmptyScript(Rule):
+    """A migration or rollback file has no statements.
+
+    ## What it does
+    Reports files that hold only comments or whitespace.
+
+    ## Why is this bad?
+    An empty migration documents a change that never happens; an empty rollback promises an
+    undo that does nothing.
+
+    ## Example
+    A rollback file that only says `-- TODO: write the rollback`.
+
+    ## Use instead
+    Write the statements, or declare `rollback: {none: "<why>"}`.
+    """
+
+    code = "MG204"
+    name = "sql.empty-file"
+    severity = Severity.WARNING
+    summary = "a migration or rollback file has no statements"
+
+    def check(self, context: StaticContext) -> Iterator[Finding]:
+        for entry, script in _scripts(context):
+            if script.empty:
+                yield self.finding(
+                    "the file has no statements",
+                    migration=entry.id if entry else None,
+                    file=script.display,
+                )
+
+
+class HeavyLock(Rule):
+    """A forward statement takes a heavy lock or rewrites a table.
+
+    ## What it does
+    Finds steps on tables that already exist (created by an earlier migration) which hold a
+    lock blocking writes (or reads) while they scan or rewrite the whole table: an index
+    built without `CONCURRENTLY`, a volatile default, a type change, a validated constraint,
+    `SET NOT NULL`, `VACUUM FULL`, `CLUSTER`. Tables the same migration creates are empty
+    and never reported.
+
+    ## Why is this bad?
+    On a large table the application stalls for as long as the step runs.
+
+    ## Example
+    ```sql
+    CREATE INDEX prompts_user_id_idx ON prompts (user_id);
+    ```
+
+    ## Use instead
+    ```sql
+    CREATE INDEX CONCURRENTLY prompts_user_id_idx ON prompts (user_id);
+    ```
+    or, where the table is known to be small, `-- migdocs: ignore MG205 (small table)`.
+    """
+
+    code = "MG205"
+    name = "sql.heavy-lock"
+    severity = Severity.INFO
+    summary = "a forward statement takes a heavy lock or rewrites a table"
+
+    def check(self, context: StaticContext) -> Iterator[Finding]:
+        for analysis in context.analyses:
+            if analysis.forward is None:
+                continue
+            for statement, step in analysis.heavy:
+                yield self.finding(
+                    f"{step.reason} on existing {step.table.kind.value} {step.table.qualified} "
+                    f"({step.lock.value} lock); instead: {step.fix}",
+                    migration=analysis.entry.id,
+                    file=analysis.forward.display,
+                    line=statement.line,
+                    column=statement.column,
+                )
+
+
+class MetaCommand(Rule):
+    """A file holds a psql meta-command.
+
+    ## What it does
+    Reports lines such as `\\set`, `\\i other.sql` or `\\connect` that only psql understands.
+
+    ## Why is this bad?
+    Other runners fail on them, and migdocs cannot see what they do: an `\\i` include makes
+    the file's effects unknown.
+
+    ## Example
+    ```sql
+    \\set ON_ERROR_STOP on
+    CREATE TABLE t (id int);
+    ```
+
+    ## Use instead
+    Keep psql settings on the command line (`psql -v ON_ERROR_STOP=1`) and inline included
+    files.
+    """
+
+    code = "MG206"
+    name = "sql.psql-meta-command"
+    severity = Severity.WARNING
+    summary = "a file holds a psql meta-command that migdocs cannot follow"
+
+    def check(self, context: StaticContext) -> Iterator[Finding]:
+        for entry, script in _scripts(context):
+            for problem in script.problems:
+                if problem.code == self.code:
+                    yield self.finding(
+                        problem.message,
+                        migration=entry.id if entry else None,
+                        file=script.display,
+                        line=problem.line,
+                        column=problem.column,
+                    )

@@ -1,0 +1,615 @@
+"""The `migdocs` command: subcommands, shared options, output and exit codes."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import signal
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from migdocs import __version__
+from migdocs.catalog.models import Catalog, Severity
+from migdocs.checks import Rule, all_rules, run_static, settle
+from migdocs.checks.context import StaticContext
+from migdocs.errors import MigdocsError
+from migdocs.pg import ScratchServer
+from migdocs.project import Project
+from migdocs.replay import ReplayResult, replay_project, statement_timeout_setting
+from migdocs.report import Report
+from migdocs.report.formats import FORMATS, render_text
+from migdocs.report.report import EXIT_CANNOT_RUN, EXIT_INTERRUPTED
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Options:
+    """What the group-level options say, shared by every command."""
+
+    def __init__(self, catalog: str) -> None:
+        self.catalog = catalog
+
+    def project(self) -> Project:
+        """Load the project of ``--catalog``."""
+        return Project.load(Path(self.catalog), self.catalog)
+
+
+def report_options(command: F) -> F:
+    """The options every reporting command shares."""
+    for option in reversed(
+        [
+            click.option(
+                "--format",
+                "output_format",
+                type=click.Choice(list(FORMATS)),
+                default="text",
+                show_default=True,
+                help="Output format.",
+            ),
+            click.option(
+                "--output",
+                type=click.Path(dir_okay=False, writable=True),
+                help="Write the report to this file instead of standard output.",
+            ),
+            click.option(
+                "--fail-on",
+                type=click.Choice(["error", "warning", "info"]),
+                default="error",
+                show_default=True,
+                help="Exit 1 when a finding has this severity or a higher one.",
+            ),
+            click.option(
+                "--since",
+                metavar="ID",
+                help="Report only on migrations after this one (a baseline for old histories).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="migdocs")
+@click.option(
+    "--catalog",
+    default="catalog.yaml",
+    show_default=True,
+    metavar="PATH",
+    help="The catalog file; its folder is the project.",
+)
+@click.pass_context
+def cli(ctx: click.Context, catalog: str) -> None:
+    """Keep a PostgreSQL migration history honest: checked, replayed, audited, published."""
+    ctx.obj = Options(catalog)
+
+
+def emit(report: Report, output_format: str, output: str | None, fail_on: str) -> int:
+    """Write the report where asked and return the exit code."""
+    if output_format == "text" and output is None:
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        text = render_text(report, color=color)
+    else:
+        text = FORMATS[output_format](report)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomically(Path(output), text)
+    return report.exit_code(Severity(fail_on))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that a reader never sees half a file.
+
+    Raises:
+        MigdocsError: when the folder does not exist or cannot be written.
+    """
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise MigdocsError(f"{path}: folder {folder} does not exist")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise MigdocsError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+def static_report(project: Project, since: str | None) -> Report:
+    """Run the static checks and settle their findings."""
+    _, findings = run_static(project)
+    return Report(
+        catalog=project.catalog_display,
+        findings=settle(project, findings, since),
+        migrations=[entry.id for entry in project.entries],
+    )
+
+
+@cli.command()
+@report_options
+@click.pass_obj
+def check(
+    options: Options, output_format: str, output: str | None, fail_on: str, since: str | None
+) -> int:
+    """Check the catalog against the SQL files, without a database."""
+    project = options.project()
+    return emit(static_report(project, since), output_format, output, fail_on)
+
+
+def scratch_options(command: F) -> F:
+    """The options of commands that replay on a scratch server."""
+    for option in reversed(
+        [
+            click.option(
+                "--scratch-url",
+                metavar="URL",
+                envvar="MIGDOCS_SCRATCH_URL",
+                help="Replay on this server (in a throwaway database migdocs creates and "
+                "drops) instead of an embedded PostgreSQL 18.",
+            ),
+            click.option(
+                "--statement-timeout",
+                metavar="DURATION",
+                help="Stop a statement that runs longer than this (e.g. 60s, 500ms, 5min; "
+                "default: the catalog's replay.statement_timeout, else 60s).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def replay_on_scratch(
+    project: Project,
+    context: StaticContext,
+    scratch_url: str | None,
+    statement_timeout: str | None,
+    output_format: str,
+    output: str | None,
+) -> ReplayResult:
+    """Replay the project on the embedded server or ``--scratch-url``, stopped after; with a
+    progress bar for a person at a terminal."""
+    progress = _wants_progress(output_format, output)
+    if statement_timeout is not None:
+        statement_timeout_setting(statement_timeout)  # a bad value is exit 2 before starting
+    server = ScratchServer.from_url(scratch_url) if scratch_url else ScratchServer.embedded()
+    with server, _progress(len(project.entries), enabled=progress) as advance:
+        return replay_project(
+            project, context, server, statement_timeout=statement_timeout, progress=advance
+        )
+
+
+@contextlib.contextmanager
+def _progress(total: int, *, enabled: bool) -> Iterator[Callable[[int, int, str], None] | None]:
+    """A rich progress bar on the terminal's standard error, for long replays."""
+    if not enabled or total < 2:
+        yield None
+        return
+    columns = (
+        TextColumn("[bold]replay[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.description}"),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("", total=total)
+
+        def advance(done: int, total: int, migration: str) -> None:
+            bar.update(task, completed=done, description=migration)
+
+        yield advance
+
+
+def _wants_progress(output_format: str, output: str | None) -> bool:
+    """A progress bar only for a person at a terminal: not in CI, not for machine formats."""
+    return (
+        output_format == "text"
+        and sys.stderr.isatty()
+        and not os.environ.get("CI")
+        and not os.environ.get("NO_PROGRESS")
+    )
+
+
+def replay_notes(replay: ReplayResult) -> list[str]:
+    """What the reader of a text report should know about the replay: where it ran, and
+    which migrations it could not replay and why."""
+    notes = [f"replayed on {replay.server}"]
+    for result in replay.migrations:
+        if result.forward == "skipped" and result.reason:
+            notes.append(f"{result.migration}: {result.reason}")
+    return notes
+
+
+@cli.command()
+@report_options
+@scratch_options
+@click.pass_obj
+def verify(
+    options: Options,
+    output_format: str,
+    output: str | None,
+    fail_on: str,
+    since: str | None,
+    scratch_url: str | None,
+    statement_timeout: str | None,
+) -> int:
+    """Replay each migration, its rollback and the migration again on a scratch PostgreSQL."""
+    project = options.project()
+    context, _ = run_static(project)
+    replay = replay_on_scratch(
+        project, context, scratch_url, statement_timeout, output_format, output
+    )
+    report = Report(
+        catalog=project.catalog_display,
+        findings=settle(project, replay.findings, since),
+        migrations=[entry.id for entry in project.entries],
+        replay=replay.to_json(),
+        replay_status=replay.status,
+        notes=replay_notes(replay),
+    )
+    return emit(report, output_format, output, fail_on)
+
+
+@cli.command()
+@report_options
+@scratch_options
+@click.option(
+    "--database-url",
+    "database_urls",
+    multiple=True,
+    metavar="URL",
+    help="A live database to audit, read-only (repeat for a fleet; default: MIGDOCS_DATABASE_URL).",
+)
+@click.option(
+    "--database-urls",
+    "urls_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A file of live database URLs, one per line (# comments).",
+)
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Audit the database libpq's PG* environment variables name when no URL is given.",
+)
+@click.option(
+    "--connect-timeout",
+    type=click.IntRange(1, 600),
+    default=10,
+    show_default=True,
+    help="Seconds to wait for a live database to answer.",
+)
+@click.pass_obj
+def audit(
+    options: Options,
+    output_format: str,
+    output: str | None,
+    fail_on: str,
+    since: str | None,
+    scratch_url: str | None,
+    statement_timeout: str | None,
+    database_urls: tuple[str, ...],
+    urls_file: str | None,
+    live: bool,
+    connect_timeout: int,
+) -> int:
+    """Check, verify and (with a database URL) compare a live database: the CI command."""
+    from migdocs.audit import audit_fleet, open_fleet
+    from migdocs.pg.live import resolve_live_urls
+
+    project = options.project()
+    urls = resolve_live_urls(list(database_urls), urls_file, live)
+    with open_fleet(urls, connect_timeout=connect_timeout) as databases:
+        context, static_findings = run_static(project)
+        replay = replay_on_scratch(
+            project, context, scratch_url, statement_timeout, output_format, output
+        )
+        sections = audit_fleet(project, replay, databases) if databases else []
+    live_findings = [finding for section in sections for finding in section.findings]
+    findings = settle(project, [*static_findings, *replay.findings, *live_findings], since)
+    notes = replay_notes(replay)
+    if not sections:
+        notes.append("live: skipped (no --database-url)")
+    for section in sections:
+        counted = Counter(state for _, state in section.states)
+        states = ", ".join(
+            f"{counted[s]} {s}" for s in ("applied", "partial", "pending") if counted[s]
+        )
+        notes.append(f"live {section.database} ({section.server}): {states}")
+    live_status = "skipped"
+    if sections:
+        live_status = "failed" if any(f.code.startswith("MG5") for f in findings) else "passed"
+    report = Report(
+        catalog=project.catalog_display,
+        findings=findings,
+        migrations=[entry.id for entry in project.entries],
+        replay=replay.to_json(),
+        replay_status=replay.status,
+        live=[section.to_json() for section in sections],
+        live_status=live_status,
+        notes=notes,
+    )
+    return emit(report, output_format, output, fail_on)
+
+
+@cli.command()
+@click.option(
+    "-f", "--config-file", default="mkdocs.yml", show_default=True, help="The MkDocs config."
+)
+@click.option(
+    "-d", "--site-dir", default=None, help="Where to write the site (default: the config's)."
+)
+@click.option("--strict", is_flag=True, help="Fail on MkDocs warnings (broken links…).")
+@click.option(
+    "--audit",
+    "with_audit",
+    is_flag=True,
+    help="Run the audit first (check + verify, and live with --database-url) and show it.",
+)
+@scratch_options
+@click.option("--database-url", "database_urls", multiple=True, metavar="URL")
+@click.pass_obj
+def build(
+    options: Options,
+    config_file: str,
+    site_dir: str | None,
+    strict: bool,
+    with_audit: bool,
+    scratch_url: str | None,
+    statement_timeout: str | None,
+    database_urls: tuple[str, ...],
+) -> int:
+    """Build the documentation site; a build that fails leaves the previous site whole."""
+    from migdocs.site.build import build_site
+
+    report = None
+    if with_audit:
+        report = tempfile.NamedTemporaryFile(  # noqa: SIM115 - deleted below
+            "w", suffix=".json", delete=False, encoding="utf-8"
+        )
+        report.close()
+        args = ["--catalog", options.catalog, "audit", "--format", "json", "--output", report.name]
+        if scratch_url:
+            args += ["--scratch-url", scratch_url]
+        if statement_timeout:
+            args += ["--statement-timeout", statement_timeout]
+        for url in database_urls:
+            args += ["--database-url", url]
+        code = main(args)
+        if code not in (0, 1):
+            Path(report.name).unlink(missing_ok=True)
+            return code
+    try:
+        target = build_site(
+            Path(config_file), site_dir, strict=strict, report=report.name if report else None
+        )
+    finally:
+        if report is not None:
+            Path(report.name).unlink(missing_ok=True)
+    click.echo(f"built the site in {target}")
+    return 0
+
+
+@cli.command()
+@click.option("-f", "--config-file", default="mkdocs.yml", show_default=True)
+@click.option("-a", "--dev-addr", default="127.0.0.1:8000", show_default=True, metavar="IP:PORT")
+def serve(config_file: str, dev_addr: str) -> int:
+    """Serve the site with live reload (catalog and SQL changes rebuild it)."""
+    from mkdocs.commands.serve import serve as mkdocs_serve
+    from mkdocs.exceptions import MkDocsException
+
+    if not Path(config_file).is_file():
+        raise MigdocsError(f"{config_file}: no MkDocs config (see `migdocs init`)")
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)-7s -  %(message)s"))
+    logger = logging.getLogger("mkdocs")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    click.echo(f"serving on http://{dev_addr}/ (Ctrl-C stops)", err=True)
+    try:
+        mkdocs_serve(config_file=config_file, dev_addr=dev_addr, livereload=True)
+    except MkDocsException as error:
+        raise MigdocsError(f"{config_file}: {error}") from None
+    return 0
+
+
+@cli.command()
+@click.option(
+    "--from-markdown",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="FILE",
+    help="A hand-written history document to take purposes, changes, dates and rollback "
+    "texts from.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing catalog.")
+@click.pass_obj
+def init(options: Options, from_markdown: str | None, force: bool) -> int:
+    """Write a catalog for an existing history (SQL files, a drizzle journal, a document)."""
+    from migdocs import adopt
+
+    path = Path(options.catalog)
+    if path.exists() and not force:
+        raise MigdocsError(f"{path}: a catalog is already there; use --force to replace it")
+    history = adopt.read_history(Path(from_markdown)) if from_markdown else None
+    text = adopt.build(path.parent if str(path.parent) else Path("."), history)
+    write_atomically(path, text)
+    click.echo(f"wrote {path}")
+    for name, content in adopt.site_files(path.parent, text).items():
+        target = path.parent / name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(target, content)
+            click.echo(f"wrote {target}")
+    click.echo("next: `migdocs check`, then replace each TODO (MG604 lists them)")
+    return 0
+
+
+@cli.command()
+@report_options
+@click.option("--checklist", is_flag=True, help="Print a Markdown checklist of what is due.")
+@click.option("--mark", is_flag=True, help="Stamp the entries IDS as reviewed today.")
+@click.option("--all", "mark_all", is_flag=True, help="Stamp every entry as reviewed today.")
+@click.option("--by", metavar="NAME", help="Who reviewed (required with --mark or --all).")
+@click.argument("ids", nargs=-1, metavar="[IDS]...")
+@click.pass_obj
+def review(
+    options: Options,
+    output_format: str,
+    output: str | None,
+    fail_on: str,
+    since: str | None,
+    checklist: bool,
+    mark: bool,
+    mark_all: bool,
+    by: str | None,
+    ids: tuple[str, ...],
+) -> int:
+    """The quarterly review: what is due, a checklist, and stamping entries reviewed.
+
+    \b
+    migdocs review                         what is due (MG601-MG604)
+    migdocs review --checklist             a Markdown checklist for the meeting
+    migdocs review --mark ID... --by NAME  stamp entries reviewed today
+    migdocs review --all --by NAME         stamp every entry
+    """
+    from migdocs import review as reviewing
+
+    project = options.project()
+    if mark or mark_all:
+        if not by or not by.strip():
+            raise click.UsageError("--by NAME is required to stamp entries")
+        if mark and not ids:
+            raise click.UsageError("--mark needs the ids of the entries to stamp")
+        if mark_all and ids:
+            raise click.UsageError("give either --all or ids, not both")
+        new = reviewing.stamps(project, list(ids), by.strip())
+        reviewing.stamp_catalog(project.loaded.path, new)
+        for stamp in new:
+            click.echo(f"stamped {stamp.migration}: reviewed {stamp.date} by {stamp.by}")
+        return 0
+    if ids:
+        raise click.UsageError("ids are for --mark")
+    _, findings = run_static(project)
+    findings = settle(project, [f for f in findings if f.code in reviewing.DUE_CODES], since)
+    if checklist:
+        text = reviewing.checklist(project, findings)
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            write_atomically(Path(output), text)
+        return 0
+    report = Report(
+        catalog=project.catalog_display,
+        findings=findings,
+        migrations=[entry.id for entry in project.entries],
+    )
+    return emit(report, output_format, output, fail_on)
+
+
+@cli.command()
+@click.argument("code", required=False)
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text"
+)
+def rules(code: str | None, output_format: str) -> int:
+    """List every rule; with CODE, show that rule's documentation."""
+    selected = [rule for rule in all_rules() if code is None or rule.code == code.upper()]
+    if code is not None and not selected:
+        raise MigdocsError(f"there is no rule {code} (see `migdocs rules`)")
+    if output_format == "markdown":
+        click.echo(rules_table(selected), nl=False)
+        return 0
+    if output_format == "json":
+        data = [
+            {
+                "code": rule.code,
+                "name": rule.name,
+                "severity": rule.severity.value,
+                "summary": rule.summary,
+                "phase": rule.phase,
+            }
+            for rule in selected
+        ]
+        click.echo(json.dumps(data, indent=2))
+        return 0
+    if code is not None:
+        rule = selected[0]
+        click.echo(f"{rule.code} {rule.name} ({rule.severity.value})\n{rule.summary}\n")
+        click.echo(rule.docs().markdown())
+        return 0
+    for rule in selected:
+        click.echo(f"{rule.code}  {rule.severity.value:<7}  {rule.name:<38}  {rule.summary}")
+    return 0
+
+
+def rules_table(selected: list[type[Rule]]) -> str:
+    """The rules as a Markdown table (the README's and the site's)."""
+    lines = ["| code | name | default | meaning |", "|---|---|---|---|"]
+    for rule in selected:
+        summary = rule.summary.replace("|", "\\|")
+        lines.append(f"| {rule.code} | `{rule.name}` | {rule.severity.value} | {summary} |")
+    return "\n".join(lines) + "\n"
+
+
+@cli.command()
+def schema() -> int:
+    """Print the catalog's JSON Schema (for editors)."""
+    click.echo(json.dumps(Catalog.model_json_schema(), indent=2))
+    return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run migdocs; returns 0 (clean), 1 (findings), 2 (cannot run) or 130 (interrupted)."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # A run builds hundreds of thousands of small acyclic objects (YAML nodes, parse trees);
+    # the cyclic collector would walk them again and again for nothing: more than half the
+    # time of `check` on 10,000 migrations. A command is short-lived, so it runs without it.
+    gc.disable()
+    try:
+        result = cli.main(args=args, prog_name="migdocs", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.UsageError as exc:
+        hint = f"\n{exc.ctx.get_usage()}" if exc.ctx is not None else ""
+        click.echo(f"migdocs: error: {exc.format_message()}{hint}", err=True)
+        return EXIT_CANNOT_RUN
+    except click.ClickException as exc:
+        click.echo(f"migdocs: error: {exc.format_message()}", err=True)
+        return EXIT_CANNOT_RUN
+    except (KeyboardInterrupt, click.Abort):
+        click.echo("migdocs: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except MigdocsError as exc:
+        click.echo(f"migdocs: error: {exc}", err=True)
+        return EXIT_CANNOT_RUN
+    except Exception as exc:  # a bug: say so briefly, keep the traceback for those who ask
+        if os.environ.get("MIGDOCS_DEBUG"):
+            raise
+        click.echo(
+            f"migdocs: internal error: {type(exc).__name__}: {exc} "
+            "(set MIGDOCS_DEBUG=1 for the traceback, and please report it)",
+            err=True,
+        )
+        return EXIT_CANNOT_RUN
+    finally:
+        gc.enable()
+        signal.signal(signal.SIGTERM, previous)
+    return result if isinstance(result, int) else 0

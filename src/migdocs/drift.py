@@ -1,0 +1,307 @@
+"""Drift: a live database against the schema its migrations build, explained by migration.
+
+Replay gives the expected schema and, for each of its objects, the migration that made it
+(provenance). [compare_live][migdocs.drift.compare_live] reads the live database with the
+same snapshot queries and names every difference in terms of that history:
+
+- MG501: an object the migrations make is missing;
+- MG502: the database has an object no migration makes (or one a migration drops);
+- MG503: an object exists with another definition;
+- MG504: a migration is only partly applied.
+
+Each migration gets a state: ``applied`` (everything it makes is there and everything it
+drops is gone), ``partial`` (some of that holds), ``pending`` (none does). A migration whose
+objects are all missing while later ones are applied is not pending: its objects were
+dropped by hand (MG501). Only the last migration applied at all can be half-deployed: its
+missing objects are MG504; missing objects of earlier, applied migrations are MG501.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from migdocs.checks.registry import rule_by_code
+from migdocs.objects import GLOBAL_KINDS, ObjectRef
+from migdocs.pg import Change, Difference, Snapshot, diff
+from migdocs.pg.diff import describe_change
+from migdocs.project import Project
+from migdocs.replay import ReplayResult
+from migdocs.report.finding import Finding
+
+
+def _finding(code: str, message: str, **where: Any) -> Finding:
+    """A finding of the live rule ``code`` (documented in ``checks/live.py``)."""
+    rule = rule_by_code(code)
+    if rule is None:  # pragma: no cover - the registry lists every MG5xx rule
+        raise LookupError(code)
+    return rule.finding(message, **where)
+
+
+@dataclass
+class LiveSection:
+    """What the audit of one live database found (one item of the JSON report's ``live``).
+
+    Attributes:
+        database: The database's URL, redacted.
+        server: Its server's version, e.g. ``PostgreSQL 15.19``.
+        states: Each migration's state, in catalog order.
+        findings: MG5xx findings (default severities), each naming ``database``.
+    """
+
+    database: str
+    server: str
+    states: list[tuple[str, str]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's shape."""
+        return {
+            "database": self.database,
+            "server": self.server,
+            "migrations": [{"migration": m, "state": state} for m, state in self.states],
+        }
+
+
+def ignored(ref: ObjectRef, patterns: Iterable[str]) -> bool:
+    """Whether a ``live.ignore`` glob matches the object (``schema.name``, ``kind:schema.name``,
+    and for a table's part, also its table's name)."""
+    names = [ref.qualified, ref.key]
+    if ref.parent is not None:
+        names.append(ref.parent.qualified)
+    if ref.kind.value == "schema":
+        names.append(ref.name + ".")  # "tool.*" ignores the schema with all it holds
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns for name in names)
+
+
+def scoped(
+    snapshot: Snapshot, schemas: Iterable[str] | None, patterns: list[str], skip: set[str]
+) -> Snapshot:
+    """The part of a snapshot the audit looks at: its schemas, without ignored objects."""
+    wanted = set(schemas) if schemas is not None else None
+    kept = []
+    for key in snapshot.key_set():
+        state = snapshot[key]
+        ref = state.ref
+        if ref.kind in GLOBAL_KINDS:
+            if wanted is not None and ref.kind.value == "schema" and ref.name not in wanted:
+                continue
+        elif wanted is not None and ref.schema not in wanted:
+            continue
+        if ref.schema in skip or (ref.kind.value == "schema" and ref.name in skip):
+            continue
+        if ignored(ref, patterns):
+            continue
+        kept.append(state)
+    return Snapshot(kept)
+
+
+def compare_live(
+    project: Project,
+    replay: ReplayResult,
+    live: Snapshot,
+    *,
+    database: str,
+    server: str,
+    skip_schemas: Iterable[str] = (),
+    skip_objects: Iterable[str] = (),
+    ledger_applied: set[str] | None = None,
+) -> LiveSection:
+    """Compare a live database's snapshot with what replay built.
+
+    Args:
+        project: The project.
+        replay: The replay's result (expected schema, provenance, per-migration changes).
+        live: The live database's snapshot.
+        database: The redacted URL that names the database in findings.
+        server: The live server's version.
+        skip_schemas: Schemas that belong to a migration runner (``drizzle``).
+        skip_objects: Qualified names of tables that are never drift (a ledger's table).
+        ledger_applied: Migration ids the ledger records as applied, if there is a ledger.
+    """
+    settings = project.catalog.live
+    patterns = [*settings.ignore, *skip_objects]
+    skip = set(skip_schemas)
+    expected = scoped(replay.schema, settings.schemas, patterns, skip)
+    actual = scoped(live, settings.schemas, patterns, skip)
+    section = LiveSection(database, server)
+    made_by = replay.provenance
+    dropped_by: dict[str, str] = {}
+    for result in replay.migrations:
+        for key in result.removed:
+            dropped_by[key] = result.migration
+        for key in result.added:
+            dropped_by.pop(key, None)
+
+    # What each migration should have left: its objects there, what it drops gone.
+    own: dict[str, list[str]] = {}
+    for key in expected.key_set():
+        if key in made_by:
+            own.setdefault(made_by[key], []).append(key)
+    gone: dict[str, list[str]] = {}
+    for key, dropper in dropped_by.items():
+        if key not in expected:
+            gone.setdefault(dropper, []).append(key)
+    present: dict[str, tuple[int, int]] = {}
+    for entry in project.entries:
+        keys = own.get(entry.id, [])
+        dropped = [key for key in gone.get(entry.id, []) if not ignored_key(key, patterns)]
+        # A dropped object that is gone says the migration ran only where what held it is
+        # there (a constraint is also "gone" from a database without its table).
+        still_there = [key for key in dropped if key in actual]
+        evidence = [
+            key
+            for key in dropped
+            if key not in actual and (parent := _parent_key(key, replay)) and parent in actual
+        ]
+        holds = sum(key in actual for key in keys) + len(evidence)
+        present[entry.id] = (holds, len(keys) + len(evidence) + len(still_there))
+    states: dict[str, str] = {}
+    for entry in project.entries:
+        holds, total = present[entry.id]
+        if total == 0:
+            states[entry.id] = "unknown"
+        elif holds == total:
+            states[entry.id] = "applied"
+        elif holds == 0:
+            states[entry.id] = "pending"
+        else:
+            states[entry.id] = "partial"
+    if ledger_applied is not None:
+        frontier = max((e.index for e in project.entries if e.id in ledger_applied), default=-1)
+    else:
+        frontier = max(
+            (e.index for e in project.entries if states[e.id] in ("applied", "partial")),
+            default=-1,
+        )
+    # A migration with nothing of its own left to see takes the state of its place in the
+    # history: applied before the frontier, pending after it.
+    for entry in project.entries:
+        if states[entry.id] == "unknown":
+            states[entry.id] = "applied" if entry.index <= frontier else "pending"
+    half_done = {
+        entry.id
+        for entry in project.entries
+        if states[entry.id] == "partial"
+        and (
+            (ledger_applied is not None and entry.id not in ledger_applied)
+            or (ledger_applied is None and entry.index == frontier)
+        )
+    }
+    pending_tail = {
+        entry.id
+        for entry in project.entries
+        if states[entry.id] == "pending" and entry.index > frontier
+    }
+    section.states = [(entry.id, states[entry.id]) for entry in project.entries]
+
+    for entry in project.entries:
+        if entry.id in half_done:
+            missing = [key for key in own.get(entry.id, []) if key not in actual]
+            left = [key for key in gone.get(entry.id, []) if key in actual]
+            parts = []
+            if missing:
+                parts.append("missing " + ", ".join(_outermost_names(missing, expected)))
+            if left:
+                parts.append("still present " + ", ".join(_names(left, actual)))
+            section.findings.append(
+                _finding(
+                    "MG504",
+                    f"the migration is only partly applied: {'; '.join(parts)}",
+                    migration=entry.id,
+                    file=project.display(entry.forward_path),
+                    database=database,
+                )
+            )
+
+    for difference in diff(expected, actual):
+        key = difference.ref.key
+        if difference.change is Change.REMOVED:
+            owner = made_by.get(key) or _owner_migration(difference.ref, made_by)
+            if owner in half_done or owner in pending_tail:
+                continue
+            section.findings.append(
+                _finding(
+                    "MG501",
+                    f"{_name(difference)} is missing{_by(owner, 'made by')}",
+                    migration=owner,
+                    database=database,
+                )
+            )
+        elif difference.change is Change.ADDED:
+            owner = dropped_by.get(key)
+            if owner in half_done:
+                continue
+            message: str | None
+            if owner is not None:
+                message = (
+                    f"{_name(difference)} exists, but migration {owner} drops it"
+                    if owner not in pending_tail
+                    else None
+                )
+            else:
+                message = f"{_name(difference)} exists, but no migration makes it"
+            if message is None:
+                continue
+            section.findings.append(_finding("MG502", message, migration=owner, database=database))
+        else:
+            owner = made_by.get(key) or _owner_migration(difference.ref, made_by)
+            change = describe_change(difference.attribute, difference.before, difference.after)
+            section.findings.append(
+                _finding(
+                    "MG503",
+                    f"{_name(difference)}: {difference.attribute} {change} "
+                    f"(migrations → live){_by(owner, 'last changed by')}",
+                    migration=owner,
+                    database=database,
+                )
+            )
+    return section
+
+
+def ignored_key(key: str, patterns: list[str]) -> bool:
+    """Whether an object key (``kind:schema.name``) matches an ignore pattern."""
+    name = key.partition(":")[2]
+    return any(fnmatch.fnmatchcase(text, p) for p in patterns for text in (key, name))
+
+
+def _parent_key(key: str, replay: ReplayResult) -> str | None:
+    """The key of the table a dropped object hung on, from replay's own record of it."""
+    ref = replay.dropped_refs.get(key)
+    return ref.parent.key if ref is not None and ref.parent is not None else None
+
+
+def _owner_migration(ref: ObjectRef, made_by: dict[str, str]) -> str | None:
+    if ref.parent is not None:
+        return made_by.get(ref.parent.key)
+    return None
+
+
+def _name(difference: Difference) -> str:
+    return f"{difference.ref.kind.value} {difference.ref.key.partition(':')[2]}"
+
+
+def _by(migration: str | None, verb: str) -> str:
+    return f" ({verb} {migration})" if migration else ""
+
+
+def _names(keys: list[str], snapshot: Snapshot) -> list[str]:
+    return [f"{snapshot[key].ref.kind.value} {key.partition(':')[2]}" for key in sorted(keys)]
+
+
+def _outermost_names(keys: list[str], snapshot: Snapshot) -> list[str]:
+    """Names of the missing objects, a table's parts left out when the table is missing too."""
+    missing = set(keys)
+    shown = []
+    for key in keys:
+        parent = snapshot[key].ref.parent
+        if parent is None or parent.key not in missing:
+            shown.append(key)
+    return _names(shown, snapshot)
+
+
+def difference_keys(differences: Iterable[Difference]) -> list[str]:
+    """The object keys of differences (for tests and the site)."""
+    return [difference.ref.key for difference in differences]

@@ -1,0 +1,305 @@
+"""Ledgers: what a migration runner recorded in the live database as applied.
+
+- ``drizzle``: drizzle-orm's ``drizzle.__drizzle_migrations (id serial, hash text,
+  created_at bigint)`` (``PgDialect.migrate`` in drizzle-orm ``src/pg-core/dialect.ts``;
+  ``migrationsSchema``/``migrationsTable`` rename it). Its migrator (``readMigrationFiles``
+  in ``src/migrator.ts``) stores the sha256 (hex) of each file's text as ``hash`` (current
+  releases turn CRLF line ends into LF first; older ones hashed the text as it was) and the
+  journal entry's ``when`` (``meta/_journal.json``) as ``created_at``; it applies the journal
+  entries whose ``when`` is later than the last row's ``created_at``.
+- ``flyway``: Flyway's ``flyway_schema_history`` (installed_rank, version, description,
+  type, script, checksum, installed_by, installed_on, execution_time, success). Its
+  ``checksum`` is a CRC-32 over the file's lines — read with line breaks removed, a
+  byte-order mark dropped from the first, each line's UTF-8 bytes fed in turn — stored as
+  a signed 32-bit integer (Flyway's ``ChecksumCalculator``).
+- ``table``: a table of the catalog's choosing with a text column ``version`` holding
+  migration ids.
+
+For ``drizzle`` and ``flyway``, the catalog's ``ledger.table`` (``schema.table``) names a
+table the runner was configured to use instead of its default.
+
+[compare_ledger][migdocs.ledger.compare_ledger] turns disagreements into MG505 (an applied
+file changed since it ran) and MG506 (ledger and catalog disagree on what exists).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from migdocs.catalog.models import Ledger
+from migdocs.checks.base import Rule
+from migdocs.checks.registry import rule_by_code
+from migdocs.project import Entry, Project
+from migdocs.report.finding import Finding
+
+DRIZZLE_TABLE = "drizzle.__drizzle_migrations"
+FLYWAY_TABLE = "flyway_schema_history"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One row of a ledger.
+
+    Attributes:
+        label: How the row names its migration (hash, script or version), for messages.
+        migration: The catalog id it matches, if any.
+        recorded: The checksum the runner recorded, if it records one.
+        expected: The checksum of the file today, computed as the runner does.
+    """
+
+    label: str
+    migration: str | None
+    recorded: str | None = None
+    expected: str | None = None
+
+
+def drizzle_hash(raw: bytes, *, normalize_newlines: bool = True) -> str:
+    """drizzle-orm's ``hash`` of a migration file: sha256 (hex) of its text as UTF-8, with
+    CRLF line ends made LF as current drizzle-orm does (``normalize_newlines=False``: as
+    releases before that did)."""
+    text = raw.decode("utf-8", errors="replace")
+    if normalize_newlines:
+        text = text.replace("\r\n", "\n")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def drizzle_hashes(raw: bytes) -> tuple[str, ...]:
+    """Every ``hash`` a drizzle-orm release may have recorded for this file, current first."""
+    return tuple(dict.fromkeys(drizzle_hash(raw, normalize_newlines=n) for n in (True, False)))
+
+
+def flyway_checksum(raw: bytes) -> int:
+    """Flyway's checksum of a migration file (``ChecksumCalculator``): a signed CRC-32 of
+    its lines without their line breaks, the byte-order mark dropped."""
+    text = raw.decode("utf-8", errors="replace")
+    text = text.removeprefix("\ufeff")
+    crc = 0
+    for line in re.split(r"\r\n|\r|\n", text):
+        crc = zlib.crc32(line.encode("utf-8"), crc)
+    return crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+def ledger_table(ledger: Ledger) -> str | None:
+    """The ledger's table, ``schema.table``: the catalog's ``ledger.table`` if it names one,
+    else the runner's default (Flyway's is in the session's current schema, ``public``)."""
+    if ledger.kind == "none":
+        return None
+    if ledger.table:
+        return ledger.table if "." in ledger.table else f"public.{ledger.table}"
+    if ledger.kind == "drizzle":
+        return DRIZZLE_TABLE
+    if ledger.kind == "flyway":
+        return f"public.{FLYWAY_TABLE}"
+    return None
+
+
+def ledger_tables(ledger: Ledger) -> set[str]:
+    """Qualified names of the ledger's own table: never reported as drift (with its
+    columns, constraints and indexes)."""
+    table = ledger_table(ledger)
+    return {table} if table else set()
+
+
+def read_ledger(conn: psycopg.Connection[Any], ledger: Ledger, project: Project) -> list[LedgerRow]:
+    """The ledger's rows, each matched with a catalog entry where one fits.
+
+    Raises:
+        psycopg.Error: when the table cannot be read (the caller names the database).
+        LookupError: when the ledger's table does not exist.
+    """
+    table = ledger_table(ledger)
+    if table is None:
+        return []
+    name = _existing(conn, table)
+    if ledger.kind == "drizzle":
+        return _drizzle(conn, name, project)
+    if ledger.kind == "flyway":
+        return _flyway(conn, name, project)
+    return _table(conn, name, project)
+
+
+def _existing(conn: psycopg.Connection[Any], table: str) -> sql.Composable:
+    """The table as an SQL identifier, after making sure it is there."""
+    schema, _, name = table.rpartition(".")
+    row = conn.execute(
+        "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
+        [schema or "public", name],
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"the ledger table {table} does not exist")
+    return sql.Identifier(schema or "public", name)
+
+
+def _drizzle(
+    conn: psycopg.Connection[Any], table: sql.Composable, project: Project
+) -> list[LedgerRow]:
+    rows = conn.execute(
+        sql.SQL("SELECT hash, created_at FROM {} ORDER BY created_at, id").format(table)
+    ).fetchall()
+    hashes: dict[str, tuple[str, ...]] = {}
+    by_hash: dict[str, Entry] = {}
+    for each in project.entries:
+        script = project.forward(each)
+        if script is not None:
+            hashes[each.id] = drizzle_hashes(script.raw)
+            for value in hashes[each.id]:
+                by_hash.setdefault(value, each)
+    by_when = _journal_when(project)
+    taken: set[str] = set()
+    result = []
+    for position, (recorded, created_at) in enumerate(rows):
+        recorded = str(recorded)
+        # The journal's `when` is what drizzle itself goes by; the hash finds a file whose
+        # journal is gone; without a journal, drizzle applied the files in order.
+        entry: Entry | None = None
+        if created_at is not None:
+            entry = by_when.get(int(created_at))
+        if entry is None:
+            entry = by_hash.get(recorded)
+        if entry is None and not by_when and position < len(project.entries):
+            candidate = project.entries[position]
+            if candidate.id not in taken:
+                entry = candidate
+        expected = None
+        if entry is not None:
+            taken.add(entry.id)
+            known = hashes.get(entry.id, ())
+            expected = recorded if recorded in known else (known[0] if known else None)
+        label = f"hash {recorded[:12]}… (created_at {created_at})"
+        result.append(LedgerRow(label, entry.id if entry else None, recorded, expected))
+    return result
+
+
+def _journal_when(project: Project) -> dict[int, Entry]:
+    """Catalog entries by the ``when`` of their drizzle journal entry (tag = file stem)."""
+    journal = project.migrations_dir / "meta" / "_journal.json"
+    try:
+        data = json.loads(journal.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    stems = {Path(entry.forward_path).stem: entry for entry in project.entries}
+    found: dict[int, Entry] = {}
+    for item in data.get("entries", []) if isinstance(data, dict) else []:
+        if isinstance(item, dict) and item.get("tag") in stems and "when" in item:
+            found[int(item["when"])] = stems[item["tag"]]
+    return found
+
+
+_FLYWAY_VERSION = re.compile(r"^V(\d+(?:[._]\d+)*)__", re.IGNORECASE)
+
+
+def flyway_version(name: str) -> tuple[int, ...] | None:
+    """The version of a Flyway versioned script (``V1_2__x.sql`` → ``(1, 2)``), if it is one."""
+    match = _FLYWAY_VERSION.match(name)
+    return tuple(int(part) for part in re.split(r"[._]", match[1])) if match else None
+
+
+def _version(text: str | None) -> tuple[int, ...] | None:
+    try:
+        return tuple(int(part) for part in re.split(r"[._]", text)) if text else None
+    except ValueError:
+        return None
+
+
+def _flyway(
+    conn: psycopg.Connection[Any], table: sql.Composable, project: Project
+) -> list[LedgerRow]:
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT version, script, checksum, type, success FROM {} ORDER BY installed_rank"
+        ).format(table)
+    ).fetchall()
+    # `flyway repair` marks a row that lost its file with a later DELETE row of its version.
+    deleted = {str(version) for version, _, _, kind, _ in rows if kind == "DELETE"}
+    by_script = {entry.forward_path.name: entry for entry in project.entries}
+    result = []
+    for version, script_name, checksum, kind, success in rows:
+        if kind == "BASELINE" and (baseline := _version(version)) is not None:
+            # Flyway never ran what the baseline stands for, and records none of it.
+            for each in project.entries:
+                covered = flyway_version(each.forward_path.name)
+                if covered is not None and covered <= baseline:
+                    result.append(LedgerRow(f"baseline {version}", each.id))
+            continue
+        if kind not in ("SQL", "SQL_BASELINE") or not success or str(version) in deleted:
+            continue
+        entry = by_script.get(str(script_name))
+        expected = None
+        if entry is not None and (script := project.forward(entry)) is not None:
+            expected = str(flyway_checksum(script.raw))
+        label = f"{script_name} (version {version})" if version else str(script_name)
+        recorded = None if checksum is None else str(checksum)
+        result.append(LedgerRow(label, entry.id if entry else None, recorded, expected))
+    return result
+
+
+def _table(
+    conn: psycopg.Connection[Any], table: sql.Composable, project: Project
+) -> list[LedgerRow]:
+    rows = conn.execute(sql.SQL("SELECT version::text FROM {} ORDER BY 1").format(table)).fetchall()
+    ids = {entry.id for entry in project.entries}
+    return [LedgerRow(str(version), version if version in ids else None) for (version,) in rows]
+
+
+def _rule(code: str) -> type[Rule]:
+    rule = rule_by_code(code)
+    if rule is None:  # pragma: no cover - the registry lists every MG5xx rule
+        raise LookupError(code)
+    return rule
+
+
+def missing_ledger(ledger: Ledger, reason: str, database: str) -> Finding:
+    """MG506 when the ledger's table is not there at all."""
+    return _rule("MG506").finding(
+        f"the catalog names a {ledger.kind} ledger, but {reason}", database=database
+    )
+
+
+def compare_ledger(project: Project, rows: list[LedgerRow], database: str) -> list[Finding]:
+    """MG505 for applied files that changed since they ran; MG506 where ledger and catalog
+    disagree on which migrations exist."""
+    checksum_rule = _rule("MG505")
+    mismatch_rule = _rule("MG506")
+    findings: list[Finding] = []
+    entries = {entry.id: entry for entry in project.entries}
+    for row in rows:
+        if row.migration is None:
+            findings.append(
+                mismatch_rule.finding(
+                    f"the ledger lists {row.label}, which matches no migration of the catalog",
+                    database=database,
+                )
+            )
+        elif row.recorded is not None and row.expected is not None and row.recorded != row.expected:
+            entry = entries[row.migration]
+            findings.append(
+                checksum_rule.finding(
+                    f"the file changed since it was applied: the ledger recorded checksum "
+                    f"{row.recorded}, the file's is {row.expected} now",
+                    migration=row.migration,
+                    file=project.display(entry.forward_path),
+                    database=database,
+                )
+            )
+    applied = {row.migration for row in rows if row.migration is not None}
+    last = max((entries[m].index for m in applied), default=-1)
+    for entry in project.entries[: last + 1]:
+        if entry.id not in applied:
+            findings.append(
+                mismatch_rule.finding(
+                    "the ledger does not list this migration, though later ones are applied",
+                    migration=entry.id,
+                    database=database,
+                )
+            )
+    return findings

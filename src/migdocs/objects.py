@@ -1,0 +1,190 @@
+"""Database objects as migdocs names them: one vocabulary for catalog, SQL and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ObjectKind(StrEnum):
+    """The kinds of schema objects migdocs tracks."""
+
+    SCHEMA = "schema"
+    EXTENSION = "extension"
+    TABLE = "table"
+    COLUMN = "column"
+    CONSTRAINT = "constraint"
+    INDEX = "index"
+    VIEW = "view"
+    MATVIEW = "matview"
+    SEQUENCE = "sequence"
+    TYPE = "type"
+    FUNCTION = "function"
+    TRIGGER = "trigger"
+    POLICY = "policy"
+
+
+#: Kinds whose objects hang on a table: named ``schema.table.name``.
+CHILD_KINDS = frozenset(
+    {ObjectKind.COLUMN, ObjectKind.CONSTRAINT, ObjectKind.TRIGGER, ObjectKind.POLICY}
+)
+#: Kinds that live outside any schema: named ``name``.
+GLOBAL_KINDS = frozenset({ObjectKind.SCHEMA, ObjectKind.EXTENSION})
+#: Kinds that share the relation namespace of a schema (pg_class).
+RELATION_KINDS = frozenset(
+    {
+        ObjectKind.TABLE,
+        ObjectKind.INDEX,
+        ObjectKind.VIEW,
+        ObjectKind.MATVIEW,
+        ObjectKind.SEQUENCE,
+    }
+)
+
+#: The catalog's ``creates``/``drops`` keys and the kinds each one declares.
+CATALOG_KEYS: dict[str, tuple[ObjectKind, ...]] = {
+    "schemas": (ObjectKind.SCHEMA,),
+    "extensions": (ObjectKind.EXTENSION,),
+    "tables": (ObjectKind.TABLE,),
+    "columns": (ObjectKind.COLUMN,),
+    "indexes": (ObjectKind.INDEX,),
+    "constraints": (ObjectKind.CONSTRAINT,),
+    "views": (ObjectKind.VIEW, ObjectKind.MATVIEW),
+    "sequences": (ObjectKind.SEQUENCE,),
+    "types": (ObjectKind.TYPE,),
+    "functions": (ObjectKind.FUNCTION,),
+    "triggers": (ObjectKind.TRIGGER,),
+}
+#: The catalog key under which an object of each kind is declared (None: not declarable).
+CATALOG_KEY_OF: dict[ObjectKind, str | None] = {
+    kind: key for key, kinds in CATALOG_KEYS.items() for kind in kinds
+} | {ObjectKind.POLICY: None}
+
+DEFAULT_SCHEMA = "public"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ObjectRef:
+    """One schema object, named the way PostgreSQL resolves it.
+
+    Attributes:
+        kind: What the object is.
+        schema: Its schema (``None`` for schemas and extensions).
+        name: Its own name; for a function, the name without arguments.
+        table: The table it hangs on, for columns, constraints, triggers and policies;
+            for an index, the table it indexes (not part of its identity).
+        args: A function's argument types, as PostgreSQL prints them, where known.
+    """
+
+    kind: ObjectKind
+    schema: str | None
+    name: str
+    table: str | None = None
+    args: str | None = None
+    identity: tuple[str, str | None, str | None, str] = field(init=False, repr=False, compare=False)
+    """What makes two references the same object (an index's table is not part of it)."""
+    parent: ObjectRef | None = field(init=False, repr=False, compare=False)
+    """The table this object belongs to (its owner for drops and renames), if any."""
+
+    def __post_init__(self) -> None:
+        # StrEnum members are str: using the member itself avoids Enum's slow `.value`.
+        table = self.table if self.kind in CHILD_KINDS else None
+        object.__setattr__(self, "identity", (self.kind, self.schema, table, self.name))
+        parent = None
+        if self.table is not None and (self.kind in CHILD_KINDS or self.kind == "index"):
+            parent = ObjectRef(ObjectKind.TABLE, self.schema, self.table)
+        object.__setattr__(self, "parent", parent)
+
+    @property
+    def qualified(self) -> str:
+        """``schema.name``, ``schema.table.name`` or ``name``, as the catalog writes it."""
+        if self.kind in GLOBAL_KINDS:
+            return self.name
+        if self.kind in CHILD_KINDS:
+            return f"{self.schema}.{self.table}.{self.name}"
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def key(self) -> str:
+        """The report's name of the object: ``kind:schema.name`` (functions with arguments)."""
+        suffix = (
+            f"({self.args})" if self.kind is ObjectKind.FUNCTION and self.args is not None else ""
+        )
+        return f"{self.kind.value}:{self.qualified}{suffix}"
+
+    def same(self, other: ObjectRef) -> bool:
+        """Whether both name the same object (functions match by name if arguments are unknown)."""
+        if self.identity != other.identity:
+            return False
+        return self.args is None or other.args is None or self.args == other.args
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def split_name(text: str) -> list[str]:
+    """Split a dotted catalog name into its parts as PostgreSQL reads an identifier.
+
+    Unquoted letters fold to lower case (``Users`` is ``users``, as in SQL), while
+    ``"Quoted.Names"`` keep their case and dots; each part is cut to 63 bytes.
+    """
+    if '"' not in text:
+        return [truncate_identifier(part.translate(_ASCII_LOWER)) for part in text.split(".")]
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == '"':
+            if quoted and i + 1 < len(text) and text[i + 1] == '"':
+                current.append('"')
+                i += 1
+            else:
+                quoted = not quoted
+        elif char == "." and not quoted:
+            parts.append(truncate_identifier("".join(current)))
+            current = []
+        else:
+            current.append(char if quoted else char.translate(_ASCII_LOWER))
+        i += 1
+    parts.append(truncate_identifier("".join(current)))
+    return parts
+
+
+def truncate_identifier(name: str) -> str:
+    """An identifier as PostgreSQL stores it: at most 63 bytes (NAMEDATALEN - 1)."""
+    encoded = name.encode("utf-8")
+    if len(encoded) <= 63:
+        return name
+    return encoded[:63].decode("utf-8", errors="ignore")
+
+
+#: PostgreSQL folds only ASCII letters of unquoted identifiers in UTF-8 databases.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def parse_declared(kind: ObjectKind, text: str) -> ObjectRef:
+    """Turn a catalog declaration (``users.deleted_at``, ``app.orders``) into an ObjectRef.
+
+    Raises:
+        ValueError: when the name has the wrong number of parts for its kind.
+    """
+    parts = split_name(text.strip())
+    if any(not part for part in parts):
+        raise ValueError(f"{text!r} is not a valid name")
+    if kind in GLOBAL_KINDS:
+        if len(parts) != 1:
+            raise ValueError(f"{text!r}: a {kind.value} name has no dots")
+        return ObjectRef(kind, None, parts[0])
+    if kind in CHILD_KINDS:
+        if len(parts) == 2:
+            return ObjectRef(kind, DEFAULT_SCHEMA, parts[1], table=parts[0])
+        if len(parts) == 3:
+            return ObjectRef(kind, parts[0], parts[2], table=parts[1])
+        raise ValueError(f"{text!r}: a {kind.value} is named [schema.]table.name")
+    if len(parts) == 1:
+        return ObjectRef(kind, DEFAULT_SCHEMA, parts[0])
+    if len(parts) == 2:
+        return ObjectRef(kind, parts[0], parts[1])
+    raise ValueError(f"{text!r}: a {kind.value} is named [schema.]name")

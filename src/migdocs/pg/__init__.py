@@ -1,0 +1,37 @@
+"""PostgreSQL: scratch servers, schema snapshots, the differ, and DDL capture for replay."""
+
+from __future__ import annotations
+
+from migdocs.pg.capture import CaptureUnavailable, install_capture, remove_capture, take_touched
+from migdocs.pg.diff import Change, Difference, describe_change, diff
+from migdocs.pg.server import ScratchServer, ServerError, redact_url
+from migdocs.pg.snapshot import (
+    CAPTURE_SCHEMA,
+    AttrValue,
+    ObjectId,
+    ObjectState,
+    Snapshot,
+    Touched,
+    read_snapshot,
+)
+
+__all__ = [
+    "CAPTURE_SCHEMA",
+    "AttrValue",
+    "CaptureUnavailable",
+    "Change",
+    "Difference",
+    "ObjectId",
+    "ObjectState",
+    "ScratchServer",
+    "ServerError",
+    "Snapshot",
+    "Touched",
+    "describe_change",
+    "diff",
+    "install_capture",
+    "read_snapshot",
+    "redact_url",
+    "remove_capture",
+    "take_touched",
+]

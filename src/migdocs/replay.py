@@ -1,0 +1,737 @@
+"""Replaying the history on a scratch PostgreSQL: forward, rollback, forward again, compared.
+
+For each migration in catalog order, [Replayer][migdocs.replay.Replayer]
+
+1. runs the migration, one statement at a time (MG401 when one fails), and reads what it
+   changed: the schema before (S0) and after (S1) differ by the objects it really made;
+2. runs the rollback (MG402) and compares the schema with S0 (MG403);
+3. runs the migration again (MG404 when it fails or gives something other than S1);
+4. goes on from S1, whatever happened in 2 and 3, so that one run reports every problem.
+
+A script that PostgreSQL can run in a transaction block runs in one — as Flyway and drizzle
+run migrations — so that a failure, or the whole round trip, is undone by ``ROLLBACK`` at no
+cost. A script that cannot (``BEGIN``/``COMMIT`` of its own, ``CREATE INDEX CONCURRENTLY``,
+``ALTER TYPE … ADD VALUE`` whose value it then uses, ``VACUUM``) runs statement by statement
+in autocommit, as psql runs it, on a copy of the database made with ``CREATE DATABASE …
+TEMPLATE``, so that a failure still leaves the main database as it was.
+
+Snapshots are not read whole after each step: event triggers record which catalog rows
+each step touched, and only those are re-read (``pg.capture``), so replay costs little more
+than running the SQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from migdocs.checks.base import Rule
+from migdocs.checks.context import StaticContext
+from migdocs.checks.replay import (
+    ForwardFails,
+    ReapplyDiffers,
+    ReplayDisagreesWithCatalog,
+    RollbackDiffers,
+    RollbackFails,
+)
+from migdocs.errors import MigdocsError
+from migdocs.objects import CATALOG_KEY_OF, RELATION_KINDS, ObjectKind, ObjectRef
+from migdocs.pg import (
+    CaptureUnavailable,
+    Change,
+    Difference,
+    ScratchServer,
+    Snapshot,
+    diff,
+    install_capture,
+    read_snapshot,
+    take_touched,
+)
+from migdocs.pg.diff import describe_change
+from migdocs.project import Entry, Project
+from migdocs.report.finding import Finding
+from migdocs.sql.effects import Statement
+from migdocs.sql.script import Script
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+
+#: Commands PostgreSQL refuses in a transaction block (CONCURRENTLY is a statement flag).
+_OUTSIDE_TRANSACTION = frozenset(
+    {"VACUUM", "Createdb", "Dropdb", "CreateTableSpace", "DropTableSpace", "AlterSystem"}
+)
+#: SQLSTATEs that mean "this must run outside a transaction block": retried in autocommit.
+_NEEDS_AUTOCOMMIT = frozenset(
+    {
+        "25001",  # active_sql_transaction: CREATE INDEX CONCURRENTLY, VACUUM…
+        "55P04",  # unsafe_new_enum_value_usage: ALTER TYPE … ADD VALUE, then used
+    }
+)
+#: How a relation-namespace object is looked up for dependencies (a table and an index
+#: cannot share a name in one schema).
+Identity = tuple[str, str | None, str | None, str]
+
+
+#: What declaring a table covers when the same migration creates (or drops) it.
+_OWN_PARTS = frozenset({ObjectKind.COLUMN, ObjectKind.CONSTRAINT})
+_CHILDREN = frozenset({ObjectKind.COLUMN, ObjectKind.CONSTRAINT, ObjectKind.TRIGGER})
+
+
+def _lookup(ref: ObjectRef) -> Identity:
+    if ref.kind in RELATION_KINDS:
+        return ("relation", ref.schema, None, ref.name)
+    return ref.identity
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A statement the server refused.
+
+    Attributes:
+        file: The script, as the report names it.
+        line: The line of the error (PostgreSQL's position within the statement, if given).
+        column: The column of the error, where known.
+        message: PostgreSQL's message, with its detail and hint.
+        sqlstate: The SQLSTATE code.
+    """
+
+    file: str
+    line: int
+    column: int | None
+    message: str
+    sqlstate: str | None
+
+    @property
+    def location(self) -> str:
+        """``file:line``."""
+        return f"{self.file}:{self.line}"
+
+    def finding(self, rule: type[Rule], what: str, migration: str) -> Finding:
+        """A finding of ``rule`` at the failing statement: ``what``, then the server's words."""
+        return rule.finding(
+            f"{what}: {self.message}",
+            migration=migration,
+            file=self.file,
+            line=self.line,
+            column=self.column,
+        )
+
+
+@dataclass
+class MigrationReplay:
+    """What replaying one migration showed (one item of the JSON report's ``replay``).
+
+    Attributes:
+        migration: The catalog id.
+        forward: ``ok``, ``failed`` or ``skipped`` (not run: see ``reason``).
+        rollback: ``ok``, ``failed``, ``none`` (the entry has no rollback script) or
+            ``skipped``.
+        round_trip: ``ok``, ``differs`` or ``skipped``.
+        ms: Wall time of the migration's whole replay, in milliseconds.
+        added: Objects the migration made (``kind:schema.name``; a table's parts go with it).
+        removed: Objects it dropped.
+        changed: Objects whose definition it changed.
+        differences: What the round trip found different, one line each.
+        reason: Why it was skipped, if it was.
+    """
+
+    migration: str
+    forward: str = "skipped"
+    rollback: str = "skipped"
+    round_trip: str = "skipped"
+    ms: int = 0
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+    reason: str | None = None
+    added_refs: list[ObjectRef] = field(default_factory=list, repr=False)
+    removed_refs: list[ObjectRef] = field(default_factory=list, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's shape; ``differences`` and ``reason`` only when there are some."""
+        data: dict[str, Any] = {
+            "migration": self.migration,
+            "forward": self.forward,
+            "rollback": self.rollback,
+            "round_trip": self.round_trip,
+            "ms": self.ms,
+            "changes": {"added": self.added, "removed": self.removed, "changed": self.changed},
+        }
+        if self.differences:
+            data["differences"] = self.differences
+        if self.reason:
+            data["reason"] = self.reason
+        return data
+
+    @property
+    def passed(self) -> bool:
+        """Whether every step that ran went well."""
+        return (
+            self.forward == "ok"
+            and self.rollback in ("ok", "none")
+            and self.round_trip in ("ok", "skipped")
+        )
+
+
+@dataclass
+class ReplayResult:
+    """The outcome of a replay.
+
+    Attributes:
+        migrations: One result per catalog entry, in catalog order.
+        findings: MG4xx findings (default severities; settle them).
+        schema: The schema the migrations build: what a live database should hold.
+        dropped_refs: Every object some migration dropped, by key (the last drop).
+        provenance: For each object of ``schema``, the id of the last migration that
+            created or changed it.
+        server: The scratch server's version, e.g. ``PostgreSQL 18.6``.
+    """
+
+    migrations: list[MigrationReplay]
+    findings: list[Finding]
+    schema: Snapshot
+    provenance: dict[str, str]
+    server: str
+    dropped_refs: dict[str, ObjectRef] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        """``passed`` when every migration replayed cleanly, else ``failed``."""
+        return "passed" if all(m.passed for m in self.migrations) else "failed"
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """The JSON report's ``replay`` list."""
+        return [migration.to_json() for migration in self.migrations]
+
+
+def statement_timeout_setting(value: str) -> str:
+    """A timeout as the catalog or ``--statement-timeout`` writes it, as PostgreSQL reads it.
+
+    Raises:
+        MigdocsError: when it is not a number with an optional unit (ms, s, min, h).
+    """
+    text = "".join(value.split())
+    number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = text[len(number) :]
+    if not number.isdigit() or unit not in ("", "ms", "s", "min", "h"):
+        raise MigdocsError(f"statement timeout {value!r}: write a number with ms, s, min or h")
+    return f"{number}{unit or 'ms'}"
+
+
+def transactional(script: Script) -> bool:
+    """Whether PostgreSQL can run the whole script in one transaction block."""
+    return not any(
+        statement.transaction or statement.concurrently or statement.command in _OUTSIDE_TRANSACTION
+        for statement in script.statements
+    )
+
+
+class _NeedsAutocommit(Exception):
+    """A statement refused to run inside the transaction block replay opened."""
+
+
+class Replayer:
+    """Replays a project's migrations on a scratch server.
+
+    Args:
+        project: The project.
+        context: Its static analysis (for dependencies and MG405).
+        server: A started scratch server; the replayer makes its own databases on it.
+        statement_timeout: PostgreSQL's ``statement_timeout`` for every statement.
+        progress: Called after each migration with (migrations done, total, id).
+    """
+
+    def __init__(
+        self,
+        project: Project,
+        context: StaticContext,
+        server: ScratchServer,
+        *,
+        statement_timeout: str = "60s",
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> None:
+        self.project = project
+        self.context = context
+        self.server = server
+        self.settings = {"statement_timeout": statement_timeout_setting(statement_timeout)}
+        self.progress = progress
+        self.findings: list[Finding] = []
+        self.provenance: dict[str, str] = {}
+        self.database = ""
+        self.conn: Connection | None = None
+        self.capture = True
+        self.snapshot = Snapshot()
+
+    # -- databases ----------------------------------------------------------------------------
+
+    def _connect(self, database: str) -> Connection:
+        return self.server.connect(database, settings=self.settings)
+
+    def _main(self) -> Connection:
+        if self.conn is None or self.conn.closed:
+            self.conn = self._connect(self.database)
+        return self.conn
+
+    def _copy(self) -> str:
+        """A copy of the main database (``CREATE DATABASE … TEMPLATE`` wants it unused)."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        return self.server.create_database(template=self.database)
+
+    # -- running scripts ----------------------------------------------------------------------
+
+    def _run(self, conn: Connection, script: Script, *, in_block: bool) -> Failure | None:
+        """Run a script's statements one at a time; return the first failure, if any.
+
+        Raises:
+            _NeedsAutocommit: when ``in_block`` and a statement cannot run in a block.
+        """
+        resets = False
+        try:
+            for statement in script.statements:
+                resets = resets or statement.command in ("SET", "RESET")
+                try:
+                    conn.execute(script.statement_text(statement).encode("utf-8"), prepare=False)
+                except psycopg.Error as error:
+                    if in_block and error.sqlstate in _NEEDS_AUTOCOMMIT:
+                        raise _NeedsAutocommit from None
+                    return _failure(script, statement, error)
+        finally:
+            if resets and not conn.broken:
+                # Each script starts as a new psql session would: no settings of the last.
+                conn.execute("RESET ALL")
+                conn.execute("RESET ROLE")
+        return None
+
+    def _read(self, conn: Connection, before: Snapshot) -> tuple[Snapshot, set[str]]:
+        """The schema now, and the keys that may differ from ``before``."""
+        if not self.capture:
+            after = read_snapshot(conn)
+            return after, set(after.key_set() | before.key_set())
+        partial = read_snapshot(conn, only=take_touched(conn))
+        after = before.patched(partial)
+        return after, set(partial.key_set()) | (after.key_set() ^ before.key_set())
+
+    # -- the replay ---------------------------------------------------------------------------
+
+    def run(self) -> ReplayResult:
+        """Replay every migration in catalog order.
+
+        Raises:
+            MigdocsError: when a ``replay.setup`` script fails (the replay cannot start).
+        """
+        self.database = self.server.create_database()
+        conn = self._main()
+        try:
+            install_capture(conn)
+        except CaptureUnavailable:
+            self.capture = False  # not a superuser on --scratch-url: read whole snapshots
+        for script in self.project.setup_scripts():
+            failure = self._run(conn, script, in_block=False)
+            if failure is not None:
+                raise MigdocsError(f"{failure.location}: replay setup failed: {failure.message}")
+        if self.capture:
+            take_touched(conn)
+        self.snapshot = read_snapshot(conn)
+        results: list[MigrationReplay] = []
+        missing: dict[Identity, str] = {}  # what failed migrations should have made
+        total = len(self.project.entries)
+        for done, entry in enumerate(self.project.entries, 1):
+            started = time.perf_counter()
+            result = MigrationReplay(entry.id)
+            forward = self.project.forward(entry)
+            blocker = _blocker(forward, missing) if forward is not None else None
+            if forward is None:
+                result.reason = "the migration file is missing"
+            elif not forward.parsed:
+                result.reason = "the migration does not parse (MG200)"
+            elif blocker is not None:
+                result.reason = blocker
+            else:
+                self._replay(entry, forward, result)
+                self._compare_with_catalog(entry, result)
+            if result.forward != "ok" and forward is not None:
+                for statement in forward.statements:
+                    for ref in [*statement.creates, *(new for _, new in statement.renames)]:
+                        missing.setdefault(_lookup(ref), entry.id)
+            result.ms = round((time.perf_counter() - started) * 1000)
+            results.append(result)
+            if self.progress is not None:
+                self.progress(done, total, entry.id)
+        dropped = {ref.key: ref for result in results for ref in result.removed_refs}
+        return ReplayResult(
+            results,
+            self.findings,
+            self.snapshot,
+            self.provenance,
+            self.server.server_version,
+            dropped,
+        )
+
+    def _replay(self, entry: Entry, forward: Script, result: MigrationReplay) -> None:
+        before = self.snapshot
+        applied = self._forward(entry, forward, result)
+        if applied is None:
+            return
+        after, keys = applied
+        result.forward = "ok"
+        self._record_changes(entry, before, after, keys, result)
+        self.snapshot = after
+        rollback = self.project.rollback(entry)
+        if rollback is None:
+            if entry.rollback_path is None:
+                result.rollback = "none"
+            else:
+                result.reason = "the rollback file is missing"
+            return
+        if not rollback.parsed:
+            result.reason = "the rollback does not parse (MG200)"
+            return
+        trip = _Trip(entry, forward, rollback, before, after, keys, result)
+        if transactional(forward) and transactional(rollback):
+            conn = self._main()
+            mark = len(self.findings)
+            conn.execute("BEGIN")
+            try:
+                self._round_trip(trip, conn, in_block=True)
+                return
+            except _NeedsAutocommit:
+                del self.findings[mark:]
+                result.differences.clear()
+            finally:
+                if not conn.broken:
+                    conn.execute("ROLLBACK")  # back to S1, whatever the round trip did
+        # As psql would, in autocommit, on a copy that is thrown away after.
+        copy = self._copy()
+        try:
+            with self._connect(copy) as conn:
+                self._round_trip(trip, conn, in_block=False)
+        finally:
+            self.server.drop_database(copy)
+
+    def _forward(
+        self, entry: Entry, forward: Script, result: MigrationReplay
+    ) -> tuple[Snapshot, set[str]] | None:
+        """Run the migration on the main database; the new schema, or None if it failed."""
+        before = self.snapshot
+        if transactional(forward):
+            conn = self._main()
+            conn.execute("BEGIN")
+            committed = False
+            try:
+                failure = self._run(conn, forward, in_block=True)
+                if failure is None:
+                    applied = self._read(conn, before)
+                    conn.execute("COMMIT")
+                    committed = True
+                    return applied
+                self._forward_failed(entry, failure, result)
+                return None
+            except _NeedsAutocommit:
+                pass
+            finally:
+                if not committed and not conn.broken:
+                    conn.execute("ROLLBACK")
+        # Autocommit, as psql: on a failure, the copy made first becomes the main database.
+        copy = self._copy()
+        conn = self._main()
+        failure = self._run(conn, forward, in_block=False)
+        if failure is None:
+            applied = self._read(conn, before)
+            self.server.drop_database(copy)
+            return applied
+        conn.close()
+        self.conn = None
+        self.server.drop_database(self.database)
+        self.database = copy
+        self._forward_failed(entry, failure, result)
+        return None
+
+    def _forward_failed(self, entry: Entry, failure: Failure, result: MigrationReplay) -> None:
+        result.forward = "failed"
+        result.reason = f"fails at {failure.location}"
+        self.findings.append(
+            failure.finding(ForwardFails, "the migration fails on replay", entry.id)
+        )
+
+    def _round_trip(self, trip: _Trip, conn: Connection, *, in_block: bool) -> None:
+        """Rollback, compare with S0, forward again, compare with S1 (on ``conn``)."""
+        entry, result = trip.entry, trip.result
+        failure = self._run(conn, trip.rollback, in_block=in_block)
+        if failure is not None:
+            result.rollback = "failed"
+            what = "the rollback fails right after its migration"
+            self.findings.append(failure.finding(RollbackFails, what, entry.id))
+            return
+        result.rollback = "ok"
+        s2, rollback_keys = self._read(conn, trip.after)
+        undone = _limited_diff(trip.before, s2, trip.keys | rollback_keys)
+        for difference in undone:
+            text = _after_rollback(difference, trip.after)
+            result.differences.append(f"after the rollback, {text}")
+            self.findings.append(
+                RollbackDiffers.finding(
+                    f"after the rollback, {text}", migration=entry.id, file=trip.rollback.display
+                )
+            )
+        failure = self._run(conn, trip.forward, in_block=in_block)
+        if failure is not None:
+            result.round_trip = "differs"
+            result.differences.append(f"re-applying fails at {failure.location}: {failure.message}")
+            if undone:
+                return  # what the rollback left behind makes it fail: MG403 said it already
+            what = "re-applying the migration after its rollback fails"
+            self.findings.append(failure.finding(ReapplyDiffers, what, entry.id))
+            return
+        if undone or not trip.forward.opaque:
+            # Statements whose effects static analysis sees are DDL, deterministic: run on
+            # the same schema, they make the same schema, and reading it again would only
+            # cost time. Where the rollback left a difference, MG403 has named it.
+            result.round_trip = "differs" if undone else "ok"
+            return
+        # A DO block or a function call may branch on data the rollback changed: look.
+        s3, again_keys = self._read(conn, s2)
+        redone = _limited_diff(trip.after, s3, trip.keys | rollback_keys | again_keys)
+        for difference in redone:
+            text = _after_reapply(difference)
+            result.differences.append(f"after rollback and re-apply, {text}")
+            self.findings.append(
+                ReapplyDiffers.finding(
+                    f"after rollback and re-apply, {text}",
+                    migration=entry.id,
+                    file=trip.forward.display,
+                )
+            )
+        result.round_trip = "differs" if redone else "ok"
+
+    # -- what the migration did ---------------------------------------------------------------
+
+    def _record_changes(
+        self,
+        entry: Entry,
+        before: Snapshot,
+        after: Snapshot,
+        keys: set[str],
+        result: MigrationReplay,
+    ) -> None:
+        changed: dict[str, None] = {}
+        for difference in _limited_diff(before, after, keys):
+            key = difference.ref.key
+            if difference.change is Change.ADDED:
+                result.added.append(key)
+            elif difference.change is Change.REMOVED:
+                result.removed.append(key)
+            else:
+                changed[key] = None
+        result.changed = list(changed)
+        # Every object made or dropped, parts of tables included (for MG405).
+        for key in sorted(keys):
+            if key in after and key not in before:
+                result.added_refs.append(after[key].ref)
+            elif key in before and key not in after:
+                result.removed_refs.append(before[key].ref)
+        for key in keys:
+            if key in after and (key not in before or before[key] != after[key]):
+                self.provenance[key] = entry.id
+            elif key not in after:
+                self.provenance.pop(key, None)
+
+    def _compare_with_catalog(self, entry: Entry, result: MigrationReplay) -> None:
+        """MG405: what replay saw against what the catalog declares.
+
+        Only where static analysis could not tell (a DO block, dynamic SQL) or told
+        otherwise than the server: where it could, MG201 and MG202 have said it already.
+        """
+        if result.forward != "ok":
+            return
+        analysis = self.context.analyses[entry.index]
+        opaque = analysis.forward is None or analysis.forward.opaque
+        static_creates = list(analysis.mentioned_creates)
+        static_drops = list(analysis.mentioned_drops)
+        if analysis.forward_effect is not None:
+            static_creates += analysis.forward_effect.created
+            static_drops += analysis.forward_effect.dropped
+        sides = (
+            ("creates", "creates", result.added_refs, static_creates),
+            ("drops", "drops", result.removed_refs, static_drops),
+        )
+        for key, verb, observed, static_seen in sides:
+            declared = getattr(entry.migration, key).refs()
+            for ref in declared:
+                if _found(ref, observed) or (ref.parent and _found(ref.parent, observed)):
+                    continue
+                if opaque or _found(ref, static_seen):
+                    self.findings.append(
+                        ReplayDisagreesWithCatalog.finding(
+                            f"the catalog says the migration {verb[:-1]}s {ref.kind.value} "
+                            f"{ref.qualified}, but on replay it does not",
+                            migration=entry.id,
+                            file=self.project.catalog_display,
+                            line=self.project.loaded.line_of("migrations", entry.index, key),
+                        )
+                    )
+            for ref in observed:
+                declared_as = CATALOG_KEY_OF.get(ref.kind)
+                if declared_as is None or _found(ref, declared) or _found(ref, static_seen):
+                    continue
+                if ref.kind in _OWN_PARTS and ref.parent and _found(ref.parent, observed):
+                    continue  # a new table's own columns and constraints come with it
+                self.findings.append(
+                    ReplayDisagreesWithCatalog.finding(
+                        f"on replay the migration {verb[:-1]}s {ref.kind.value} "
+                        f"{ref.qualified}, which the catalog does not declare "
+                        f"(add it to {key}.{declared_as})",
+                        migration=entry.id,
+                        file=self.project.display(entry.forward_path),
+                    )
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class _Trip:
+    """A round trip to make: the entry, its scripts, S0, S1 and what the forward touched."""
+
+    entry: Entry
+    forward: Script
+    rollback: Script
+    before: Snapshot
+    after: Snapshot
+    keys: set[str]
+    result: MigrationReplay
+
+
+def replay_project(
+    project: Project,
+    context: StaticContext,
+    server: ScratchServer,
+    *,
+    statement_timeout: str | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> ReplayResult:
+    """Replay a project on a started scratch server (its databases are dropped after)."""
+    replayer = Replayer(
+        project,
+        context,
+        server,
+        statement_timeout=statement_timeout or project.catalog.replay.statement_timeout,
+        progress=progress,
+    )
+    try:
+        return replayer.run()
+    finally:
+        if replayer.conn is not None:
+            replayer.conn.close()
+        if replayer.database:
+            with contextlib.suppress(MigdocsError, ValueError):
+                server.drop_database(replayer.database)  # else server.close() drops it
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _failure(script: Script, statement: Statement, error: psycopg.Error) -> Failure:
+    """Where and why a statement failed, with the server's detail and hint."""
+    diag = error.diag
+    text = script.statement_text(statement)
+    start_line = script.encoded.count(b"\n", 0, statement.offset) + 1
+    line, column = start_line, None
+    position = diag.statement_position
+    if position and position.isdigit():
+        before = text[: int(position) - 1]
+        line = start_line + before.count("\n")
+        if "\n" in before:
+            column = len(before) - before.rfind("\n")
+        elif start_line == statement.line:
+            column = statement.column + len(before)
+    else:
+        line = statement.line
+    message = diag.message_primary or str(error).strip()
+    if isinstance(error, pg_errors.QueryCanceled):
+        message += " (the statement ran longer than the statement timeout)"
+    parts = [message]
+    if diag.message_detail:
+        parts.append(f"DETAIL: {diag.message_detail}")
+    if diag.message_hint:
+        parts.append(f"HINT: {diag.message_hint}")
+    return Failure(script.display, line, column, " — ".join(parts), error.sqlstate)
+
+
+def _blocker(forward: Script, missing: dict[Identity, str]) -> str | None:
+    """Why a migration cannot be replayed: it needs what a failed migration should have made."""
+    if not missing:
+        return None
+    made: set[Identity] = set()
+    for statement in forward.statements:
+        needs = [*statement.uses, *statement.alters, *statement.drops]
+        needs += [ref.parent for ref in statement.creates if ref.parent is not None]
+        for ref in needs:
+            key = _lookup(ref)
+            if key in missing and key not in made:
+                return (
+                    f"not replayed: it needs {ref.kind.value} {ref.qualified}, "
+                    f"which {missing[key]} should have made"
+                )
+        for ref in [*statement.creates, *(new for _, new in statement.renames)]:
+            made.add(_lookup(ref))
+    return None
+
+
+def _limited_diff(before: Snapshot, after: Snapshot, keys: Iterable[str]) -> list[Difference]:
+    """``diff`` restricted to ``keys``: the others are known to be equal."""
+    keys = set(keys)
+    return diff(
+        Snapshot(before[key] for key in keys if key in before),
+        Snapshot(after[key] for key in keys if key in after),
+    )
+
+
+def _name(difference: Difference) -> str:
+    return f"{difference.ref.kind.value} {difference.ref.key.partition(':')[2]}"
+
+
+def _after_rollback(difference: Difference, migrated: Snapshot) -> str:
+    """A difference between S0 and the schema after the rollback, in a DBA's words."""
+    name = _name(difference)
+    made_by_migration = difference.ref.key in migrated
+    if difference.change is Change.ADDED:
+        if made_by_migration:
+            return f"{name}: still present (the migration makes it; the rollback leaves it)"
+        return f"{name}: made by the rollback (it did not exist before the migration)"
+    if difference.change is Change.REMOVED:
+        if made_by_migration:
+            return f"{name}: dropped by the rollback (it existed before the migration)"
+        return f"{name}: not restored (the migration drops it; the rollback does not bring it back)"
+    change = describe_change(difference.attribute, difference.before, difference.after)
+    return f"{name}: {difference.attribute} {change} (before the migration → after the rollback)"
+
+
+def _after_reapply(difference: Difference) -> str:
+    """A difference between S1 and the schema after rollback and re-apply."""
+    name = _name(difference)
+    if difference.change is Change.ADDED:
+        return f"{name}: present, but the first run did not make it"
+    if difference.change is Change.REMOVED:
+        return f"{name}: missing, but the first run made it"
+    change = describe_change(difference.attribute, difference.before, difference.after)
+    return f"{name}: {difference.attribute} {change} (first run → second run)"
+
+
+def _found(ref: ObjectRef, among: Iterable[ObjectRef]) -> bool:
+    """Whether ``ref`` is among ``among`` (a view and a materialized view are both views)."""
+    key = CATALOG_KEY_OF.get(ref.kind)
+    for other in among:
+        if CATALOG_KEY_OF.get(other.kind) != key or other.schema != ref.schema:
+            continue
+        if other.name != ref.name:
+            continue
+        if ref.kind in _CHILDREN and other.table != ref.table:
+            continue
+        return True
+    return False

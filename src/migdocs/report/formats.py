@@ -1,0 +1,253 @@
+"""Output formats of a report: one small function per format."""
+
+from __future__ import annotations
+
+import io
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from rich.console import Console
+from rich.markup import escape
+
+from migdocs import __version__
+from migdocs.report.finding import Finding
+from migdocs.report.report import Report
+
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def render_text(report: Report, *, color: bool = False, width: int = 100) -> str:
+    """Findings grouped by migration, each ``file:line: severity CODE message``, then a summary."""
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        force_terminal=color,
+        no_color=not color,
+        width=width,
+        highlight=False,
+        soft_wrap=True,
+    )
+    for migration, findings in report.by_migration():
+        console.print(
+            f"[bold]{escape(migration)}[/bold]" if migration else "[bold](project)[/bold]"
+        )
+        for finding in findings:
+            where = f"{escape(finding.location)}: " if finding.location else ""
+            database = f"[dim]{escape(finding.database)}[/dim] " if finding.database else ""
+            style = _STYLE[finding.severity.value]
+            console.print(
+                f"  {where}[{style}]{finding.severity.value}[/{style}] "
+                f"[bold]{finding.code}[/bold] {database}{escape(finding.message)}"
+            )
+        console.print()
+    for note in report.notes:
+        console.print(f"[dim]note: {escape(note)}[/dim]")
+    counts = report.counts()
+    parts = [
+        f"{counts[key]} {key if counts[key] == 1 or key == 'info' else key + 's'}" for key in counts
+    ]
+    checked = f"{len(report.migrations)} migrations"
+    extra = ""
+    if report.replay is not None:
+        extra = f" · replay {report.replay_status} · live {report.live_status}"
+    if report.findings:
+        console.print(f"[bold]{checked}:[/bold] {', '.join(parts)}{extra}")
+    else:
+        console.print(f"[bold green]✓[/bold green] {checked}: no findings{extra}")
+    return buffer.getvalue()
+
+
+def render_json(report: Report) -> str:
+    """The JSON report of DESIGN.md."""
+    return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+
+#: The check family of each code's hundred: a JUnit test case per family.
+FAMILIES = {
+    "1": "catalog and files",
+    "2": "sql",
+    "3": "rollback",
+    "4": "replay",
+    "5": "live",
+    "6": "review",
+}
+
+
+def _family(code: str) -> str:
+    return FAMILIES.get(code[2:3], "other")
+
+
+def render_junit(report: Report) -> str:
+    """JUnit XML: a test suite per migration (and per live database), a test case per check
+    family; errors and warnings are failures, infos are printed output."""
+    suites = ET.Element("testsuites", name="migdocs")
+    groups: dict[str, list[Finding]] = {}
+    for finding in report.findings:
+        group = finding.migration or "(project)"
+        if finding.database and finding.migration is None:
+            group = f"live {finding.database}"
+        groups.setdefault(group, []).append(finding)
+    names = [*report.migrations, "(project)"]
+    names += [f"live {section['database']}" for section in report.live]
+    names += [name for name in groups if name not in names]
+    total = failed = 0
+    for name in names:
+        findings = groups.get(name, [])
+        if name not in report.migrations and not findings:
+            continue
+        suite = ET.SubElement(suites, "testsuite", name=name)
+        families = sorted({_family(f.code) for f in findings} | set(_families_run(report)))
+        suite_failures = 0
+        for family in families:
+            case = ET.SubElement(suite, "testcase", classname=name, name=family)
+            of_family = [f for f in findings if _family(f.code) == family]
+            problems = [f for f in of_family if f.severity.value in ("error", "warning")]
+            if problems:
+                suite_failures += 1
+                failure = ET.SubElement(
+                    case,
+                    "failure",
+                    message="; ".join(f"{f.code} {f.message}" for f in problems)[:1000],
+                    type=max(problems, key=lambda f: f.severity.rank).severity.value,
+                )
+                failure.text = "\n".join(_line(f) for f in problems)
+            notes = [f for f in of_family if f not in problems]
+            if notes:
+                ET.SubElement(case, "system-out").text = "\n".join(_line(f) for f in notes)
+        suite.set("tests", str(len(families)))
+        suite.set("failures", str(suite_failures))
+        suite.set("errors", "0")
+        total += len(families)
+        failed += suite_failures
+    suites.set("tests", str(total))
+    suites.set("failures", str(failed))
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
+
+
+def _families_run(report: Report) -> list[str]:
+    """The families a run checked, so that a clean migration still has passing cases."""
+    families = ["catalog and files", "sql", "rollback", "review"]
+    if report.replay is not None:
+        families.append("replay")
+    if report.live:
+        families.append("live")
+    return families
+
+
+def _line(finding: Finding) -> str:
+    where = f"{finding.location}: " if finding.location else ""
+    database = f"[{finding.database}] " if finding.database else ""
+    return f"{where}{finding.severity.value} {finding.code} {database}{finding.message}"
+
+
+_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def render_sarif(report: Report) -> str:
+    """SARIF 2.1.0: the rules from the registry with their help, results in files and lines."""
+    from migdocs.checks import all_rules
+
+    rules = all_rules()
+    index = {rule.code: number for number, rule in enumerate(rules)}
+    driver = {
+        "name": "migdocs",
+        "version": __version__,
+        "informationUri": "https://github.com/migdocs/migdocs",
+        "rules": [
+            {
+                "id": rule.code,
+                "name": rule.name,
+                "shortDescription": {"text": rule.summary},
+                "fullDescription": {"text": rule.docs().what},
+                "help": {"text": rule.docs().markdown(), "markdown": rule.docs().markdown()},
+                "defaultConfiguration": {"level": _SARIF_LEVEL.get(rule.severity.value, "none")},
+            }
+            for rule in rules
+        ],
+    }
+    results = []
+    for finding in report.findings:
+        result: dict[str, Any] = {
+            "ruleId": finding.code,
+            "level": _SARIF_LEVEL[finding.severity.value],
+            "message": {"text": finding.message},
+        }
+        if finding.code in index:
+            result["ruleIndex"] = index[finding.code]
+        location: dict[str, Any] = {}
+        if finding.file is not None:
+            # SARIF wants a URI reference: a relative path, percent-encoded.
+            uri = quote(finding.file.replace("\\", "/"), safe="/")
+            physical: dict[str, Any] = {"artifactLocation": {"uri": uri}}
+            if finding.line is not None:
+                region: dict[str, int] = {"startLine": finding.line}
+                if finding.column is not None:
+                    region["startColumn"] = finding.column
+                physical["region"] = region
+            location["physicalLocation"] = physical
+        logical = [
+            {"name": name, "kind": kind}
+            for name, kind in ((finding.migration, "module"), (finding.database, "resource"))
+            if name
+        ]
+        if logical:
+            location["logicalLocations"] = logical
+        if location:
+            result["locations"] = [location]
+        results.append(result)
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": driver}, "results": results}],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+_GITHUB_COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def render_github(report: Report) -> str:
+    """GitHub Actions workflow commands: one ``::error file=…,line=…::`` line per finding."""
+    lines = []
+    for finding in report.findings:
+        properties = []
+        if finding.file is not None:
+            properties.append(f"file={_escape_property(finding.file)}")
+            if finding.line is not None:
+                properties.append(f"line={finding.line}")
+                if finding.column is not None:
+                    properties.append(f"col={finding.column}")
+        title = finding.code + (f" {finding.migration}" if finding.migration else "")
+        properties.append(f"title={_escape_property(title)}")
+        database = f"[{finding.database}] " if finding.database else ""
+        message = _escape_data(f"{database}{finding.message}")
+        lines.append(
+            f"::{_GITHUB_COMMAND[finding.severity.value]} {','.join(properties)}::{message}"
+        )
+    counts = report.counts()
+    lines.append(
+        f"migdocs: {len(report.migrations)} migrations, {counts['error']} errors, "
+        f"{counts['warning']} warnings, {counts['info']} info"
+    )
+    return "\n".join(lines) + "\n"
+
+
+FORMATS: dict[str, Callable[[Report], str]] = {
+    "text": render_text,
+    "json": render_json,
+    "junit": render_junit,
+    "sarif": render_sarif,
+    "github": render_github,
+}

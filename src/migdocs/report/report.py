@@ -1,0 +1,83 @@
+"""The report of one run: findings, replay and live results, and the exit code they give."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from migdocs import __version__
+from migdocs.catalog.models import Severity
+from migdocs.report.finding import Finding
+
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_CANNOT_RUN = 2
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class Report:
+    """Everything a run found.
+
+    Attributes:
+        catalog: The catalog file, as the user named it.
+        findings: Every finding, in catalog order.
+        migrations: Every migration id in catalog order (for grouping).
+        replay: Per-migration replay results (``verify``/``audit``), else ``None``.
+        replay_status: ``passed``, ``failed`` or ``skipped``.
+        live: One section per audited database.
+        live_status: ``passed``, ``failed`` or ``skipped``.
+        notes: Things the reader should know about the run (e.g. why live was skipped).
+    """
+
+    catalog: str
+    findings: list[Finding] = field(default_factory=list)
+    migrations: list[str] = field(default_factory=list)
+    replay: list[dict[str, Any]] | None = None
+    replay_status: str = "skipped"
+    live: list[dict[str, Any]] = field(default_factory=list)
+    live_status: str = "skipped"
+    notes: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """How many findings of each severity."""
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for finding in self.findings:
+            counts[finding.severity.value] += 1
+        return counts
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON report's ``summary``."""
+        return {**self.counts(), "live": self.live_status, "replay": self.replay_status}
+
+    def exit_code(self, fail_on: Severity) -> int:
+        """0 when no finding is at or above ``fail_on``, else 1."""
+        worst = max((f.severity.rank for f in self.findings), default=0)
+        return EXIT_FINDINGS if worst >= fail_on.rank else EXIT_CLEAN
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON report (DESIGN.md's contract)."""
+        data: dict[str, Any] = {
+            "migdocs": __version__,
+            "catalog": self.catalog,
+            "summary": self.summary(),
+            "findings": [finding.to_json() for finding in self.findings],
+        }
+        if self.replay is not None:
+            data["replay"] = self.replay
+            data["live"] = self.live
+        if self.notes:
+            data["notes"] = self.notes
+        return data
+
+    def by_migration(self) -> list[tuple[str | None, list[Finding]]]:
+        """Findings grouped by migration in catalog order; those of no migration last."""
+        groups: dict[str | None, list[Finding]] = {}
+        for finding in self.findings:
+            groups.setdefault(finding.migration, []).append(finding)
+        order = [m for m in self.migrations if m in groups]
+        order += [m for m in groups if m is not None and m not in self.migrations]
+        result: list[tuple[str | None, list[Finding]]] = [(m, groups[m]) for m in order]
+        if None in groups:
+            result.append((None, groups[None]))
+        return result

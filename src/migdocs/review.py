@@ -1,0 +1,245 @@
+"""The quarterly documentation review: what is due, a checklist, and stamping entries.
+
+Stamping edits ``catalog.yaml`` in place. ruamel.yaml reads the file as a round-trip
+document, which knows where every entry and key sits; the new ``reviewed`` line replaces
+the old one there (or goes after the entry's last line), so that every other byte of the
+file — comments, order, quoting, blank lines — stays as it was. The new text is validated as
+a catalog before it replaces the file, atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+
+from migdocs.catalog import load_catalog
+from migdocs.clock import today
+from migdocs.errors import CatalogError, MigdocsError
+from migdocs.project import Entry, Project
+from migdocs.report.finding import Finding
+
+#: The rules whose findings make an entry due for review.
+DUE_CODES = ("MG601", "MG602", "MG603", "MG604")
+_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.@/+-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """A review stamp to write on one entry."""
+
+    migration: str
+    date: str
+    by: str
+    sha256: str | None
+
+    def flow(self) -> str:
+        """The stamp as a YAML flow mapping, the catalog's style for it."""
+        parts = [f"date: {self.date}", f"by: {_scalar(self.by)}"]
+        if self.sha256:
+            parts.append(f"sha256: {self.sha256}")
+        return "{" + ", ".join(parts) + "}"
+
+
+def _scalar(text: str) -> str:
+    """``text`` as a YAML scalar: plain when safe, else double-quoted (JSON's escapes)."""
+    if _PLAIN.match(text) and text.lower() not in ("true", "false", "null", "yes", "no"):
+        return text
+    import json
+
+    return json.dumps(text, ensure_ascii=False)
+
+
+def due(findings: list[Finding]) -> dict[str, list[Finding]]:
+    """The review findings by migration, in catalog order (as the findings come)."""
+    result: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.code in DUE_CODES and finding.migration is not None:
+            result.setdefault(finding.migration, []).append(finding)
+    return result
+
+
+def checklist(project: Project, findings: list[Finding]) -> str:
+    """A Markdown checklist for the review meeting (an issue or pull-request body)."""
+    items = due(findings)
+    every = project.catalog.review.every_days
+    name = project.catalog.project.name
+    lines = [
+        f"## Documentation review of {name}: {today().isoformat()}",
+        "",
+        f"{len(items)} of {len(project.entries)} migrations are due "
+        f"(reviews expire after {every} days).",
+        "",
+    ]
+    for entry in project.entries:
+        if entry.id not in items:
+            continue
+        migration = entry.migration
+        reasons = "; ".join(f"{f.code} {f.message}" for f in items[entry.id])
+        lines.append(f"- [ ] **{entry.id}**: {migration.title} ({reasons})")
+        files = [f"`{project.display(entry.forward_path)}`"]
+        if entry.rollback_path is not None:
+            files.append(f"`{project.display(entry.rollback_path)}`")
+        lines.append(f"  - files: {', '.join(files)}")
+        rollback = migration.rollback
+        if rollback is not None and rollback.file is not None and rollback.risk is not None:
+            impact = ", ".join(i.value for i in rollback.impact or []) or "none"
+            lines.append(f"  - rollback: risk {rollback.risk.value}, impact {impact}")
+        lines.append("  - [ ] purpose, changes and features still true")
+        lines.append("  - [ ] rollback summary, risk and impact still true")
+    if not items:
+        lines.append("Nothing is due.")
+    else:
+        ids = " ".join(entry.id for entry in project.entries if entry.id in items)
+        lines += [
+            "",
+            "When an entry is reviewed, stamp it:",
+            "",
+            "```console",
+            f"$ migdocs review --mark {ids} --by NAME",
+            "```",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def stamps(project: Project, ids: list[str], by: str) -> list[Stamp]:
+    """Stamps for the entries ``ids`` (all when empty), dated today, with their digest.
+
+    Raises:
+        MigdocsError: naming each id the catalog does not have.
+    """
+    known = {entry.id: entry for entry in project.entries}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise MigdocsError(
+            f"{project.catalog_display}: no migration with id "
+            + ", ".join(repr(i) for i in unknown)
+        )
+    chosen: list[Entry] = [known[i] for i in dict.fromkeys(ids)] if ids else project.entries
+    date = today().isoformat()
+    return [Stamp(entry.id, date, by, project.review_digest(entry)) for entry in chosen]
+
+
+def stamp_catalog(path: Path, new_stamps: list[Stamp]) -> None:
+    """Write the stamps into the catalog file, changing nothing else in it.
+
+    Raises:
+        MigdocsError: when the file cannot be read, edited or written; it is then unchanged.
+    """
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise MigdocsError(f"{path}: cannot read: {error}") from None
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = text.splitlines(keepends=True)
+    try:
+        document = YAML(typ="rt").load(text)
+    except YAMLError as error:
+        raise MigdocsError(f"{path}: {error}") from None
+    migrations = document.get("migrations") if isinstance(document, CommentedMap) else None
+    if not isinstance(migrations, CommentedSeq):
+        raise MigdocsError(f"{path}: no migrations list to stamp")
+    edits: list[tuple[int, int, list[str]]] = []  # (first line, end line, replacement)
+    by_id = {str(item.get("id")): index for index, item in enumerate(migrations)}
+    for stamp in new_stamps:
+        index = by_id[stamp.migration]
+        entry = migrations[index]
+        edits.append(_edit(lines, migrations, index, entry, stamp, newline))
+    for first, end, replacement in sorted(edits, reverse=True):
+        lines[first:end] = replacement
+    _write_validated(path, "".join(lines))
+
+
+def _edit(
+    lines: list[str],
+    migrations: CommentedSeq,
+    index: int,
+    entry: CommentedMap,
+    stamp: Stamp,
+    newline: str,
+) -> tuple[int, int, list[str]]:
+    """The lines to replace (or the place to insert) for one entry's stamp."""
+    keys = list(entry.keys())
+    indent = entry.lc.key(keys[0])[1]
+    new_line = " " * indent + f"reviewed: {stamp.flow()}" + newline
+    entry_end = _entry_end(lines, migrations, index)
+    if "reviewed" in entry:
+        first = entry.lc.key("reviewed")[0]
+        position = keys.index("reviewed")
+        end = entry.lc.key(keys[position + 1])[0] if position + 1 < len(keys) else entry_end
+        end = _trim_back(lines, first + 1, end)
+        comment = _trailing_comment(lines[first]) if end == first + 1 else ""
+        if comment:
+            new_line = new_line.rstrip("\r\n") + "  " + comment + newline
+        return first, end, [new_line]
+    at = _trim_back(lines, entry.lc.line + 1, entry_end)
+    if at > 0 and not lines[at - 1].endswith(("\n", "\r")):
+        lines[at - 1] += newline
+    return at, at, [new_line]
+
+
+def _entry_end(lines: list[str], migrations: CommentedSeq, index: int) -> int:
+    """The line after the entry's last line (the next entry's dash, or the list's end)."""
+    if index + 1 < len(migrations):
+        return int(migrations.lc.item(index + 1)[0])
+    # The last entry runs to the next line indented no more than the list's dash.
+    dash_column = migrations.lc.item(index)[1] - 2 if migrations.lc.item(index)[1] >= 2 else 0
+    start = int(migrations.lc.item(index)[0]) + 1
+    for number in range(start, len(lines)):
+        line = lines[number]
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            column = len(line) - len(line.lstrip(" "))
+            if column <= dash_column and not stripped.startswith("- "):
+                return number
+    return len(lines)
+
+
+def _trim_back(lines: list[str], floor: int, end: int) -> int:
+    """Move ``end`` back over blank and comment-only lines (they belong to what follows)."""
+    while end > floor and (not lines[end - 1].strip() or lines[end - 1].lstrip().startswith("#")):
+        end -= 1
+    return end
+
+
+def _trailing_comment(line: str) -> str:
+    """A ``# comment`` at the end of a flow-style line, kept when the line is replaced."""
+    match = re.search(r"\s#\s.*$", line.rstrip("\r\n"))
+    return match.group(0).strip() if match and "}" in line[: match.start() + 1] else ""
+
+
+def _write_validated(path: Path, text: str) -> None:
+    """Replace the file with ``text`` only if ``text`` is a valid catalog."""
+    folder = path.parent
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        try:
+            load_catalog(Path(temporary), path.name)
+        except CatalogError as error:  # pragma: no cover - a bug in the splice
+            raise MigdocsError(f"{path}: stamping would break the catalog: {error}") from None
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def dump(data: Any) -> str:
+    """YAML text of ``data`` in ruamel's round-trip style (for new catalogs)."""
+    stream = io.StringIO()
+    yaml = YAML(typ="rt")
+    yaml.default_flow_style = False
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 100
+    yaml.dump(data, stream)
+    return stream.getvalue()

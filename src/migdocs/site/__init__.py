@@ -1,0 +1,1 @@
+"""The documentation site: an MkDocs plugin that renders the checked migration history."""

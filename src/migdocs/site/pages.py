@@ -1,0 +1,709 @@
+"""The generated pages: Markdown from Jinja2 templates, fed by the project and a report.
+
+Catalog text is the user's Markdown, but raw HTML in it is escaped (``<`` and ``>`` outside
+code spans become entities), so a catalog cannot put a script into the published site;
+titles, which themes print without escaping, get ``‹`` and ``›`` instead. Everything is
+sorted and nothing depends on the clock or the machine, so two builds are identical.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from migdocs.catalog.models import Migration
+from migdocs.checks import all_rules, run_static, settle
+from migdocs.checks.context import EntryAnalysis, StaticContext
+from migdocs.checks.rollback import minimum_risk
+from migdocs.objects import CATALOG_KEY_OF, ObjectKind, ObjectRef
+from migdocs.project import Project
+from migdocs.report import Report
+from migdocs.sql.model import SchemaModel
+
+#: Lines of SQL shown on a migration page; the whole file is a link away.
+SQL_LINES = 300
+#: Rows of one list page: longer lists are split (page size stays flat with the history).
+PAGE_ROWS = 200
+#: Tables on one schema page.
+SCHEMA_TABLES = 40
+_LEVELS = ("critical", "high", "medium", "low")
+#: Tables in one ER diagram; more are not drawn (the tables are still listed).
+DIAGRAM_TABLES = 40
+OK, BAD, NONE = "✔", "✘", "—"
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+MARKERS = ("risk-matrix", "timeline", "review-status")
+
+
+def md(text: object) -> str:
+    """Catalog Markdown with raw HTML escaped (code spans are left alone: Markdown escapes
+    their content itself)."""
+    value = "" if text is None else str(text)
+    parts = []
+    last = 0
+    for match in _CODE_SPAN.finditer(value):
+        parts.append(_escape_html(value[last : match.start()]))
+        parts.append(match.group(0))
+        last = match.end()
+    parts.append(_escape_html(value[last:]))
+    return "".join(parts)
+
+
+#: Links whose target would run code when followed, inline ``](…)`` or a reference ``[x]: …``.
+_UNSAFE_LINK = re.compile(
+    r"(\]\(\s*|^\s{0,3}\[[^\]]+\]:\s*)(?=(?:javascript|vbscript|data)\s*:)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _escape_html(text: str) -> str:
+    text = text.replace("<", "&lt;").replace(">", "&gt;")
+    return _UNSAFE_LINK.sub(r"\1#unsafe-", text)
+
+
+def title_text(text: object) -> str:
+    """A title for headings, navigation and ``<title>``: no HTML can come through."""
+    value = " ".join(str(text or "").split())
+    return value.replace("<", "‹").replace(">", "›").replace("&", "and")
+
+
+def cell(text: object) -> str:
+    """Markdown for a table cell: escaped, on one line, pipes escaped."""
+    return md(" ".join(str(text or "").split())).replace("|", "\\|")
+
+
+def environment(override: Path | None = None) -> jinja2.Environment:
+    """The templates: a project's own folder first, then the package's."""
+    loaders: list[jinja2.BaseLoader] = []
+    if override is not None:
+        loaders.append(jinja2.FileSystemLoader(str(override)))
+    loaders.append(jinja2.PackageLoader("migdocs.site", "templates"))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=False,  # the output is Markdown: the filters escape what must be
+        keep_trailing_newline=True,
+        trim_blocks=False,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(md=md, cell=cell, title_text=title_text)
+    return env
+
+
+def static_report(project: Project) -> tuple[dict[str, Any], StaticContext]:
+    """The report of `migdocs check`, made in-process (no database needed), and the static
+    analysis it made (the pages reuse it)."""
+    context, findings = run_static(project)
+    report = Report(
+        catalog=project.catalog_display,
+        findings=settle(project, findings),
+        migrations=[entry.id for entry in project.entries],
+    )
+    return report.to_json(), context
+
+
+@dataclass
+class Site:
+    """Everything the pages are made of."""
+
+    project: Project
+    report: dict[str, Any]
+    env: jinja2.Environment
+    prefix: str
+    context: StaticContext | None = None
+
+    def __post_init__(self) -> None:
+        if self.context is None:
+            self.context = StaticContext(self.project)
+        self.analyses = self.context.analyses
+        self.findings: dict[str | None, list[dict[str, Any]]] = {}
+        for finding in self.report.get("findings", []):
+            self.findings.setdefault(finding.get("migration"), []).append(finding)
+        self.replay = {item["migration"]: item for item in self.report.get("replay") or []}
+        self.entries = self.project.entries
+
+    # -- pages ------------------------------------------------------------------------------
+
+    def pages(self) -> dict[str, str]:
+        """Every generated page, by its path under the docs folder.
+
+        Long lists are split so that no page grows with the history: past ``PAGE_ROWS``
+        migrations the timeline gets a page per month, the risk matrix pages of
+        ``PAGE_ROWS`` rows, the schema pages of ``SCHEMA_TABLES`` tables.
+        """
+        base = self.prefix
+        pages = {
+            f"{base}/index.md": self.overview(),
+            f"{base}/timeline.md": self.render("timeline.md.j2", block=self.timeline("")),
+            f"{base}/risk-matrix.md": self.render("risk-matrix.md.j2", block=self.risk_matrix("")),
+            f"{base}/audit.md": self.audit(),
+            f"{base}/rules.md": self.rules(),
+            f"{base}/review.md": self.render("review.md.j2", block=self.review("")),
+        }
+        pages.update(self.schema_pages())
+        if self.large:
+            for (year, month), entries in self.months().items():
+                pages[f"{base}/timeline/{year}-{month:02d}.md"] = (
+                    f"# {calendar.month_name[month]} {year}\n\n"
+                    + self.render("timeline-block.md.j2", years=self._years(entries), base="../")
+                )
+            rows = self._risk_rows()
+            for number, chunk in enumerate(_chunks(rows, PAGE_ROWS), 1):
+                pages[f"{base}/risk-matrix/{number}.md"] = (
+                    f"# Rollback risk matrix, part {number}\n\n"
+                    + self.render("risk-matrix-block.md.j2", rows=chunk, levels=[], base="../")
+                )
+        for position, entry in enumerate(self.entries):
+            pages[f"{base}/migrations/{entry.id}.md"] = self.migration(position)
+        return pages
+
+    @property
+    def large(self) -> bool:
+        """Whether the history is long enough for its lists to be split into pages."""
+        return len(self.entries) > PAGE_ROWS
+
+    def months(self) -> dict[tuple[int, int], list[Any]]:
+        """The entries by (year, month), in order."""
+        months: dict[tuple[int, int], list[Any]] = {}
+        for entry in self.entries:
+            date = entry.migration.date
+            months.setdefault((date.year, date.month), []).append(entry)
+        return dict(sorted(months.items()))
+
+    def sql_files(self) -> dict[str, bytes]:
+        """The SQL files, published whole beside the pages that show them in part."""
+        files: dict[str, bytes] = {}
+        for entry in self.entries:
+            for path in (entry.forward_path, entry.rollback_path):
+                script = self.project.script(path) if path is not None else None
+                if script is not None and len(script.raw.splitlines()) > SQL_LINES:
+                    files[f"{self.prefix}/sql/{path.name}"] = script.raw  # type: ignore[union-attr]
+        return files
+
+    def block(self, name: str, page_uri: str) -> str:
+        """A generated block for a ``<!-- migdocs:NAME -->`` marker on a hand-written page."""
+        depth = page_uri.count("/")
+        base = "../" * depth + f"{self.prefix}/"
+        if name == "risk-matrix":
+            return self.risk_matrix(base)
+        if name == "timeline":
+            return self.timeline(base)
+        return self.review(base)
+
+    def render(self, template: str, **values: Any) -> str:
+        return self.env.get_template(template).render(**values)
+
+    # -- the parts --------------------------------------------------------------------------
+
+    def _state(self, migration_id: str) -> str:
+        counted = Counter(f["severity"] for f in self.findings.get(migration_id, []))
+        if counted["error"]:
+            return f"{BAD} {counted['error']} error{'s' if counted['error'] > 1 else ''}"
+        if counted["warning"]:
+            return f"⚠ {counted['warning']} warning{'s' if counted['warning'] > 1 else ''}"
+        return f"{OK} checked"
+
+    def overview(self) -> str:
+        catalog = self.project.catalog
+        attention: list[dict[str, Any]] = []
+        for entry in self.entries:
+            counted = Counter(f["severity"] for f in self.findings.get(entry.id, []))
+            if (counted["error"] or counted["warning"]) and len(attention) < 50:
+                attention.append(
+                    {
+                        "id": entry.id,
+                        "title": entry.migration.title,
+                        "error": counted["error"],
+                        "warning": counted["warning"],
+                    }
+                )
+        risks = Counter(
+            entry.migration.rollback.risk.value
+            for entry in self.entries
+            if entry.migration.rollback is not None and entry.migration.rollback.risk is not None
+        )
+        summary = {"error": 0, "warning": 0, "info": 0, "replay": "skipped", "live": "skipped"}
+        summary.update(self.report.get("summary", {}))
+        return self.render(
+            "overview.md.j2",
+            project=catalog.project,
+            entries=self.entries,
+            with_rollback=sum(1 for e in self.entries if e.rollback_path is not None),
+            catalog=self.project.catalog_display,
+            summary=summary,
+            attention=attention,
+            risks=[(r, risks[r]) for r in ("critical", "high", "medium", "low") if risks[r]],
+        )
+
+    def timeline(self, base: str) -> str:
+        if self.large:
+            lines = ["| month | migrations |", "|---|---|"]
+            for (year, month), entries in self.months().items():
+                name = f"{calendar.month_name[month]} {year}"
+                link = f"{base}timeline/{year}-{month:02d}.md"
+                lines.append(f"| [{name}]({link}) | {len(entries)} |")
+            return "\n".join(lines) + "\n"
+        return self.render("timeline-block.md.j2", years=self._years(self.entries), base=base)
+
+    def _years(self, entries: list[Any]) -> list[tuple[int, list[tuple[str, list[Any]]]]]:
+        years: dict[int, dict[int, list[dict[str, Any]]]] = {}
+        for entry in entries:
+            migration = entry.migration
+            rollback = migration.rollback
+            risk = rollback.risk.value if rollback is not None and rollback.risk else "none"
+            years.setdefault(migration.date.year, {}).setdefault(migration.date.month, []).append(
+                {
+                    "id": entry.id,
+                    "date": migration.date.isoformat(),
+                    "title": migration.title,
+                    "risk": risk,
+                    "state": self._state(entry.id),
+                }
+            )
+        return [
+            (year, [(calendar.month_name[m], items) for m, items in sorted(months.items())])
+            for year, months in sorted(years.items())
+        ]
+
+    def _risk_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for entry, analysis in zip(self.entries, self.analyses, strict=True):
+            rollback = entry.migration.rollback
+            if rollback is None or rollback.file is None:
+                continue
+            computed = analysis.computed_impacts
+            declared = {impact.value for impact in rollback.impact or []}
+            least = minimum_risk(computed)
+            risk = rollback.risk
+            understated = bool({i.value for i in computed} - declared) or (
+                risk is not None and risk.rank < least.rank
+            )
+            rows.append(
+                {
+                    "id": entry.id,
+                    "title": entry.migration.title,
+                    "file": rollback.file,
+                    "risk": risk.value if risk is not None else "?",
+                    "declared": ", ".join(sorted(declared)) or "none",
+                    "computed": ", ".join(sorted(i.value for i in computed)) or "none",
+                    "minimum": least.value,
+                    "state": f"{BAD} understated" if understated else OK,
+                    "understated": understated,
+                    "summary": " ".join((rollback.summary or "").split()),
+                    "level": risk.value if risk is not None else "low",
+                }
+            )
+        return rows
+
+    def risk_matrix(self, base: str) -> str:
+        rows = self._risk_rows()
+        if self.large:
+            counted = Counter(row["level"] for row in rows)
+            lines = ["| risk | rollbacks |", "|---|---|"]
+            lines += [f"| {level} | {counted[level]} |" for level in _LEVELS]
+            understated = [row for row in rows if row["understated"]][:PAGE_ROWS]
+            parts = ", ".join(
+                f"[part {n}]({base}risk-matrix/{n}.md)"
+                for n in range(1, len(_chunks(rows, PAGE_ROWS)) + 1)
+            )
+            text = "\n".join(lines) + f"\n\nEvery rollback, {PAGE_ROWS} a page: {parts}.\n\n"
+            if understated:
+                text += "Rollbacks whose declared risk or impact is understated:\n\n"
+                text += self.render(
+                    "risk-matrix-block.md.j2", rows=understated, levels=[], base=base
+                )
+            return text
+        levels = [(level, [row for row in rows if row["level"] == level]) for level in _LEVELS]
+        return self.render("risk-matrix-block.md.j2", rows=rows, levels=levels, base=base)
+
+    def review(self, base: str) -> str:
+        due = []
+        for entry in self.entries:
+            reasons = [
+                f"{f['code']} {f['message']}"
+                for f in self.findings.get(entry.id, [])
+                if f["code"] in ("MG601", "MG602", "MG603", "MG604")
+            ]
+            if reasons:
+                due.append(
+                    {"id": entry.id, "title": entry.migration.title, "why": "; ".join(reasons)}
+                )
+        stamps = [
+            {
+                "id": entry.id,
+                "title": entry.migration.title,
+                "date": entry.migration.reviewed.date.isoformat()
+                if entry.migration.reviewed
+                else NONE,
+                "by": entry.migration.reviewed.by if entry.migration.reviewed else NONE,
+            }
+            for entry in self.entries
+        ]
+        return self.render(
+            "review-block.md.j2",
+            every=self.project.catalog.review.every_days,
+            due=due[:PAGE_ROWS],
+            due_count=len(due),
+            total=len(self.entries),
+            stamps=[] if self.large else stamps,
+            base=base,
+        )
+
+    def rules(self) -> str:
+        rules = []
+        for rule in all_rules():
+            docs = rule.docs()
+            rules.append(
+                {
+                    "code": rule.code,
+                    "name": rule.name,
+                    "severity": rule.severity.value,
+                    "phase": rule.phase,
+                    "summary": rule.summary,
+                    "what": docs.what,
+                    "why": docs.why,
+                    "example": docs.example,
+                    "fix": docs.fix,
+                }
+            )
+        return self.render("rules.md.j2", rules=rules)
+
+    def _finding_rows(self, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        icons = {"error": BAD, "warning": "⚠", "info": "ℹ"}
+        rows = []
+        for f in findings:
+            where = f.get("file") or ""
+            if where and f.get("line"):
+                where += f":{f['line']}"
+            if f.get("database"):
+                where = f"{where} {f['database']}".strip()
+            rows.append(
+                {
+                    "icon": icons.get(f["severity"], ""),
+                    "code": f["code"],
+                    "where": where,
+                    "message": f["message"],
+                }
+            )
+        return rows
+
+    def audit(self) -> str:
+        summary = {"error": 0, "warning": 0, "info": 0, "replay": "skipped", "live": "skipped"}
+        summary.update(self.report.get("summary", {}))
+        by_rule = Counter(f["code"] for f in self.report.get("findings", []))
+        groups = []
+        shown = 0
+        keys: list[str | None] = [entry.id for entry in self.entries if entry.id in self.findings]
+        if None in self.findings:
+            keys.append(None)
+        for key in keys:
+            if shown >= PAGE_ROWS:
+                break
+            serious = [f for f in self.findings[key] if f["severity"] != "info"]
+            if serious:
+                rows = self._finding_rows(serious[: PAGE_ROWS - shown])
+                shown += len(rows)
+                groups.append((key or "(project)", rows))
+        hidden = sum(count for _, count in by_rule.items()) - shown
+        live = []
+        for section in self.report.get("live") or []:
+            counted = Counter(item["state"] for item in section.get("migrations", []))
+            live.append(
+                {
+                    "database": section.get("database", ""),
+                    "server": section.get("server", ""),
+                    "counts": sorted(counted.items()),
+                    "migrations": section.get("migrations", []),
+                }
+            )
+        return self.render(
+            "audit.md.j2",
+            summary=summary,
+            by_rule=sorted(by_rule.items()),
+            by_migration=groups,
+            hidden=hidden,
+            live=live,
+        )
+
+    def migration(self, position: int) -> str:
+        entry = self.entries[position]
+        analysis = self.analyses[position]
+        migration = entry.migration
+        replay = self.replay.get(entry.id)
+        forward = self.project.forward(entry)
+        rollback_script = self.project.rollback(entry)
+        forward_sql, forward_more = _excerpt(forward.text if forward else None)
+        rollback_sql, rollback_more = (
+            _excerpt(rollback_script.text) if rollback_script is not None else (None, 0)
+        )
+        rollback = None
+        if migration.rollback is not None:
+            r = migration.rollback
+            rollback = {
+                "none": r.none,
+                "file": r.file,
+                "risk": r.risk.value if r.risk else "?",
+                "impact": [i.value for i in r.impact or []],
+                "summary": r.summary or "",
+            }
+        computed = sorted(reason.impact.value for reason in analysis.impacts)
+        return self.render(
+            "migration.md.j2",
+            m=_migration_view(migration),
+            state=self._state(entry.id),
+            forward_file=self.project.display(entry.forward_path),
+            objects=_objects(migration, analysis, replay),
+            rollback=rollback,
+            computed=sorted(set(computed)),
+            forward_sql=forward_sql if forward_sql is not None else "-- the file is missing",
+            forward_more=forward_more,
+            forward_link=f"../sql/{entry.forward_path.name}",
+            rollback_sql=rollback_sql,
+            rollback_more=rollback_more,
+            rollback_link=f"../sql/{entry.rollback_path.name}" if entry.rollback_path else "",
+            replay=replay,
+            replay_changes=[
+                ("Added", (replay or {}).get("changes", {}).get("added", [])),
+                ("Removed", (replay or {}).get("changes", {}).get("removed", [])),
+                ("Changed", (replay or {}).get("changes", {}).get("changed", [])),
+                ("Round-trip differences", (replay or {}).get("differences", [])),
+            ],
+            findings=self._finding_rows(self.findings.get(entry.id, [])),
+            rules_link="../rules.md",
+            previous=_link(self.entries[position - 1]) if position > 0 else None,
+            next=_link(self.entries[position + 1]) if position + 1 < len(self.entries) else None,
+        )
+
+    def _schema_data(self) -> tuple[dict[str, list[dict[str, Any]]], set[tuple[str, str, str]]]:
+        model = SchemaModel()
+        introduced: dict[tuple[Any, ...], str] = {}
+        relations: set[tuple[str, str, str]] = set()
+        for entry in self.entries:
+            script = self.project.forward(entry)
+            if script is None or not script.parsed:
+                continue
+            for statement in script.statements:
+                model.apply(statement)
+                for ref in [*statement.creates, *(new for _, new in statement.renames)]:
+                    introduced.setdefault(ref.identity, entry.id)
+                targets = [r for r in statement.creates if r.kind is ObjectKind.TABLE]
+                targets += [r.parent for r in statement.creates if r.parent is not None]
+                for table in targets:
+                    for used in statement.uses:
+                        if used.kind is ObjectKind.TABLE and used.identity != table.identity:
+                            relations.add((table.schema or "", table.name, used.name))
+        model.commit()
+        schemas: dict[str, list[dict[str, Any]]] = {}
+        tables = sorted(
+            (ref for ref in model.objects.values() if ref.kind is ObjectKind.TABLE),
+            key=lambda r: (r.schema or "", r.name),
+        )
+        for table in tables:
+            children = [
+                model.objects[i]
+                for i in model.children.get(table.identity, ())
+                if i in model.objects
+            ]
+            columns = [
+                {
+                    "name": c.name,
+                    "type": model.column_types.get(c.identity, "?"),
+                    "by": introduced.get(c.identity) or introduced.get(table.identity, "?"),
+                }
+                for c in children
+                if c.kind is ObjectKind.COLUMN
+            ]
+            indexes = [
+                {
+                    "name": i.name,
+                    "columns": ", ".join(model.keys[i.identity].columns)
+                    if i.identity in model.keys
+                    else "",
+                    "by": introduced.get(i.identity) or introduced.get(table.identity, "?"),
+                }
+                for i in sorted(children, key=lambda r: r.name)
+                if i.kind in (ObjectKind.INDEX, ObjectKind.CONSTRAINT)
+            ]
+            schemas.setdefault(table.schema or "public", []).append(
+                {
+                    "name": f"{table.schema}.{table.name}",
+                    "by": introduced.get(table.identity, "?"),
+                    "columns": sorted(columns, key=lambda c: c["name"]),
+                    "indexes": indexes,
+                }
+            )
+        return schemas, relations
+
+    def schema_pages(self) -> dict[str, str]:
+        """The schema reference: one page, or an index and pages of ``SCHEMA_TABLES`` tables."""
+        schemas, relations = self._schema_data()
+        base = self.prefix
+        total = sum(len(tables) for tables in schemas.values())
+        if total <= SCHEMA_TABLES:
+            return {f"{base}/schema.md": self._schema_page("Schema", schemas, relations, "")}
+        pages: dict[str, str] = {}
+        lines = [
+            "# Schema",
+            "",
+            "The schema the migrations build, as static analysis of the SQL reads it, "
+            f"{SCHEMA_TABLES} tables a page.",
+            "",
+            "| schema | tables | pages |",
+            "|---|---|---|",
+        ]
+        for schema, tables in sorted(schemas.items()):
+            links = []
+            for number, chunk in enumerate(_chunks(tables, SCHEMA_TABLES), 1):
+                uri = f"schema/{_entity(schema)}-{number}.md"
+                first, last = chunk[0]["name"].split(".", 1)[1], chunk[-1]["name"].split(".", 1)[1]
+                links.append(f"[{first} … {last}]({uri})")
+                pages[f"{base}/{uri}"] = self._schema_page(
+                    f"Schema {schema}: {first} … {last}", {schema: chunk}, relations, "../"
+                )
+            lines.append(f"| {schema} | {len(tables)} | {', '.join(links)} |")
+        pages[f"{base}/schema.md"] = "\n".join(lines) + "\n"
+        return pages
+
+    def _schema_page(
+        self,
+        title: str,
+        schemas: dict[str, list[dict[str, Any]]],
+        relations: set[tuple[str, str, str]],
+        base: str,
+    ) -> str:
+        diagrams = {}
+        for schema, items in schemas.items():
+            names = {item["name"].split(".", 1)[1] for item in items}
+            lines = []
+            for item in items:
+                name = _entity(item["name"].split(".", 1)[1])
+                lines.append(f"    {name} {{")
+                for column in item["columns"]:
+                    lines.append(f"        {_entity(column['type'])} {_entity(column['name'])}")
+                lines.append("    }")
+            for owner_schema, owner, target in sorted(relations):
+                if owner_schema == schema and owner in names and target in names:
+                    lines.append(f"    {_entity(target)} ||--o{{ {_entity(owner)} : references")
+            diagrams[schema] = "\n".join(lines)
+        return self.render(
+            "schema.md.j2",
+            title=title,
+            schemas=sorted(schemas.items()),
+            diagram=diagrams,
+            base=base,
+        )
+
+
+def _chunks(rows: list[Any], size: int) -> list[list[Any]]:
+    return [rows[start : start + size] for start in range(0, len(rows), size)] or [[]]
+
+
+def _entity(text: str) -> str:
+    """A name Mermaid's erDiagram accepts."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", text) or "_"
+
+
+def _excerpt(text: str | None) -> tuple[str | None, int]:
+    if text is None:
+        return None, 0
+    lines = text.replace("\r\n", "\n").rstrip("\n").split("\n")
+    if len(lines) <= SQL_LINES:
+        return "\n".join(lines), 0
+    return "\n".join(lines[:SQL_LINES]), len(lines) - SQL_LINES
+
+
+def _link(entry: Any) -> dict[str, str]:
+    return {"id": entry.id, "title": entry.migration.title}
+
+
+def _migration_view(migration: Migration) -> dict[str, Any]:
+    return {
+        "id": migration.id,
+        "title": migration.title,
+        "date": migration.date.isoformat(),
+        "purpose": migration.purpose,
+        "changes": migration.changes or [],
+        "features": migration.features or [],
+        "reviewed": (
+            {
+                "date": migration.reviewed.date.isoformat(),
+                "by": migration.reviewed.by,
+                "sha256": migration.reviewed.sha256 or "",
+            }
+            if migration.reviewed
+            else None
+        ),
+        "notes": migration.notes or "",
+    }
+
+
+_CHILDREN = (ObjectKind.COLUMN, ObjectKind.CONSTRAINT, ObjectKind.TRIGGER)
+
+
+def _found(ref: ObjectRef, among: list[ObjectRef]) -> bool:
+    key = CATALOG_KEY_OF.get(ref.kind)
+    return any(
+        CATALOG_KEY_OF.get(o.kind) == key
+        and o.schema == ref.schema
+        and o.name == ref.name
+        and (
+            o.table == ref.table
+            or ref.kind not in (ObjectKind.COLUMN, ObjectKind.CONSTRAINT, ObjectKind.TRIGGER)
+        )
+        for o in among
+    )
+
+
+def _objects(
+    migration: Migration, analysis: EntryAnalysis, replay: dict[str, Any] | None
+) -> list[dict[str, str]]:
+    """The declared objects with where each was seen."""
+    rows = []
+    for verb, declared, seen_sql, seen_key in (
+        (
+            "creates",
+            migration.creates.refs(),
+            [
+                *analysis.mentioned_creates,
+                *(analysis.forward_effect.created if analysis.forward_effect else []),
+            ],
+            "added",
+        ),
+        (
+            "drops",
+            migration.drops.refs(),
+            [
+                *analysis.mentioned_drops,
+                *(analysis.forward_effect.dropped if analysis.forward_effect else []),
+            ],
+            "removed",
+        ),
+    ):
+        keys = set((replay or {}).get("changes", {}).get(seen_key, []))
+        for ref in declared:
+            in_sql = _found(ref, seen_sql)
+            sql_mark = (
+                f"{OK} seen" if in_sql else ("? opaque" if analysis.opaque else f"{BAD} not found")
+            )
+            if replay is None or replay.get("forward") != "ok":
+                replay_mark = NONE
+            else:
+                parent = ref.parent.key if ref.parent is not None else None
+                kinds = {ref.key, ref.key.replace("view:", "matview:", 1)}
+                seen = bool(kinds & keys) or (parent is not None and parent in keys)
+                replay_mark = f"{OK} seen" if seen else f"{BAD} not found"
+            rows.append(
+                {
+                    "verb": verb,
+                    "kind": ref.kind.value,
+                    "name": ref.qualified.removeprefix("public."),
+                    "sql": sql_mark,
+                    "replay": replay_mark,
+                }
+            )
+    return rows

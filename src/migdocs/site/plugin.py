@@ -1,0 +1,206 @@
+"""The ``migdocs`` MkDocs plugin: the migration history as pages, made in memory at build time.
+
+```yaml
+plugins:
+  - search
+  - migdocs:
+      catalog: catalog.yaml        # relative to mkdocs.yml
+      prefix: history              # the URL section of the generated pages
+      report: report.json          # from `migdocs audit --format json --output report.json`
+      check: true                  # without a report, run `migdocs check` in-process
+      templates: overrides/migdocs # a folder of templates that replace the package's
+```
+
+The plugin owns the navigation of its section — overview, timeline, risk matrix, schema,
+audit, review, rules, then the migrations by year and month — and leaves the user's pages
+where the user put them. A marker such as ``<!-- migdocs:risk-matrix -->`` in a hand-written
+page becomes the generated block.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config import config_options as options
+from mkdocs.config.base import Config
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure import StructureItem
+from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.nav import Navigation, Section, _add_parent_links, _get_by_type
+from mkdocs.structure.pages import Page
+
+from migdocs.errors import MigdocsError
+from migdocs.project import Project
+from migdocs.site.pages import MARKERS, Site, environment, static_report
+
+_MARKER = re.compile(r"<!--\s*migdocs:(" + "|".join(MARKERS) + r")\s*-->")
+
+
+class MigdocsConfig(Config):  # type: ignore[no-untyped-call]
+    """The plugin's options."""
+
+    catalog = options.Type(str, default="catalog.yaml")
+    prefix = options.Type(str, default="history")
+    report = options.Optional(options.Type(str))
+    check = options.Type(bool, default=True)
+    templates = options.Optional(options.Type(str))
+
+
+class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
+    """Generates the history's pages and owns their navigation."""
+
+    def __init__(self) -> None:
+        self.site: Site | None = None
+        self.root = Path(".")
+        self.catalog_path = Path("catalog.yaml")
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        self.root = Path(config.config_file_path or ".").resolve().parent
+        self.catalog_path = self.root / self.config.catalog
+        return config
+
+    def _load(self) -> Site:
+        prefix = self.config.prefix.strip("/") or "history"
+        try:
+            project = Project.load(self.catalog_path, self.config.catalog)
+        except MigdocsError as error:
+            raise PluginError(f"migdocs: {error}") from None
+        report: dict[str, Any]
+        context = None
+        if self.config.report:
+            path = self.root / self.config.report
+            try:
+                report = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as error:
+                raise PluginError(f"migdocs: {path}: not a migdocs JSON report: {error}") from None
+        elif self.config.check:
+            report, context = static_report(project)
+        else:
+            report = {"findings": []}
+        override = self.root / self.config.templates if self.config.templates else None
+        return Site(project, report, environment(override), prefix, context)
+
+    def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
+        self.site = site = self._load()
+        for uri, text in sorted(site.pages().items()):
+            files.append(
+                File.generated(config, uri, content=text, inclusion=InclusionLevel.NOT_IN_NAV)
+            )
+        for uri, data in sorted(site.sql_files().items()):
+            files.append(File.generated(config, uri, content=data))
+        return files
+
+    def on_nav(self, nav: Navigation, *, config: MkDocsConfig, files: Files) -> Navigation:
+        site = self.site
+        if site is None:
+            return nav
+        prefix = site.prefix + "/"
+
+        def page(uri: str) -> Page:
+            file = files.get_file_from_path(uri)
+            if file is None or file.page is None:
+                raise PluginError(f"migdocs: {uri} was not generated")
+            return file.page
+
+        items = _without(nav.items, prefix)
+        months: dict[int, dict[int, list[StructureItem]]] = {}
+        for entry in site.entries:
+            date = entry.migration.date
+            months.setdefault(date.year, {}).setdefault(date.month, []).append(
+                page(f"{prefix}migrations/{entry.id}.md")
+            )
+        years: list[StructureItem] = [
+            Section(
+                str(year),
+                [
+                    _month(calendar.month_name[month], pages)
+                    for month, pages in sorted(by_month.items())
+                ],
+            )
+            for year, by_month in sorted(months.items())
+        ]
+        fixed = [
+            page(f"{prefix}{name}.md")
+            for name in ("index", "timeline", "risk-matrix", "schema", "audit", "review", "rules")
+        ]
+        title = site.project.catalog.project.name
+        section = Section(f"{_title(title)} history", [*fixed, Section("Migrations", years)])
+        items.append(section)
+        _add_parent_links(items)
+        for item in items:
+            if item is section:
+                item.parent = None
+        pages = _get_by_type(items, Page)
+        for previous, current in zip([None, *pages[:-1]], pages, strict=True):
+            current.previous_page = previous
+            if previous is not None:
+                previous.next_page = current
+        if pages:
+            pages[-1].next_page = None
+        return Navigation(items, pages)
+
+    def on_page_markdown(
+        self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
+    ) -> str:
+        site = self.site
+        if site is None or not _MARKER.search(markdown):
+            return markdown
+        return _MARKER.sub(lambda match: site.block(match.group(1), page.file.src_uri), markdown)
+
+    def on_serve(self, server: Any, *, config: MkDocsConfig, builder: Any) -> Any:
+        server.watch(str(self.catalog_path))
+        if self.site is not None:
+            for folder in {self.site.project.migrations_dir, self.site.project.rollbacks_dir}:
+                if folder.is_dir():
+                    server.watch(str(folder))
+        if self.config.templates:
+            server.watch(str(self.root / self.config.templates))
+        return server
+
+
+#: Pages in one navigation section: a busier month is split into parts, so that the pruned
+#: navigation of any page stays short whatever the history's length.
+NAV_PAGES = 31
+
+
+def _month(name: str, pages: list[StructureItem]) -> Section:
+    if len(pages) <= NAV_PAGES:
+        return Section(name, pages)
+    parts: list[StructureItem] = []
+    for start in range(0, len(pages), NAV_PAGES):
+        chunk = pages[start : start + NAV_PAGES]
+        first, last = (_day(page) for page in (chunk[0], chunk[-1]))
+        label = f"{name} {first}" if first == last else f"{name} {first}–{last}"
+        parts.append(Section(label, chunk))
+    return Section(name, parts)
+
+
+def _day(page: StructureItem) -> str:
+    uri = page.file.src_uri if isinstance(page, Page) else ""
+    match = re.search(r"/\d{4}-\d{2}-(\d{2})", uri)
+    return str(int(match.group(1))) if match else "?"
+
+
+def _title(text: str) -> str:
+    return text.replace("<", "‹").replace(">", "›")
+
+
+def _without(items: list[Any], prefix: str) -> list[Any]:
+    """The navigation without the generated pages (mkdocs' own placement of them)."""
+    kept = []
+    for item in items:
+        if isinstance(item, Section):
+            item.children = _without(item.children, prefix)
+            if item.children:
+                kept.append(item)
+        elif isinstance(item, Page) and item.file.src_uri.startswith(prefix):
+            continue
+        else:
+            kept.append(item)
+    return kept

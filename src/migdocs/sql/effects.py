@@ -1,0 +1,175 @@
+"""What one SQL statement does to a schema, as static analysis can tell it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from migdocs.objects import ObjectRef
+
+
+class Lock(StrEnum):
+    """PostgreSQL's table lock modes, weakest first."""
+
+    ACCESS_SHARE = "ACCESS SHARE"
+    ROW_SHARE = "ROW SHARE"
+    ROW_EXCLUSIVE = "ROW EXCLUSIVE"
+    SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"
+    SHARE = "SHARE"
+    SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
+    EXCLUSIVE = "EXCLUSIVE"
+    ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
+
+    @property
+    def blocks_writes(self) -> bool:
+        """Whether the mode blocks INSERT/UPDATE/DELETE on the table."""
+        return list(Lock).index(self) >= list(Lock).index(Lock.SHARE)
+
+
+@dataclass(frozen=True, slots=True)
+class HeavyStep:
+    """A step that holds a lock for as long as it reads or rewrites a whole table.
+
+    Attributes:
+        table: The table it works on.
+        lock: The lock it holds meanwhile.
+        reason: What the step is, in words (``adds index x without CONCURRENTLY``).
+        rewrites: Whether the table (and its indexes) is rewritten.
+        fix: What to do instead.
+    """
+
+    table: ObjectRef
+    lock: Lock
+    reason: str
+    rewrites: bool
+    fix: str
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """A step that checks existing rows and fails if one does not comply (``may-fail``)."""
+
+    table: ObjectRef
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Retype:
+    """A column's type changed to ``new_type``."""
+
+    column: ObjectRef
+    new_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """The key of an index or constraint: which columns of which table, and how.
+
+    Used to tell an index dropped and recreated on the same key (no performance impact) and
+    which indexes and constraints go when a column is dropped.
+    """
+
+    table: ObjectRef
+    columns: tuple[str, ...]
+    """The key's elements in order: a column's name, or ``expr:`` and an expression's
+    canonical form (the same for the same expression, however it is written)."""
+    unique: bool = False
+    predicate: str | None = None
+    """The canonical form of a partial index's WHERE clause."""
+    method: str = "btree"
+    """The index access method (``btree``, ``gin``, ``gist``…)."""
+    options: tuple[str, ...] = ()
+    """Per element, its collation and operator class where not the default."""
+    indexed: bool = True
+    """Whether an index stands behind it (not for foreign keys and CHECK constraints)."""
+    expression_columns: tuple[str, ...] = ()
+    """Columns read by the key's expressions and by its predicate."""
+
+    @property
+    def partial(self) -> bool:
+        """Whether it is a partial index."""
+        return self.predicate is not None
+
+    @property
+    def reads(self) -> frozenset[str]:
+        """Every column of the table the key depends on: dropping one drops the key."""
+        plain = [column for column in self.columns if not column.startswith("expr:")]
+        return frozenset([*plain, *self.expression_columns])
+
+    def serves(self, other: KeyInfo) -> bool:
+        """Whether an index with this key serves the lookups ``other``'s index served."""
+        return (
+            self.indexed
+            and other.indexed
+            and self.columns == other.columns
+            and self.method == other.method
+            and self.options == other.options
+            and self.table.identity == other.table.identity
+            and (self.predicate is None or self.predicate == other.predicate)
+        )
+
+
+@dataclass(slots=True)
+class Statement:
+    """One statement of a script and its effects.
+
+    Attributes:
+        index: 0-based position in the script.
+        line: 1-based line of its first token.
+        column: 1-based column of its first token.
+        end_line: Line of its last character.
+        command: Its command tag, e.g. ``CREATE INDEX``.
+        creates: Objects it creates (implicit ones, such as a primary key's index, excluded).
+        drops: Objects it drops by name (what CASCADE takes along is the schema model's job).
+        alters: Objects whose definition it changes.
+        renames: ``(old, new)`` pairs; a rename moves what hangs on the object.
+        uses: Existing objects it needs (for MG203).
+        depends_on: Relations the views it creates read: dropping one with CASCADE drops them.
+        keys: The key of every index or constraint it creates, by identity.
+        column_types: Types of the columns it creates, by identity.
+        retypes: Columns whose type it changes.
+        data_change: ``INSERT``, ``UPDATE``, ``DELETE``, ``TRUNCATE``, ``COPY`` or ``MERGE``.
+        data_targets: Tables whose rows it changes.
+        transaction: Whether it is transaction control (BEGIN, COMMIT, …).
+        opaque: Whether its effects cannot be seen statically (DO, CALL, function calls, \\i).
+        lock: The strongest table lock it takes, if any.
+        heavy: Steps that hold a lock while reading or rewriting a table.
+        validations: Steps that can fail on existing rows.
+        cascade: Whether a DROP says CASCADE.
+        concurrently: Whether it says CONCURRENTLY.
+        suppressed: Rule codes silenced for this statement by ``-- migdocs: ignore``.
+        offset: Where its text starts, in bytes of the UTF-8 text.
+        length: Its text's length in bytes (0: to the end of the file).
+    """
+
+    index: int
+    line: int
+    column: int
+    end_line: int
+    command: str
+    creates: list[ObjectRef] = field(default_factory=list)
+    drops: list[ObjectRef] = field(default_factory=list)
+    alters: list[ObjectRef] = field(default_factory=list)
+    renames: list[tuple[ObjectRef, ObjectRef]] = field(default_factory=list)
+    uses: list[ObjectRef] = field(default_factory=list)
+    depends_on: list[ObjectRef] = field(default_factory=list)
+    keys: dict[tuple[str, str | None, str | None, str], KeyInfo] = field(default_factory=dict)
+    column_types: dict[tuple[str, str | None, str | None, str], str] = field(default_factory=dict)
+    retypes: list[Retype] = field(default_factory=list)
+    data_change: str | None = None
+    data_targets: list[ObjectRef] = field(default_factory=list)
+    transaction: bool = False
+    opaque: bool = False
+    lock: Lock | None = None
+    heavy: list[HeavyStep] = field(default_factory=list)
+    validations: list[Validation] = field(default_factory=list)
+    cascade: bool = False
+    concurrently: bool = False
+    suppressed: frozenset[str] = frozenset()
+    offset: int = 0
+    length: int = 0
+
+    def take_lock(self, mode: Lock) -> None:
+        """Record a lock, keeping the strongest."""
+        if self.lock is None or list(Lock).index(mode) > list(Lock).index(self.lock):
+            self.lock = mode

@@ -1,0 +1,262 @@
+"""One SQL file, read and parsed once: its statements, their effects, and what stopped parsing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pglast import parser
+
+from migdocs.sql.analysis import Analyzer
+from migdocs.sql.effects import Statement
+from migdocs.sql.positions import Positions
+
+_BOM = b"\xef\xbb\xbf"
+_DIRECTIVE = re.compile(
+    r"migdocs:\s*ignore\s+(?P<codes>MG\d{3}(?:\s*,\s*MG\d{3})*)\s*(?:\((?P<reason>[^)]*)\))?",
+    re.IGNORECASE,
+)
+_INCLUDES = ("i", "ir", "include", "include_relative")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptProblem:
+    """Something in a file that keeps migdocs from reading all of it.
+
+    Attributes:
+        code: ``MG200`` (does not parse, or is not UTF-8) or ``MG206`` (psql meta-command).
+        message: What is wrong, in words.
+        line: 1-based line, where known.
+        column: 1-based column, where known.
+    """
+
+    code: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass
+class Script:
+    """A migration or rollback file.
+
+    Attributes:
+        path: The file.
+        display: Its path as reports show it (relative to the project).
+        raw: The file's bytes, as read.
+        text: Its text (``None`` when it is not UTF-8).
+        statements: Every statement with its effects, in order.
+        problems: Why some of it could not be read.
+        parsed: Whether the whole file parsed; if not, its effects are unknown.
+    """
+
+    path: Path
+    display: str
+    raw: bytes
+    text: str | None
+    statements: list[Statement] = field(default_factory=list)
+    problems: list[ScriptProblem] = field(default_factory=list)
+    parsed: bool = True
+
+    @cached_property
+    def sha256(self) -> str:
+        """SHA-256 of the file's bytes."""
+        return hashlib.sha256(self.raw).hexdigest()
+
+    @property
+    def opaque(self) -> bool:
+        """Whether static analysis cannot see everything the file does."""
+        return not self.parsed or any(statement.opaque for statement in self.statements)
+
+    @property
+    def empty(self) -> bool:
+        """Whether the file parsed and holds no statement."""
+        return self.parsed and not self.statements and not self.problems
+
+    def statement_text(self, statement: Statement) -> str:
+        """The SQL text of one statement, as written (without its final semicolon)."""
+        encoded = self.encoded
+        end = statement.offset + statement.length if statement.length else len(encoded)
+        return encoded[statement.offset : end].decode("utf-8")
+
+    @cached_property
+    def encoded(self) -> bytes:
+        """The text as parsed: UTF-8, without a byte-order mark."""
+        return (self.text or "").encode("utf-8")
+
+    def statement_at(self, line: int) -> Statement | None:
+        """The statement whose text spans ``line``."""
+        for statement in self.statements:
+            if statement.line <= line <= statement.end_line:
+                return statement
+        return None
+
+
+def read_script(path: Path, display: str) -> Script:
+    """Read and analyze one SQL file; problems become `ScriptProblem`s, never exceptions.
+
+    Raises:
+        OSError: when the file cannot be read at all (the caller reports it).
+    """
+    raw = path.read_bytes()
+    body = raw[len(_BOM) :] if raw.startswith(_BOM) else raw
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (body.rfind(b"\n", 0, exc.start) + 1) + 1
+        problem = ScriptProblem(
+            "MG200",
+            f"not UTF-8 text (byte 0x{body[exc.start]:02x}); save the file as UTF-8",
+            line,
+            column,
+        )
+        return Script(path, display, raw, None, problems=[problem], parsed=False)
+    script = Script(path, display, raw, text)
+    _parse(script, text)
+    return script
+
+
+def parse_text(text: str, display: str = "<sql>") -> Script:
+    """Analyze SQL given as text (for tests and the site); a leading byte-order mark is skipped."""
+    body = text.removeprefix("\ufeff")
+    script = Script(Path(display), display, text.encode("utf-8"), body)
+    _parse(script, body)
+    return script
+
+
+def _parse(script: Script, text: str) -> None:
+    positions = Positions(text)
+    source = text.replace("\x00", " ")
+    includes = False
+    try:
+        tree = parser.parse_sql_json(source)
+    except parser.ParseError as error:
+        blanked, meta = _blank_meta_commands(source, positions)
+        if not meta:
+            script.problems.append(_parse_problem(error, positions))
+            script.parsed = False
+            return
+        for line, column, command in meta:
+            includes = includes or command.split()[0].lstrip("\\") in _INCLUDES
+            script.problems.append(
+                ScriptProblem(
+                    "MG206",
+                    f"psql meta-command `{command.split()[0]}`: migdocs reads SQL only, "
+                    "so what it does is not checked",
+                    line,
+                    column,
+                )
+            )
+        try:
+            tree = parser.parse_sql_json(blanked)
+        except parser.ParseError as error:
+            script.problems.append(_parse_problem(error, positions))
+            script.parsed = False
+            return
+        source = blanked
+    analyzer = Analyzer()
+    for index, raw in enumerate(json.loads(tree).get("stmts", ())):
+        start = raw.get("stmt_location", 0)
+        length = raw.get("stmt_len", 0)
+        line, column = positions.from_byte(start)
+        end_line = positions.from_byte(start + length)[0] if length else positions.line_count
+        statement = Statement(index, line, column, end_line, "", offset=start, length=length)
+        analyzer.analyze(raw["stmt"], statement)
+        script.statements.append(statement)
+    if includes and script.statements:
+        script.statements[-1].opaque = True
+    elif includes:
+        script.parsed = False
+    if "migdocs:" in text.lower():
+        _apply_directives(script, source, positions)
+
+
+def _parse_problem(error: parser.ParseError, positions: Positions) -> ScriptProblem:
+    message = str(error.args[0]) if error.args else "syntax error"
+    offset = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else None
+    if offset is None:
+        return ScriptProblem("MG200", f"does not parse: {message}")
+    line, column = positions.from_char(offset)
+    return ScriptProblem("MG200", f"does not parse: {message}", line, column)
+
+
+def _scan(text: str) -> list[Any]:
+    """pglast's tokens of ``text``, with offsets in characters.
+
+    pglast maps each token's byte offset to a character index with a linear search, which
+    makes scanning quadratic on non-ASCII text (minutes for a few megabytes). Every
+    non-ASCII character is replaced by an ASCII letter first: PostgreSQL's lexer treats
+    every such byte as a letter, so tokens and character offsets stay the same.
+
+    Raises:
+        parser.ParseError: when the text does not lex (an unterminated string, …).
+    """
+    if not text.isascii():
+        text = _NON_ASCII.sub("x", text)
+    return list(parser.scan(text))
+
+
+def _lexes(text: str) -> bool:
+    """Whether ``text`` lexes as SQL, ending outside any string, identifier or comment."""
+    try:
+        _scan(text)
+    except parser.ParseError:
+        return False
+    return True
+
+
+def _blank_meta_commands(text: str, positions: Positions) -> tuple[str, list[tuple[int, int, str]]]:
+    """Replace psql meta-command lines (``\\set``, ``\\i``) with spaces, keeping every offset.
+
+    As psql does, a backslash outside quotes and comments starts a meta-command that runs to
+    the end of its line; what follows it is not SQL, so it is never handed to the SQL scanner
+    (``\\i 2025-08-30_x.sql`` or ``\\echo it's done`` would stop it). A line whose first
+    character is a backslash is one when the SQL between the previous meta-command and that
+    line lexes cleanly: the line then starts outside any string, identifier or comment.
+    """
+    found: list[tuple[int, int, str]] = []
+    chars: list[str] | None = None
+    sql_from = 0
+    at = text.find("\\")
+    while at != -1:
+        line_start = text.rfind("\n", 0, at) + 1
+        line_end = text.find("\n", at)
+        line_end = len(text) if line_end == -1 else line_end
+        first_on_its_line = line_start >= sql_from and not text[line_start:at].strip()
+        if first_on_its_line and _lexes(text[sql_from:line_start]):
+            if chars is None:
+                chars = list(text)
+            line, column = positions.from_char(at)
+            found.append((line, column, text[at:line_end].strip()))
+            chars[at:line_end] = " " * (line_end - at)
+            sql_from = line_end
+        at = text.find("\\", line_end)
+    return ("".join(chars) if chars is not None else text), found
+
+
+def _apply_directives(script: Script, source: str, positions: Positions) -> None:
+    """Attach ``-- migdocs: ignore MG205 (reason)`` to the statement on or below the comment."""
+    try:
+        tokens = _scan(source)
+    except parser.ParseError:
+        return
+    for token in tokens:
+        if token.name not in ("SQL_COMMENT", "C_COMMENT"):
+            continue
+        match = _DIRECTIVE.search(source[token.start : token.end + 1])
+        if match is None:
+            continue
+        codes = {code.strip().upper() for code in match.group("codes").split(",")}
+        line = positions.from_char(token.start)[0]
+        target = script.statement_at(line)
+        if target is None:
+            target = next((st for st in script.statements if st.line > line), None)
+        if target is not None:
+            target.suppressed = target.suppressed | codes

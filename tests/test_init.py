@@ -1,0 +1,228 @@
+"""`migdocs init` on real-shaped histories: the seed with files its document forgot, drizzle
+with a journal, psql scripts with rollbacks named every which way."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT.parent / "shared" / "seed" / "MIGRATION_HISTORY.md"
+HISTORY = Path(__file__).parent / "fixtures" / "init-history" / "MIGRATION_HISTORY.md"
+MIGDOCS = [sys.executable, "-m", "migdocs"]
+
+
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MIGDOCS_TODAY": "2025-10-01"}
+    return subprocess.run(
+        [*MIGDOCS, *args], cwd=cwd, capture_output=True, text=True, env=env, check=False
+    )
+
+
+def findings(cwd: Path) -> list[tuple[str, str | None]]:
+    result = run(cwd, "check", "--format", "json")
+    assert result.returncode in (0, 1), result.stderr
+    return [(f["code"], f["migration"]) for f in json.loads(result.stdout)["findings"]]
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def test_the_seed_history_with_two_forgotten_files(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "migrations", tmp_path / "migrations")
+    write(
+        tmp_path,
+        {
+            "migrations/2025-09-02_add_audit_log.sql": (
+                "CREATE TABLE audit_log (id bigint PRIMARY KEY, at timestamptz NOT NULL);\n"
+            ),
+            "migrations/2025-09-05_add_last_login.sql": (
+                "ALTER TABLE users ADD COLUMN last_login timestamptz;\n"
+            ),
+            "migrations/rollbacks/undo_audit.sql": (
+                "-- Rollback for 2025-09-02_add_audit_log.sql\nDROP TABLE audit_log;\n"
+            ),
+        },
+    )
+    result = run(tmp_path, "init", "--from-markdown", str(HISTORY))
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "catalog.yaml").read_text()
+    catalog = yaml.safe_load(text)
+    ids = [entry["id"] for entry in catalog["migrations"]]
+    # The document's order (as applied), then the files it forgot.
+    assert ids == [
+        "2025-08-30_initial_schema",
+        "2025-08-30_add_username_field",
+        "2025-08-30_add_favorites_system",
+        "2025-08-31_add_session_storage_indexes",
+        "2025-09-02_add_audit_log",
+        "2025-09-05_add_last_login",
+    ]
+    first = catalog["migrations"][0]
+    assert first["purpose"].startswith("Creates the foundational database schema")
+    # Mojibake repaired, the warning sign dropped.
+    assert first["rollback"]["summary"].startswith("**DESTRUCTIVE** - Removes ALL")
+    assert "‚" not in text
+    assert "Ô" not in text
+    sessions = catalog["migrations"][3]["rollback"]
+    # The document said "performance degradation only"; the SQL drops a table.
+    assert sessions["impact"] == ["data-loss", "performance"]
+    assert sessions["risk"] == "high"
+    assert catalog["migrations"][4]["rollback"]["file"] == "undo_audit.sql"
+    assert "rollback paired by header comment" in text
+    assert catalog["migrations"][5]["rollback"] == {"none": "TODO"}
+    # A site config comes with it, and it builds.
+    assert (tmp_path / "mkdocs.yml").is_file()
+    assert (tmp_path / "docs" / "index.md").is_file()
+    built = run(tmp_path, "build", "--strict", "--site-dir", str(tmp_path / "out"))
+    assert built.returncode == 0, built.stderr
+    assert (tmp_path / "out/history/risk-matrix/index.html").is_file()
+    # `check` shows only the true problems.
+    counted = Counter(code for code, _ in findings(tmp_path))
+    assert counted == {
+        "MG107": 2,  # the same-date files sort in another order than they were applied
+        "MG604": 4,  # what nobody wrote down for the two forgotten files
+        "MG103": 1,  # undo_audit.sql breaks the naming convention
+        "MG602": 6,  # nothing is reviewed yet
+    }
+
+
+def test_drizzle_history_with_journal(tmp_path: Path) -> None:
+    journal = {
+        "version": "7",
+        "dialect": "postgresql",
+        "entries": [
+            {
+                "idx": 0,
+                "version": "7",
+                "when": 1725000000000,
+                "tag": "0000_init",
+                "breakpoints": True,
+            },
+            {
+                "idx": 1,
+                "version": "7",
+                "when": 1725100000000,
+                "tag": "0001_orders",
+                "breakpoints": True,
+            },
+        ],
+    }
+    write(
+        tmp_path,
+        {
+            "migrations/0000_init.sql": (
+                'CREATE TABLE "users" (\n\t"id" serial PRIMARY KEY NOT NULL,\n'
+                '\t"email" text NOT NULL\n);\n'
+            ),
+            "migrations/0001_orders.sql": (
+                'CREATE TABLE "orders" ("id" serial PRIMARY KEY NOT NULL, "user_id" integer);\n'
+                "--> statement-breakpoint\n"
+                'ALTER TABLE "orders" ADD CONSTRAINT "orders_user_id_users_id_fk" FOREIGN KEY '
+                '("user_id") REFERENCES "public"."users"("id");\n'
+                "--> statement-breakpoint\n"
+                'CREATE INDEX "orders_user_idx" ON "orders" USING btree ("user_id");\n'
+            ),
+            "migrations/0002_hotfix.sql": 'ALTER TABLE "users" ADD COLUMN "name" text;\n',
+            "migrations/meta/_journal.json": json.dumps(journal),
+        },
+    )
+    assert run(tmp_path, "init").returncode == 0
+    text = (tmp_path / "catalog.yaml").read_text()
+    catalog = yaml.safe_load(text)
+    assert [e["id"] for e in catalog["migrations"]] == ["0000_init", "0001_orders", "0002_hotfix"]
+    assert "Order: drizzle's migrations/meta/_journal.json" in text
+    assert "not in meta/_journal.json" in text
+    assert catalog["migrations"][0]["date"].isoformat() == "2024-08-30"
+    assert catalog["migrations"][1]["creates"] == {
+        "tables": ["orders"],
+        "indexes": ["orders_user_idx"],
+    }
+    assert catalog["conventions"]["migration"] == "{name}.sql"
+    codes = Counter(code for code, _ in findings(tmp_path))
+    assert set(codes) <= {"MG604", "MG602", "MG105"}
+
+
+def test_psql_history_with_rollbacks_named_every_which_way(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "migrations/2025-03-01_create_accounts.sql": (
+                "BEGIN;\nCREATE TABLE accounts (id int PRIMARY KEY);\nCOMMIT;\n"
+            ),
+            "migrations/2025-03-01_add_plans.sql": "CREATE TABLE plans (id int PRIMARY KEY);\n",
+            "migrations/2025-03-02_add_email_index.sql": (
+                "ALTER TABLE accounts ADD COLUMN email text;\n"
+                "CREATE INDEX accounts_email_idx ON accounts (email);\n"
+            ),
+            "migrations/rollbacks/2025-03-01_rollback_create_accounts.sql": (
+                "DROP TABLE accounts;\n"
+            ),
+            "migrations/rollbacks/plans_down.sql": "DROP TABLE plans;\n",
+            "migrations/rollbacks/revert-email.sql": (
+                "-- revert for 2025-03-02_add_email_index.sql\n"
+                "DROP INDEX accounts_email_idx;\nALTER TABLE accounts DROP COLUMN email;\n"
+            ),
+            "migrations/rollbacks/procedures.sql": "-- emergency procedures, not a rollback\n",
+        },
+    )
+    assert run(tmp_path, "init").returncode == 0
+    text = (tmp_path / "catalog.yaml").read_text()
+    catalog = yaml.safe_load(text)
+    by_id = {e["id"]: e for e in catalog["migrations"]}
+    # Same-date files: file-name order.
+    assert list(by_id) == [
+        "2025-03-01_add_plans",
+        "2025-03-01_create_accounts",
+        "2025-03-02_add_email_index",
+    ]
+    assert by_id["2025-03-01_create_accounts"]["rollback"]["file"] == (
+        "2025-03-01_rollback_create_accounts.sql"
+    )
+    assert by_id["2025-03-01_add_plans"]["rollback"]["file"] == "plans_down.sql"
+    email = by_id["2025-03-02_add_email_index"]
+    assert email["rollback"]["file"] == "revert-email.sql"
+    assert email["rollback"]["impact"] == ["data-loss"]
+    assert email["creates"] == {"columns": ["accounts.email"], "indexes": ["accounts_email_idx"]}
+    assert "Rollback files paired with no migration: procedures.sql" in text
+    codes = {code for code, _ in findings(tmp_path)}
+    assert codes <= {"MG604", "MG602", "MG103", "MG106", "MG205"}
+    assert "MG201" not in codes
+    assert "MG202" not in codes
+
+
+def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
+    write(tmp_path, {"migrations/2025-01-01_a.sql": "CREATE TABLE a (id int);\n"})
+    (tmp_path / "catalog.yaml").write_text("# mine\n")
+    result = run(tmp_path, "init")
+    assert result.returncode == 2
+    assert "use --force" in result.stderr
+    assert (tmp_path / "catalog.yaml").read_text() == "# mine\n"
+    assert run(tmp_path, "init", "--force").returncode == 0
+    assert yaml.safe_load((tmp_path / "catalog.yaml").read_text())["version"] == 1
+
+
+@pytest.mark.parametrize("layout", [{}, {"migrations/notes.txt": "no sql here\n"}])
+def test_init_without_sql_files_is_a_clear_error(tmp_path: Path, layout: dict[str, str]) -> None:
+    write(tmp_path, layout)
+    result = run(tmp_path, "init")
+    assert result.returncode == 2
+    assert "migrations" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "catalog.yaml").exists()
+
+
+def test_the_seed_itself_is_what_the_fixture_copies() -> None:
+    if SEED.exists():
+        assert HISTORY.read_bytes() == SEED.read_bytes()

@@ -1,0 +1,201 @@
+"""`migdocs review`: what is due, the checklist, and stamping that keeps every other byte."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MIGDOCS = [sys.executable, "-m", "migdocs"]
+
+CATALOG = """\
+# The history of Shop — keep this comment.
+version: 1
+project: {name: Shop}   # flow style, kept
+review:
+  every_days: 90
+
+migrations:
+  # First of all.
+  - id: 2025-01-01_users
+    date: 2025-01-01
+    title: 'Users'
+    purpose: >-
+      Creates users.
+    creates: {tables: [users]}
+    rollback:
+      file: 2025-01-01_rollback_users.sql
+      risk: critical
+      impact: [data-loss]
+      summary: Drops users.
+    reviewed:
+      date: 2025-01-10
+      by: "old team"
+    # A comment about notes.
+    notes: "kept"
+
+  - id: 2025-01-02_orders
+    date: 2025-01-02
+    title: Orders
+    purpose: Creates orders.
+    creates:
+      tables: [orders]
+    rollback: {file: 2025-01-02_rollback_orders.sql, risk: high, impact: [data-loss], summary: x}
+    reviewed: {date: 2025-06-01, by: ops, sha256: %(orders)s}  # fresh
+
+  - id: 2025-01-03_items
+    date: 2025-01-03
+    title: Items
+    purpose: Creates items.
+    creates:
+      tables: [items]
+    rollback:
+      none: "kept forever"
+
+# Trailing comment of the file.
+"""
+
+FILES = {
+    "migrations/2025-01-01_users.sql": "CREATE TABLE users (id int);\n",
+    "migrations/2025-01-02_orders.sql": "CREATE TABLE orders (id int);\n",
+    "migrations/2025-01-03_items.sql": "CREATE TABLE items (id int);\n",
+    "migrations/rollbacks/2025-01-01_rollback_users.sql": "DROP TABLE users;\n",
+    "migrations/rollbacks/2025-01-02_rollback_orders.sql": "DROP TABLE orders;\n",
+}
+
+
+def digest(*texts: str) -> str:
+    hashed = hashlib.sha256()
+    for text in texts:
+        hashed.update(text.encode())
+    return hashed.hexdigest()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    for name, text in FILES.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    orders = digest(
+        FILES["migrations/2025-01-02_orders.sql"],
+        FILES["migrations/rollbacks/2025-01-02_rollback_orders.sql"],
+    )
+    (tmp_path / "catalog.yaml").write_text(CATALOG % {"orders": orders})
+    return tmp_path
+
+
+def run(cwd: Path, *args: str, today: str = "2025-07-01") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MIGDOCS_TODAY": today}
+    return subprocess.run(
+        [*MIGDOCS, *args], cwd=cwd, capture_output=True, text=True, env=env, check=False
+    )
+
+
+def due(cwd: Path, today: str = "2025-07-01") -> list[tuple[str, str]]:
+    result = run(cwd, "review", "--format", "json", "--fail-on", "info", today=today)
+    return [(f["code"], f["migration"][11:]) for f in json.loads(result.stdout)["findings"]]
+
+
+def test_what_is_due(project: Path) -> None:
+    # users: reviewed 172 days ago (overdue), and without sha256 MG603 cannot apply;
+    # orders: fresh and unchanged; items: never reviewed.
+    assert due(project) == [("MG601", "users"), ("MG602", "items")]
+    result = run(project, "review")
+    assert result.returncode == 0  # MG601 is a warning, below the default --fail-on error
+    assert "never reviewed" in result.stdout
+
+
+def test_checklist(project: Path) -> None:
+    result = run(project, "review", "--checklist")
+    assert result.returncode == 0
+    text = result.stdout
+    assert text.startswith("## Documentation review of Shop: 2025-07-01\n")
+    assert "2 of 3 migrations are due" in text
+    assert "- [ ] **2025-01-01_users**: Users (MG601 last reviewed 2025-01-10" in text
+    assert "- [ ] **2025-01-03_items**: Items (MG602 never reviewed)" in text
+    assert "2025-01-02_orders" not in text
+    assert "$ migdocs review --mark 2025-01-01_users 2025-01-03_items --by NAME" in text
+
+
+def test_mark_keeps_every_other_byte(project: Path) -> None:
+    before = (project / "catalog.yaml").read_text()
+    result = run(
+        project,
+        "review",
+        "--mark",
+        "2025-01-01_users",
+        "2025-01-03_items",
+        "--by",
+        "Ana Lima",
+        today="2025-07-02",
+    )
+    assert result.returncode == 0, result.stderr
+    after = (project / "catalog.yaml").read_text()
+    users = digest(
+        FILES["migrations/2025-01-01_users.sql"],
+        FILES["migrations/rollbacks/2025-01-01_rollback_users.sql"],
+    )
+    items = digest(FILES["migrations/2025-01-03_items.sql"])
+    expected = before.replace(
+        '    reviewed:\n      date: 2025-01-10\n      by: "old team"\n',
+        f"    reviewed: {{date: 2025-07-02, by: Ana Lima, sha256: {users}}}\n",
+    ).replace(
+        '      none: "kept forever"\n',
+        '      none: "kept forever"\n'
+        f"    reviewed: {{date: 2025-07-02, by: Ana Lima, sha256: {items}}}\n",
+    )
+    assert after == expected
+    assert due(project, today="2025-07-02") == []
+
+
+def test_mark_all_and_a_flow_stamp_with_its_comment(project: Path) -> None:
+    result = run(project, "review", "--all", "--by", "ops", today="2025-08-01")
+    assert result.returncode == 0, result.stderr
+    text = (project / "catalog.yaml").read_text()
+    assert text.count("reviewed: {date: 2025-08-01, by: ops, sha256: ") == 3
+    assert "  # fresh\n" in text  # the comment after the replaced flow stamp
+    assert text.startswith("# The history of Shop — keep this comment.\n")
+    assert text.endswith("# Trailing comment of the file.\n")
+
+
+def test_review_cycle_finds_a_changed_file(project: Path) -> None:
+    assert run(project, "review", "--all", "--by", "ops").returncode == 0
+    assert due(project) == []
+    (project / "migrations/2025-01-02_orders.sql").write_text("CREATE TABLE orders (id bigint);\n")
+    assert due(project) == [("MG603", "orders")]
+
+
+def test_crlf_catalog_stays_crlf(project: Path) -> None:
+    path = project / "catalog.yaml"
+    path.write_bytes(path.read_text().replace("\n", "\r\n").encode())
+    before = path.read_bytes()
+    assert run(project, "review", "--mark", "2025-01-03_items", "--by", "ops").returncode == 0
+    after = path.read_bytes()
+    assert b"\n" not in after.replace(b"\r\n", b"")
+    assert len(after.splitlines()) == len(before.splitlines()) + 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--mark", "2025-01-09_nope", "--by", "ops"], "no migration with id '2025-01-09_nope'"),
+        (["--mark", "2025-01-01_users"], "--by NAME is required"),
+        (["--all", "--by", " "], "--by NAME is required"),
+        (["--mark", "--by", "ops"], "--mark needs the ids"),
+        (["2025-01-01_users"], "ids are for --mark"),
+    ],
+)
+def test_bad_requests_change_nothing(project: Path, args: list[str], message: str) -> None:
+    path = project / "catalog.yaml"
+    before = path.read_bytes()
+    result = run(project, "review", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in project.iterdir()) == ["catalog.yaml", "migrations"]

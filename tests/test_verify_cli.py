@@ -1,0 +1,242 @@
+"""`migdocs verify` and `migdocs audit` as a user runs them: the real console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import EXTERNAL_URL
+from test_replay import USERS, make_project
+
+MIGDOCS = [sys.executable, "-m", "migdocs"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in ("CI", "MIGDOCS_SCRATCH_URL")}
+    environment.update(env or {})
+    return subprocess.run(
+        [*MIGDOCS, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=timeout,
+        check=False,
+    )
+
+
+LEAKY = {
+    "name": "indexes",
+    "up": "CREATE INDEX users_email_idx ON users (email);\n",
+    "down": "SELECT 1;\n",
+    "creates": {"indexes": ["users_email_idx"]},
+}
+
+
+def test_verify_clean_project_exits_0(tmp_path: Path) -> None:
+    make_project(tmp_path, [USERS])
+    result = run("verify", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "no findings" in result.stdout
+    assert "replay passed" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_verify_reports_round_trip_problems_in_json(tmp_path: Path) -> None:
+    make_project(tmp_path, [USERS, LEAKY])
+    result = run("verify", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["summary"]["replay"] == "failed"
+    assert report["summary"]["live"] == "skipped"
+    assert [f["code"] for f in report["findings"]] == ["MG403"]
+    assert report["findings"][0]["file"] == "migrations/rollbacks/2025-01-02_rollback_indexes.sql"
+    assert report["live"] == []
+    second = report["replay"][1]
+    assert set(second) >= {"migration", "forward", "rollback", "round_trip", "ms", "changes"}
+    assert second["round_trip"] == "differs"
+    assert second["changes"] == {
+        "added": ["index:public.users_email_idx"],
+        "removed": [],
+        "changed": [],
+    }
+    assert isinstance(second["ms"], int)
+
+
+def test_verify_severity_settings_and_since_apply(tmp_path: Path) -> None:
+    make_project(tmp_path, [USERS, LEAKY], rules={"MG403": {"severity": "warning"}})
+    result = run("verify", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0
+    assert [f["severity"] for f in json.loads(result.stdout)["findings"]] == ["warning"]
+    since = run("verify", "--since", "2025-01-02_indexes", "--fail-on", "info", cwd=tmp_path)
+    assert since.returncode == 0, since.stdout
+
+
+def test_audit_is_check_plus_verify(tmp_path: Path) -> None:
+    make_project(tmp_path, [USERS, LEAKY])
+    result = run("audit", "--format", "json", cwd=tmp_path)
+    report = json.loads(result.stdout)
+    found = {f["code"] for f in report["findings"]}
+    assert "MG403" in found  # replay
+    assert "MG302" in found  # static: the rollback does not drop the index
+    assert report["summary"]["live"] == "skipped"
+    assert result.returncode == 1
+
+
+def test_bad_statement_timeout_is_exit_2(tmp_path: Path) -> None:
+    make_project(tmp_path, [USERS])
+    result = run("verify", "--statement-timeout", "soon", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "statement timeout 'soon'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_scratch_url_is_exit_2_without_password(tmp_path: Path) -> None:
+    make_project(tmp_path, [USERS])
+    url = "postgresql://someone:s3cret-pw@127.0.0.1:1/postgres"
+    result = run("verify", "--scratch-url", url, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "127.0.0.1" in result.stderr
+    assert "s3cret-pw" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not EXTERNAL_URL, reason="MIGDOCS_TEST_DATABASE_URL is not set")
+def test_scratch_url_creates_and_drops_only_its_own_database(tmp_path: Path) -> None:
+    import psycopg
+
+    assert EXTERNAL_URL is not None
+    make_project(tmp_path, [USERS])
+
+    def databases() -> set[str]:
+        with psycopg.connect(EXTERNAL_URL, autocommit=True) as conn:
+            return {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+
+    before = databases()
+    # Two runs at once must not collide.
+    runs = [
+        subprocess.Popen(
+            [*MIGDOCS, "verify", "--scratch-url", EXTERNAL_URL, "--format", "json"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for process in runs:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        report = json.loads(out)
+        assert any(note.startswith("replayed on PostgreSQL") for note in report["notes"])
+        assert [item["round_trip"] for item in report["replay"]] == ["ok"]
+    assert databases() == before
+
+
+def _postgres_children(pid: int) -> list[tuple[int, str]]:
+    """(pid, data directory) of every postgres postmaster whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ppid = next(
+            (int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid:")), 0
+        )
+        if ppid == pid and b"-D" in cmdline:
+            found.append((int(entry.name), cmdline[cmdline.index(b"-D") + 1].decode()))
+    return found
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_verify_leaves_no_server_behind(tmp_path: Path, signum: int) -> None:
+    make_project(
+        tmp_path, [USERS, {"name": "slow", "up": "SELECT pg_sleep(60);", "down": "SELECT 1;"}]
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "MIGDOCS_SCRATCH_URL"}
+    process = subprocess.Popen(
+        [*MIGDOCS, "verify"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    servers: list[tuple[int, str]] = []
+    deadline = time.monotonic() + 60
+    while not servers and time.monotonic() < deadline:
+        servers = _postgres_children(process.pid)
+        time.sleep(0.05)
+    assert servers, "the embedded server never started"
+    time.sleep(1.0)  # let the replay reach the slow statement
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    for server_pid, data in servers:
+        assert not Path(data).exists(), f"{data} was left behind"
+        assert not Path(f"/proc/{server_pid}").exists() or (
+            "zombie" in Path(f"/proc/{server_pid}/status").read_text()
+        ), "the postmaster is still running"
+
+
+def _on_a_terminal(cwd: Path, *args: str, env: dict[str, str]) -> str:
+    """Run migdocs with a pseudo-terminal as its standard output and error."""
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [*MIGDOCS, *args], cwd=cwd, stdout=follower, stderr=follower, env=env
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    process.wait(timeout=120)
+    os.close(leader)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    many = [USERS] + [
+        {
+            "name": f"column_{n}",
+            "up": f"ALTER TABLE users ADD COLUMN c{n} int;",
+            "down": f"ALTER TABLE users DROP COLUMN c{n};",
+            "creates": {"columns": [f"users.c{n}"]},
+        }
+        for n in range(5)
+    ]
+    make_project(tmp_path, many)
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "MIGDOCS_SCRATCH_URL")}
+    env["TERM"] = "xterm"
+    shown = _on_a_terminal(tmp_path, "verify", env=env)
+    assert "replay" in shown
+    assert "6/6" in shown
+    # Not in CI, and never in a machine-readable format.
+    quiet = _on_a_terminal(tmp_path, "verify", env={**env, "CI": "true"})
+    assert "6/6" not in quiet
+    as_json = _on_a_terminal(tmp_path, "verify", "--format", "json", env=env)
+    assert "6/6" not in as_json
