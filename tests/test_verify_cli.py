@@ -164,7 +164,11 @@ def _postgres_children(pid: int) -> list[tuple[int, str]]:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_interrupted_verify_leaves_no_server_behind(tmp_path: Path, signum: int) -> None:
+@pytest.mark.parametrize("wait", [1.0, 0.0], ids=["replaying", "starting"])
+def test_interrupted_verify_leaves_no_server_behind(
+    tmp_path: Path, signum: int, wait: float
+) -> None:
+    """Interrupted in the slow statement, or while the server is still starting up."""
     make_project(
         tmp_path, [USERS, {"name": "slow", "up": "SELECT pg_sleep(60);", "down": "SELECT 1;"}]
     )
@@ -183,7 +187,7 @@ def test_interrupted_verify_leaves_no_server_behind(tmp_path: Path, signum: int)
         servers = _postgres_children(process.pid)
         time.sleep(0.05)
     assert servers, "the embedded server never started"
-    time.sleep(1.0)  # let the replay reach the slow statement
+    time.sleep(wait)  # 1 s lets the replay reach the slow statement
     process.send_signal(signum)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err

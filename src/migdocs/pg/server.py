@@ -407,13 +407,16 @@ class _Cluster:
         if self.run_as:
             for path in (self.root, socket_dir):
                 os.chown(path, self.run_as["user"], self.run_as["group"])
-        self._run(
-            "initdb",
-            [
-                *("-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8"),
-                *("--no-locale", "--no-sync", "--no-instructions"),
-            ],
-        )
+        # initdb's own child (postgres in bootstrap mode) would outlive an interrupted initdb
+        # and write into the folder being deleted: an interrupt waits the second it takes.
+        with _signals_deferred():
+            self._run(
+                "initdb",
+                [
+                    *("-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8"),
+                    *("--no-locale", "--no-sync", "--no-instructions"),
+                ],
+            )
         settings = [f"-c{name}={value}" for name, value in EMBEDDED_SETTINGS.items()]
         with open(self.root / "server.log", "wb") as log, _signals_deferred():
             self.process = subprocess.Popen(
@@ -433,10 +436,14 @@ class _Cluster:
         return f"postgresql://postgres@/postgres?host={quote(str(socket_dir))}"
 
     def stop(self) -> None:
-        """Stop the postmaster at once (``pg_ctl stop -m immediate``) and delete everything."""
+        """Stop the postmaster at once (immediate shutdown) and delete everything.
+
+        SIGQUIT is what ``pg_ctl stop -m immediate`` sends; sent directly, it also stops a
+        postmaster interrupted while starting, before it has written its PID file.
+        """
         if self.process is not None and self.process.poll() is None:
-            with contextlib.suppress(subprocess.SubprocessError, OSError):
-                self._run("pg_ctl", ["stop", "-D", str(self.data), "-m", "immediate", "-w"])
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGQUIT)
             try:
                 self.process.wait(SERVER_TIMEOUT)
             except subprocess.TimeoutExpired:
