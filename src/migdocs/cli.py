@@ -8,28 +8,26 @@ import json
 import os
 import signal
 import sys
-import tempfile
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from migdocs import __version__
-from migdocs.catalog.models import Catalog, Severity
-from migdocs.checks import Rule, all_rules, run_static, settle
-from migdocs.checks.context import StaticContext
 from migdocs.errors import MigdocsError
-from migdocs.pg import ScratchServer
-from migdocs.project import Project
-from migdocs.replay import ReplayResult, replay_project, statement_timeout_setting
-from migdocs.report import Report
-from migdocs.report.formats import FORMATS, render_text
 from migdocs.report.report import EXIT_CANNOT_RUN, EXIT_INTERRUPTED
+
+if TYPE_CHECKING:
+    from migdocs.checks import Rule
+    from migdocs.checks.context import StaticContext
+    from migdocs.project import Project
+    from migdocs.replay import ReplayResult
+    from migdocs.report import Report
+
+# Each command imports what only it needs (psycopg and the scratch server for verify and
+# audit, rich for colour and progress, mkdocs for the site) when it runs: `migdocs check`
+# on a small history is mostly start-up, and start-up is mostly imports.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,7 +40,13 @@ class Options:
 
     def project(self) -> Project:
         """Load the project of ``--catalog``."""
+        from migdocs.project import Project
+
         return Project.load(Path(self.catalog), self.catalog)
+
+
+#: The report formats (`migdocs.report.formats.FORMATS`, which a test keeps in step).
+FORMAT_NAMES = ["text", "json", "junit", "sarif", "github"]
 
 
 def report_options(command: F) -> F:
@@ -52,7 +56,7 @@ def report_options(command: F) -> F:
             click.option(
                 "--format",
                 "output_format",
-                type=click.Choice(list(FORMATS)),
+                type=click.Choice(FORMAT_NAMES),
                 default="text",
                 show_default=True,
                 help="Output format.",
@@ -80,8 +84,25 @@ def report_options(command: F) -> F:
     return command
 
 
+def _print_version(ctx: click.Context, _: click.Parameter, wanted: bool) -> None:
+    """``--version``, with the version read only when asked for."""
+    if not wanted or ctx.resilient_parsing:
+        return
+    import migdocs
+
+    click.echo(f"migdocs, version {migdocs.__version__}")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="migdocs")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 @click.option(
     "--catalog",
     default="catalog.yaml",
@@ -97,6 +118,9 @@ def cli(ctx: click.Context, catalog: str) -> None:
 
 def emit(report: Report, output_format: str, output: str | None, fail_on: str) -> int:
     """Write the report where asked and return the exit code."""
+    from migdocs.catalog.models import Severity
+    from migdocs.report.formats import FORMATS, render_text
+
     if output_format == "text" and output is None:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         text = render_text(report, color=color)
@@ -115,6 +139,8 @@ def write_atomically(path: Path, text: str) -> None:
     Raises:
         MigdocsError: when the folder does not exist or cannot be written.
     """
+    import tempfile
+
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise MigdocsError(f"{path}: folder {folder} does not exist")
@@ -129,6 +155,9 @@ def write_atomically(path: Path, text: str) -> None:
 
 def static_report(project: Project, since: str | None) -> Report:
     """Run the static checks and settle their findings."""
+    from migdocs.checks import run_static, settle
+    from migdocs.report import Report
+
     _, findings = run_static(project)
     return Report(
         catalog=project.catalog_display,
@@ -181,6 +210,9 @@ def replay_on_scratch(
 ) -> ReplayResult:
     """Replay the project on the embedded server or ``--scratch-url``, stopped after; with a
     progress bar for a person at a terminal."""
+    from migdocs.pg import ScratchServer
+    from migdocs.replay import replay_project, statement_timeout_setting
+
     progress = _wants_progress(output_format, output)
     if statement_timeout is not None:
         statement_timeout_setting(statement_timeout)  # a bad value is exit 2 before starting
@@ -197,6 +229,15 @@ def _progress(total: int, *, enabled: bool) -> Iterator[Callable[[int, int, str]
     if not enabled or total < 2:
         yield None
         return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     columns = (
         TextColumn("[bold]replay[/bold]"),
         BarColumn(),
@@ -247,6 +288,9 @@ def verify(
     statement_timeout: str | None,
 ) -> int:
     """Replay each migration, its rollback and the migration again on a scratch PostgreSQL."""
+    from migdocs.checks import run_static, settle
+    from migdocs.report import Report
+
     project = options.project()
     context, _ = run_static(project)
     replay = replay_on_scratch(
@@ -306,8 +350,12 @@ def audit(
     connect_timeout: int,
 ) -> int:
     """Check, verify and (with a database URL) compare a live database: the CI command."""
+    from collections import Counter
+
     from migdocs.audit import audit_fleet, open_fleet
+    from migdocs.checks import run_static, settle
     from migdocs.pg.live import resolve_live_urls
+    from migdocs.report import Report
 
     project = options.project()
     urls = resolve_live_urls(list(database_urls), urls_file, live)
@@ -372,6 +420,8 @@ def build(
     database_urls: tuple[str, ...],
 ) -> int:
     """Build the documentation site; a build that fails leaves the previous site whole."""
+    import tempfile
+
     from migdocs.site.build import build_site
 
     report = None
@@ -487,6 +537,8 @@ def review(
     migdocs review --all --by NAME         stamp every entry
     """
     from migdocs import review as reviewing
+    from migdocs.checks import run_static, settle
+    from migdocs.report import Report
 
     project = options.project()
     if mark or mark_all:
@@ -527,6 +579,8 @@ def review(
 )
 def rules(code: str | None, output_format: str) -> int:
     """List every rule; with CODE, show that rule's documentation."""
+    from migdocs.checks import all_rules
+
     selected = [rule for rule in all_rules() if code is None or rule.code == code.upper()]
     if code is not None and not selected:
         raise MigdocsError(f"there is no rule {code} (see `migdocs rules`)")
@@ -568,7 +622,9 @@ def rules_table(selected: list[type[Rule]]) -> str:
 @cli.command()
 def schema() -> int:
     """Print the catalog's JSON Schema (for editors)."""
-    click.echo(json.dumps(Catalog.model_json_schema(), indent=2))
+    from migdocs.catalog.models import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
     return 0
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -70,6 +72,8 @@ class Project:
         self.root = loaded.path.parent.resolve()
         problems: list[str] = []
         self._bases: dict[Path, bool] = {}
+        self._listings: dict[Path, dict[str, os.DirEntry[str]]] = {}
+        self._shown_folders: dict[str, str] = {}
         self.migrations_dir = self._folder("migrations", self.catalog.paths.migrations, problems)
         self.rollbacks_dir = self._folder("rollbacks", self.catalog.paths.rollbacks, problems)
         self.entries: list[Entry] = []
@@ -116,8 +120,14 @@ class Project:
     ) -> Path | None:
         """``base / name``, refused when it leads outside the project (``..``, absolute, links)."""
         simple = "/" not in name and "\\" not in name and name not in (".", "..", "")
-        if simple and self._base_inside(base) and not (base / name).is_symlink():
-            return base / name  # one plain name in a folder already known to be inside
+        if simple and self._base_inside(base):
+            # One plain name in a folder already known to be inside: only a link can lead out.
+            # The folder's listing says which names are links without a system call per file.
+            listed = self._listing(base).get(name)
+            if listed is not None and not listed.is_symlink():
+                return base / name
+            if listed is None and not (base / name).is_symlink():
+                return base / name  # missing (MG102), or spelled in another case than on disk
         relative = Path(name)
         if relative.is_absolute() or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
             problems.append(
@@ -147,8 +157,34 @@ class Project:
             self._bases[base] = inside
         return inside
 
+    def _listing(self, folder: Path) -> dict[str, os.DirEntry[str]]:
+        """The entries of ``folder`` by name, read once (empty when it cannot be read)."""
+        listing = self._listings.get(folder)
+        if listing is None:
+            try:
+                with os.scandir(folder) as entries:
+                    listing = {entry.name: entry for entry in entries}
+            except OSError:
+                listing = {}
+            self._listings[folder] = listing
+        return listing
+
     def display(self, path: Path) -> str:
         """A path as reports show it: relative to the project, with ``/``."""
+        # Most paths are a file name in one of a few folders: each folder is worked out once.
+        folder, name = os.path.split(path)
+        shown = self._shown_folders.get(folder)
+        if shown is not None and name:
+            return f"{shown}/{name}" if shown else name
+        try:
+            relative = Path(folder).relative_to(self.root).as_posix()
+        except ValueError:
+            pass
+        else:
+            self._shown_folders[folder] = "" if relative == "." else relative
+        return self._display(path)
+
+    def _display(self, path: Path) -> str:
         try:
             return path.relative_to(self.root).as_posix()
         except ValueError:
@@ -216,26 +252,34 @@ class Project:
     @cached_property
     def migration_files(self) -> list[Path]:
         """SQL files of the migrations folder (not subfolders, not rollbacks kept beside them)."""
-        if not self.migrations_dir.is_dir():
-            return []
         same = self.migrations_dir.resolve() == self.rollbacks_dir.resolve()
-        return sorted(
-            path
-            for path in self.migrations_dir.glob("*.sql")
-            if path.is_file() and not (same and self.rollback_pattern.match(path.name))
+        return self._sql_files(
+            self.migrations_dir, lambda name: not (same and self.rollback_pattern.match(name))
         )
 
     @cached_property
     def rollback_files(self) -> list[Path]:
         """SQL files in the rollbacks folder."""
-        if not self.rollbacks_dir.is_dir():
-            return []
         same = self.migrations_dir.resolve() == self.rollbacks_dir.resolve()
-        return sorted(
-            path
-            for path in self.rollbacks_dir.glob("*.sql")
-            if path.is_file() and (not same or self.rollback_pattern.match(path.name))
+        return self._sql_files(
+            self.rollbacks_dir, lambda name: not same or bool(self.rollback_pattern.match(name))
         )
+
+    def _sql_files(self, folder: Path, keep: Callable[[str], bool]) -> list[Path]:
+        """The files ``*.sql`` of ``folder`` (links to files included) that ``keep``, sorted as
+        paths sort."""
+        names = []
+        for name, entry in self._listing(folder).items():
+            if not os.path.normcase(name).endswith(".sql") or not keep(name):
+                continue
+            try:
+                is_file = entry.is_file()
+            except OSError:
+                is_file = False
+            if is_file:
+                names.append(name)
+        names.sort(key=os.path.normcase)
+        return [folder / name for name in names]
 
     def index_of(self, migration_id: str) -> int:
         """The catalog position of a migration id.

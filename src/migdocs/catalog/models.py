@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -30,7 +30,7 @@ class Risk(StrEnum):
     @property
     def rank(self) -> int:
         """0 for low up to 3 for critical."""
-        return list(Risk).index(self)
+        return _RISK_RANKS[self]
 
 
 class Impact(StrEnum):
@@ -53,7 +53,11 @@ class Severity(StrEnum):
     @property
     def rank(self) -> int:
         """Higher is more severe: info 1, warning 2, error 3 (off 0)."""
-        return {"off": 0, "info": 1, "warning": 2, "error": 3}[self.value]
+        return _SEVERITY_RANKS[self]
+
+
+_RISK_RANKS = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+_SEVERITY_RANKS = {"off": 0, "info": 1, "warning": 2, "error": 3}
 
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
@@ -63,7 +67,9 @@ Text = Annotated[str, Field(description="Markdown text.")]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    # No `use_attribute_docstrings`: pydantic would read and parse this file's source at
+    # every import; `json_schema` adds the attribute docstrings when a schema is asked for.
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Project(_Model):
@@ -173,15 +179,17 @@ class Objects(_Model):
 
     def refs(self) -> list[ObjectRef]:
         """Every declared object, in declaration order."""
+        given = self.model_fields_set  # most entries give one key or none: skip the others
         out: list[ObjectRef] = []
-        for key, kinds in CATALOG_KEYS.items():
-            names = getattr(self, key)
-            if names:
-                out.extend(parse_declared(kinds[0], name) for name in names)
+        if given:
+            for key, kinds in CATALOG_KEYS.items():
+                names = getattr(self, key) if key in given else None
+                if names:
+                    out.extend(parse_declared(kinds[0], name) for name in names)
         return out
 
     def __bool__(self) -> bool:
-        return any(getattr(self, key) for key in CATALOG_KEYS)
+        return any(getattr(self, key) for key in self.model_fields_set)
 
 
 class Rollback(_Model):
@@ -274,7 +282,6 @@ class Catalog(_Model):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
-        use_attribute_docstrings=True,
         json_schema_extra={
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "title": "migdocs catalog v1",
@@ -298,6 +305,50 @@ class Catalog(_Model):
     live: Live = Live()
     migrations: list[Migration] = Field(default_factory=list)
     """Every migration, in the order they are applied."""
+
+
+def json_schema() -> dict[str, Any]:
+    """The catalog's JSON Schema, each key described by its attribute docstring."""
+    schema = Catalog.model_json_schema()
+    definitions = schema.get("$defs", {})
+    for model in _models():
+        target = schema if model is Catalog else definitions.get(model.__name__)
+        if target is None:
+            continue
+        properties = target.get("properties", {})
+        for name, text in _attribute_docstrings(model).items():
+            if name in properties and "description" not in properties[name]:
+                properties[name]["description"] = text
+    return schema
+
+
+def _models() -> list[type[BaseModel]]:
+    return [
+        value
+        for value in globals().values()
+        if isinstance(value, type) and issubclass(value, _Model) and value is not _Model
+    ]
+
+
+def _attribute_docstrings(model: type[BaseModel]) -> dict[str, str]:
+    """``field: docstring`` for each annotated attribute followed by a string literal."""
+    import ast
+    import inspect
+    from itertools import pairwise
+
+    tree = ast.parse(inspect.cleandoc("\n" + inspect.getsource(model)))
+    found: dict[str, str] = {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    for statement, following in pairwise(body):
+        if (
+            isinstance(statement, ast.AnnAssign)
+            and isinstance(statement.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            found[statement.target.id] = inspect.cleandoc(following.value.value)
+    return found
 
 
 def _is_iso_date(text: str) -> bool:

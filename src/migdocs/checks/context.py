@@ -113,6 +113,16 @@ class StaticContext:
 
     def __init__(self, project: Project) -> None:
         self.project = project
+        self._declared: dict[tuple[int, str], list[ObjectRef]] = {}
+
+    def declared(self, entry: Entry, section: str) -> list[ObjectRef]:
+        """What ``entry`` declares under ``creates`` or ``drops`` (``section``), parsed once."""
+        key = (entry.index, section)
+        refs = self._declared.get(key)
+        if refs is None:
+            objects = entry.migration.creates if section == "creates" else entry.migration.drops
+            refs = self._declared[key] = objects.refs()
+        return refs
 
     @cached_property
     def analyses(self) -> list[EntryAnalysis]:

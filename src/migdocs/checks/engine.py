@@ -10,6 +10,7 @@ from migdocs.checks.registry import all_rules, rule_by_code
 from migdocs.errors import CatalogError
 from migdocs.project import Project
 from migdocs.report.finding import Finding
+from migdocs.sql.script import Script
 
 
 def validate_rule_settings(project: Project) -> None:
@@ -49,7 +50,7 @@ def settle(
     settings = project.catalog.rules
     order = {entry.id: entry.index for entry in project.entries}
     after = project.index_of(since) if since is not None else None
-    scripts = project.scripts_read()
+    scripts: dict[str, Script] | None = None  # only findings with a line need them
     kept: list[Finding] = []
     for finding in findings:
         setting = settings.get(finding.code)
@@ -58,6 +59,8 @@ def settle(
                 continue
             finding = finding.with_severity(setting.severity)
         if finding.file is not None and finding.line is not None:
+            if scripts is None:
+                scripts = project.scripts_read()
             script = scripts.get(finding.file)
             statement = script.statement_at(finding.line) if script is not None else None
             if statement is not None and finding.code in statement.suppressed:

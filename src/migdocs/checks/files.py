@@ -312,27 +312,26 @@ class DateMismatch(Rule):
         project = context.project
         previous: dt.date | None = None
         for entry in project.entries:
-            line = project.loaded.line_of("migrations", entry.index, "date")
+            date = entry.migration.date
             match = project.migration_pattern.match(entry.forward_path.name)
             if match is not None and "date" in match.groupdict():
                 named = match["date"]
-                if named != entry.migration.date.isoformat():
+                if named != date.isoformat():
                     yield self.finding(
-                        f"date {entry.migration.date.isoformat()} disagrees with the file "
-                        f"name's {named}",
+                        f"date {date.isoformat()} disagrees with the file name's {named}",
                         migration=entry.id,
                         file=project.catalog_display,
-                        line=line,
+                        line=project.loaded.line_of("migrations", entry.index, "date"),
                     )
-            if previous is not None and entry.migration.date < previous:
+            if previous is not None and date < previous:
                 yield self.finding(
-                    f"date {entry.migration.date.isoformat()} is before the previous entry's "
+                    f"date {date.isoformat()} is before the previous entry's "
                     f"{previous.isoformat()}",
                     migration=entry.id,
                     file=project.catalog_display,
-                    line=line,
+                    line=project.loaded.line_of("migrations", entry.index, "date"),
                 )
-            previous = entry.migration.date
+            previous = date
 
 
 class DuplicateEntry(Rule):
@@ -362,14 +361,13 @@ class DuplicateEntry(Rule):
         seen_ids: dict[str, int] = {}
         seen_files: dict[str, int] = {}
         for entry in project.entries:
-            line = project.loaded.line_of("migrations", entry.index)
             first = seen_ids.setdefault(entry.id, entry.index)
             if first != entry.index:
                 yield self.finding(
                     f"id {entry.id!r} is already used by migrations[{first}]",
                     migration=entry.id,
                     file=project.catalog_display,
-                    line=line,
+                    line=project.loaded.line_of("migrations", entry.index),
                 )
             for path in (entry.forward_path, entry.rollback_path):
                 if path is None:
@@ -382,5 +380,5 @@ class DuplicateEntry(Rule):
                         f"file {shown} is already named by migrations[{owner}]",
                         migration=entry.id,
                         file=project.catalog_display,
-                        line=line,
+                        line=project.loaded.line_of("migrations", entry.index),
                     )

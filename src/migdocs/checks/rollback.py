@@ -66,6 +66,8 @@ class UndeclaredImpact(Rule):
             if rollback is None or rollback.file is None or analysis.rollback is None:
                 continue
             declared = set(rollback.impact)
+            if analysis.computed_impacts <= declared:
+                continue
             shown = analysis.rollback.display
             for impact in Impact:
                 reasons = [r for r in analysis.impacts if r.impact is impact]

@@ -124,7 +124,7 @@ class UndeclaredObjectMissing(Rule):
                 continue
             entry = analysis.entry
             created = effect.created + analysis.mentioned_creates
-            for ref in entry.migration.creates.refs():
+            for ref in context.declared(entry, "creates"):
                 if not any(ref.same(other) for other in created):
                     yield self.finding(
                         f"declares that it creates {ref.kind.value} {ref.qualified}, "
@@ -133,9 +133,12 @@ class UndeclaredObjectMissing(Rule):
                         file=context.project.catalog_display,
                         line=_declared_where(context, entry, "creates", ref),
                     )
+            declared_drops = context.declared(entry, "drops")
+            if not declared_drops:
+                continue
             dropped = effect.dropped + analysis.mentioned_drops
             dropped_ids = {ref.identity for ref in dropped}
-            for ref in entry.migration.drops.refs():
+            for ref in declared_drops:
                 if any(ref.same(other) for other in dropped) or effect.covered(ref, dropped_ids):
                     continue
                 yield self.finding(
@@ -182,11 +185,12 @@ class UndeclaredObject(Rule):
             if analysis.forward_effect is None or forward is None:
                 continue
             entry = analysis.entry
-            lines = _statement_lines(analysis)
-            declared_creates = entry.migration.creates.refs()
+            lines: dict[tuple[str, object], int] | None = None  # only needed for a finding
+            declared_creates = context.declared(entry, "creates")
             for ref in declarable_creates(analysis):
                 if any(ref.same(declared) for declared in declared_creates):
                     continue
+                lines = lines if lines is not None else _statement_lines(analysis)
                 yield self.finding(
                     f"creates {ref.kind.value} {ref.qualified}, which `creates."
                     f"{CATALOG_KEY_OF[ref.kind]}` does not declare",
@@ -194,10 +198,11 @@ class UndeclaredObject(Rule):
                     file=forward.display,
                     line=lines.get(("create", ref.identity)),
                 )
-            declared_drops = entry.migration.drops.refs()
+            declared_drops = context.declared(entry, "drops")
             for ref in declarable_drops(analysis):
                 if any(ref.same(declared) for declared in declared_drops):
                     continue
+                lines = lines if lines is not None else _statement_lines(analysis)
                 yield self.finding(
                     f"drops {ref.kind.value} {ref.qualified}, which `drops."
                     f"{CATALOG_KEY_OF[ref.kind]}` does not declare",
@@ -233,7 +238,7 @@ def declarable_drops(analysis: EntryAnalysis) -> list[ObjectRef]:
     """What a migration drops that its entry must declare under ``drops`` (what goes with a
     dropped table or column is covered by it)."""
     effect = analysis.forward_effect
-    if effect is None:
+    if effect is None or not (effect.dropped or analysis.mentioned_drops):
         return []
     dropped = {ref.identity: ref for ref in effect.dropped}
     transient = {ref.identity for ref in analysis.transient}

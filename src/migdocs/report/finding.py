@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from migdocs.catalog.models import Severity
+if TYPE_CHECKING:
+    from migdocs.catalog.models import Severity
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,49 +2,40 @@
 
 from __future__ import annotations
 
-import io
 import json
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
-from rich.console import Console
-from rich.markup import escape
-
-from migdocs import __version__
+import migdocs
 from migdocs.report.finding import Finding
 from migdocs.report.report import Report
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
+#: One line of text output: pieces of text, each with the rich style it has in colour.
+Line = list[tuple[str, str]]
+#: What a terminal would not show as text; rich drops the same characters.
+_CONTROL = str.maketrans(dict.fromkeys((7, 8, 11, 12, 13)))
 
-def render_text(report: Report, *, color: bool = False, width: int = 100) -> str:
-    """Findings grouped by migration, each ``file:line: severity CODE message``, then a summary."""
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        force_terminal=color,
-        no_color=not color,
-        width=width,
-        highlight=False,
-        soft_wrap=True,
-    )
+
+def text_lines(report: Report) -> list[Line]:
+    """The text report: findings grouped by migration, each ``file:line: severity CODE
+    message``, then notes and a summary."""
+    lines: list[Line] = []
     for migration, findings in report.by_migration():
-        console.print(
-            f"[bold]{escape(migration)}[/bold]" if migration else "[bold](project)[/bold]"
-        )
+        lines.append([(migration or "(project)", "bold")])
         for finding in findings:
-            where = f"{escape(finding.location)}: " if finding.location else ""
-            database = f"[dim]{escape(finding.database)}[/dim] " if finding.database else ""
-            style = _STYLE[finding.severity.value]
-            console.print(
-                f"  {where}[{style}]{finding.severity.value}[/{style}] "
-                f"[bold]{finding.code}[/bold] {database}{escape(finding.message)}"
-            )
-        console.print()
-    for note in report.notes:
-        console.print(f"[dim]note: {escape(note)}[/dim]")
+            line: Line = [("  ", "")]
+            if finding.location:
+                line.append((f"{finding.location}: ", ""))
+            line += [(finding.severity.value, _STYLE[finding.severity.value]), (" ", "")]
+            line += [(finding.code, "bold"), (" ", "")]
+            if finding.database:
+                line += [(finding.database, "dim"), (" ", "")]
+            line.append((finding.message, ""))
+            lines.append(line)
+        lines.append([])
+    lines.extend([(f"note: {note}", "dim")] for note in report.notes)
     counts = report.counts()
     parts = [
         f"{counts[key]} {key if counts[key] == 1 or key == 'info' else key + 's'}" for key in counts
@@ -54,9 +45,31 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
     if report.replay is not None:
         extra = f" · replay {report.replay_status} · live {report.live_status}"
     if report.findings:
-        console.print(f"[bold]{checked}:[/bold] {', '.join(parts)}{extra}")
+        lines.append([(f"{checked}:", "bold"), (f" {', '.join(parts)}{extra}", "")])
     else:
-        console.print(f"[bold green]✓[/bold green] {checked}: no findings{extra}")
+        lines.append([("✓", "bold green"), (f" {checked}: no findings{extra}", "")])
+    return lines
+
+
+def render_text(report: Report, *, color: bool = False, width: int = 100) -> str:
+    """The text report, plain or with colours for a terminal (lines are never wrapped)."""
+    lines = text_lines(report)
+    if not color:
+        return "".join(
+            "".join(text for text, _ in line).translate(_CONTROL).expandtabs(8) + "\n"
+            for line in lines
+        )
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, force_terminal=True, width=width, highlight=False, soft_wrap=True
+    )
+    for line in lines:
+        console.print(Text.assemble(*line))
     return buffer.getvalue()
 
 
@@ -83,6 +96,8 @@ def _family(code: str) -> str:
 def render_junit(report: Report) -> str:
     """JUnit XML: a test suite per migration (and per live database), a test case per check
     family; errors and warnings are failures, infos are printed output."""
+    import xml.etree.ElementTree as ET
+
     suites = ET.Element("testsuites", name="migdocs")
     groups: dict[str, list[Finding]] = {}
     for finding in report.findings:
@@ -149,13 +164,15 @@ _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 def render_sarif(report: Report) -> str:
     """SARIF 2.1.0: the rules from the registry with their help, results in files and lines."""
+    from urllib.parse import quote
+
     from migdocs.checks import all_rules
 
     rules = all_rules()
     index = {rule.code: number for number, rule in enumerate(rules)}
     driver = {
         "name": "migdocs",
-        "version": __version__,
+        "version": migdocs.__version__,
         "informationUri": "https://github.com/migdocs/migdocs",
         "rules": [
             {

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from migdocs import __version__
-from migdocs.catalog.models import Severity
+import migdocs
 from migdocs.report.finding import Finding
+
+if TYPE_CHECKING:
+    from migdocs.catalog.models import Severity
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -58,7 +60,7 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         """The JSON report (DESIGN.md's contract)."""
         data: dict[str, Any] = {
-            "migdocs": __version__,
+            "migdocs": migdocs.__version__,
             "catalog": self.catalog,
             "summary": self.summary(),
             "findings": [finding.to_json() for finding in self.findings],
