@@ -48,7 +48,7 @@ def history(root: Path, count: int) -> None:
     (root / "docs").mkdir()
     (root / "docs" / "index.md").write_text("# Home\n", encoding="utf-8")
     (root / "mkdocs.yml").write_text(
-        f"site_name: bench\n{THEME}plugins:\n  - migdocs\nnav:\n  - index.md\n",
+        f"site_name: bench\n{THEME}plugins:\n  - search\n  - migdocs\nnav:\n  - index.md\n",
         encoding="utf-8",
     )
 

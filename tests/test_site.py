@@ -3,6 +3,7 @@ builds, a failed build that keeps the previous site, and a real browser on the r
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import http.server
@@ -17,9 +18,16 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
+import jinja2
+import markdown
 import pytest
 from mkdocs.config import load_config
+from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import Files
+
+from migdocs.site.extension import MigdocsExtension
+from migdocs.site.fragments import Code, html_code, html_table, html_text
+from migdocs.site.pages import PAGE_ROWS
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGDOCS = [sys.executable, "-m", "migdocs"]
@@ -56,7 +64,93 @@ def test_plugin_hooks_generate_the_pages(example: Path) -> None:
     assert '!!! danger "Risk: high · impact: data-loss, performance"' in text
     assert '=== "Forward"' in text
     assert '=== "Rollback"' in text
-    assert "| creates | index `user_sessions_expire_idx` | ✔ seen | — |" in text
+    # Plain tables and SQL are fragments the plugin's Markdown extension puts in place.
+    assert "<!-- migdocs:html migration-3-objects -->" in text
+    parts = config.plugins["migdocs"].fragments.parts
+    row = "<td>creates</td>\n<td>index <code>user_sessions_expire_idx</code></td>\n<td>✔ seen</td>"
+    assert row in parts["migration-3-objects"]
+    assert "CREATE INDEX" in parts["migration-3-forward"].source
+
+
+def _site_markdown(config: MkDocsConfig) -> markdown.Markdown:
+    """A Markdown converter like the one MkDocs makes for each page."""
+    return markdown.Markdown(
+        extensions=config.markdown_extensions, extension_configs=config.mdx_configs
+    )
+
+
+def _configured(example: Path, highlight: dict[str, object] | None = None) -> MkDocsConfig:
+    config = load_config(str(example / "mkdocs.yml"))
+    if highlight is not None:
+        config.mdx_configs["pymdownx.highlight"] = highlight
+    return config.plugins.on_config(config)
+
+
+SQL = [
+    "CREATE TABLE t (\n\tid int PRIMARY KEY, -- a tab\n    note text DEFAULT '<b>&amp;'\n);",
+    "-- CRLF and a line of spaces\r\nSELECT 1;\r\n   \r\nSELECT 2;",
+    "\n\nUPDATE t SET a = 1 WHERE b < 2;  \n\n",
+]
+HIGHLIGHT = {
+    "plain": None,
+    "line numbers": {"linenums": True},
+    "anchors": {"anchor_linenums": True, "line_spans": "__span"},
+    "no pygments": {"use_pygments": False},
+    "inline styles": {"noclasses": True, "pygments_style": "monokai"},
+}
+
+
+@pytest.mark.parametrize("sql", SQL)
+@pytest.mark.parametrize("settings", list(HIGHLIGHT), ids=list(HIGHLIGHT))
+def test_sql_fragments_are_what_superfences_makes(example: Path, sql: str, settings: str) -> None:
+    config = _configured(example, HIGHLIGHT[settings])
+    fragments = config.plugins["migdocs"].fragments
+    fenced = jinja2.Template("{{ sql | indent(4, true) }}").render(sql=sql)
+    tabs = '=== "Forward"\n\n    {}\n\n=== "Rollback"\n\n    {}\n'
+    expected = _site_markdown(config).convert(
+        tabs.format(f"```sql\n{fenced}\n    ```", "```sql\n    SELECT 3;\n    ```")
+    )
+    marker = fragments.marker("one", Code("sql", sql))
+    other = fragments.marker("two", Code("sql", "SELECT 3;"))
+    assert _site_markdown(config).convert(tabs.format(marker, other)) == expected
+    assert "migdocs:html" not in expected
+
+
+def test_one_formatter_highlights_a_whole_build(example: Path) -> None:
+    config = _configured(example)
+    extension = next(e for e in config.markdown_extensions if isinstance(e, MigdocsExtension))
+    fragments = config.plugins["migdocs"].fragments
+    for number, sql in enumerate(SQL):
+        page = fragments.marker(f"sql-{number}", Code("sql", sql))
+        assert '<div class="highlight">' in _site_markdown(config).convert(page)
+    assert len(extension.highlighters) == 1
+
+
+def test_without_superfences_sql_is_a_fenced_block_again(example: Path) -> None:
+    config = load_config(str(example / "mkdocs.yml"))
+    config.markdown_extensions = ["fenced_code", "codehilite"]
+    config = config.plugins.on_config(config)
+    fragments = config.plugins["migdocs"].fragments
+    marker = fragments.marker("one", Code("sql", SQL[0]))
+    expected = _site_markdown(config).convert(f"```sql\n{SQL[0]}\n```")
+    assert _site_markdown(config).convert(marker) == expected
+    assert "codehilite" in expected
+
+
+def test_table_fragments_are_what_markdown_makes() -> None:
+    cells = [
+        ("creates", "index", "user_sessions_expire_idx", "✔ seen"),
+        ("drops", "a < b", "x&y", "—"),
+    ]
+    markdown_table = "| | object | in the SQL |\n|---|---|---|\n" + "".join(
+        f"| {verb} | {kind.replace('<', '&lt;')} `{name}` | {mark} |\n"
+        for verb, kind, name, mark in cells
+    )
+    ours = html_table(
+        ["", "object", "in the SQL"],
+        [[html_text(v), f"{html_text(k)} {html_code(n)}", html_text(m)] for v, k, n, m in cells],
+    )
+    assert ours == markdown.markdown(markdown_table, extensions=["tables"])
 
 
 def test_strict_build_of_the_example(example: Path) -> None:
@@ -77,6 +171,65 @@ def test_strict_build_of_the_example(example: Path) -> None:
     # The navigation groups migrations by year and month.
     assert re.search(r">\s*2025\s*<", page)
     assert re.search(r">\s*August\s*<", page)
+
+
+def _history(root: Path, count: int, start: dt.date) -> list[str]:
+    """A project of ``count`` one-table migrations, eight a day from ``start``; their ids."""
+    (root / "migrations" / "rollbacks").mkdir(parents=True)
+    (root / "docs").mkdir()
+    (root / "docs" / "index.md").write_text("# Home\n")
+    config = (ROOT / "mkdocs.yml").read_text().split("\nnav:\n")[0]
+    (root / "mkdocs.yml").write_text(config + "\nnav:\n  - index.md\n")
+    lines = ["version: 1", "project: {name: Long}", "migrations:"]
+    ids = []
+    for number in range(count):
+        day = (start + dt.timedelta(days=number // 8)).isoformat()
+        ident = f"{day}_step_{number:04d}"
+        ids.append(ident)
+        (root / "migrations" / f"{ident}.sql").write_text(f"CREATE TABLE t{number} (id int);\n")
+        rollback = root / "migrations" / "rollbacks" / f"{day}_rollback_step_{number:04d}.sql"
+        rollback.write_text(f"DROP TABLE t{number};\n")
+        lines += [
+            f"  - {{id: {ident}, date: {day}, title: Step {number}, purpose: Step {number},",
+            f"     creates: {{tables: [t{number}]}}, reviewed: {{date: {day}, by: me}},",
+            f"     rollback: {{file: {rollback.name}, risk: critical, impact: [data-loss],",
+            "                summary: drops it}}",
+        ]
+    (root / "catalog.yaml").write_text("\n".join(lines) + "\n")
+    return ids
+
+
+def _primary_nav(page: str) -> str:
+    start = page.index('class="md-nav md-nav--primary"')
+    return page[start : page.index('class="md-sidebar md-sidebar--secondary"', start)]
+
+
+def test_a_long_history_has_its_months_as_navigation_leaves(tmp_path: Path) -> None:
+    ids = _history(tmp_path, PAGE_ROWS + 60, dt.date(2024, 12, 20))  # 33 days, two years
+    result = run(tmp_path, "build", "--strict", "--site-dir", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out/history"
+    # A migration page: its year and month, and itself in the month's place, active.
+    page = (out / f"migrations/{ids[100]}/index.html").read_text()
+    nav = _primary_nav(page)
+    assert re.search(r">\s*2024\s*<", nav)
+    assert re.search(r">\s*2025\s*<", nav)
+    assert re.search(r">\s*January\s*<", nav)
+    assert re.search(r'md-nav__link--active">\s*<span class="md-ellipsis">\s*Step 100\s*<', nav)
+    assert "Step 99" not in nav
+    assert "Step 101" not in nav
+    assert nav.count("<li") < 25  # not the month's 160 migrations
+    # Out of the navigation, the migrations still follow each other (the theme's links).
+    assert f'<link rel="prev" href="../{ids[99]}/">' in page
+    assert f'<link rel="next" href="../{ids[101]}/">' in page
+    # A month's page is in the navigation, as the leaf of its month.
+    month = _primary_nav((out / "timeline/2025-01/index.html").read_text())
+    assert re.search(
+        r'md-nav__link--active">\s*<span class="md-ellipsis">\s*January 2025\s*<', month
+    )
+    # The last migration of a month has the same short navigation as the first.
+    december = _primary_nav((out / f"migrations/{ids[95]}/index.html").read_text())
+    assert december.count("<li") == nav.count("<li")
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -116,6 +269,54 @@ def test_catalog_html_is_escaped(example: Path) -> None:
     assert "<title>Initial ‹script›alert(1)‹/script› schema" in page
 
 
+def test_catalog_markdown_cannot_run_code(example: Path) -> None:
+    """Markdown's own ways to HTML and attributes: an escaped backtick, a code span that a
+    blank line or a list item breaks, attr_list, entity-encoded and split URLs."""
+    catalog = (example / "catalog.yaml").read_text()
+    catalog = (
+        catalog.replace(
+            "title: Initial schema", 'title: "Initial schema {: onmouseover=alert(1) }"', 1
+        )
+        .replace(
+            "purpose: Creates the foundational database schema of the PromptSculptor application.",
+            "purpose: |\n"
+            "      Escaped \\`<img src=x onerror=alert(2)>\\`, a span `across\n\n"
+            "      <img src=x onerror=alert(3)>\n\n"
+            "      the blank line`.\n\n"
+            "      - a `list\n"
+            "      - <b onmouseover=alert(4)>item</b> `\n\n"
+            "      [a](jav&#x61;script:alert(5)), [b](&#106;avascript:alert(6)),\n"
+            "      [c](java&#x09;script:alert(7)), [d][ref]\n\n"
+            "      [ref]: JaVaScRiPt&colon;alert(8)\n\n"
+            "      A paragraph with attributes.\n"
+            '      {: onclick="alert(9)" style="position:fixed" }',
+            1,
+        )
+        .replace(
+            "      - User accounts with password authentication",
+            '      - "[*it*{: onclick=alert(10) }](https://example.com){: onfocus=alert(11) }"',
+            1,
+        )
+        .replace(
+            "        Only a full backup brings it back.",
+            "        Only a full backup brings it back: [restore](vbscript&#58;msgbox(12)).",
+            1,
+        )
+    )
+    (example / "catalog.yaml").write_text(catalog)
+    result = run(example, "build", "--strict", "--site-dir", str(example / "out"))
+    assert result.returncode == 0, result.stderr
+    pages = {p: p.read_text() for p in (example / "out").rglob("*.html")}
+    html = "\n".join(pages.values())
+    assert _executable(html) == []
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html  # shown, not run
+    # The hand-written page that shows the risk matrix is made safe too.
+    emergency = pages[example / "out/operations/emergency-rollback/index.html"]
+    assert 'href="#unsafe"' in emergency
+    # Code spans Markdown reads as such stay code.
+    assert "<code>&lt;img src=x onerror=alert(3)&gt;" not in html
+
+
 class _Executable(HTMLParser):
     """Collects what a browser would run: event attributes, iframes, script-bearing URLs,
     and scripts that mention the test's payloads."""
@@ -130,8 +331,9 @@ class _Executable(HTMLParser):
             self.found.append(f"<{tag}>")
         self.in_script = tag == "script"
         for name, value in attrs:
-            text = (value or "").strip().lower()
-            if name.startswith("on"):
+            # As a browser reads a URL: no whitespace or control characters, any case.
+            text = re.sub(r"[\x00-\x20\x7f]", "", value or "").lower()
+            if name.startswith("on") or name == "style":
                 self.found.append(f"{tag} {name}={value}")
             if name in ("href", "src") and text.startswith(("javascript:", "data:", "vbscript:")):
                 self.found.append(f"{tag} {name}={value}")

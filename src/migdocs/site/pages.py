@@ -1,8 +1,10 @@
 """The generated pages: Markdown from Jinja2 templates, fed by the project and a report.
 
 Catalog text is the user's Markdown, but raw HTML in it is escaped (``<`` and ``>`` outside
-code spans become entities), so a catalog cannot put a script into the published site;
-titles, which themes print without escaping, get ``‹`` and ``›`` instead. Everything is
+code spans become entities) and every page or block that shows it carries the mark on which
+the plugin's Markdown extension defuses links and attributes that would run code, so a
+catalog cannot put a script into the published site; titles, which themes print without
+escaping, get ``‹`` and ``›`` instead. Everything is
 sorted and nothing depends on the clock or the machine, so two builds are identical.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,8 @@ from migdocs.checks.rollback import minimum_risk
 from migdocs.objects import CATALOG_KEY_OF, ObjectKind, ObjectRef
 from migdocs.project import Project
 from migdocs.report import Report
+from migdocs.site.extension import SAFE_MARKER
+from migdocs.site.fragments import Code, Fragments, html_code, html_table, html_text
 from migdocs.sql.model import SchemaModel
 
 #: Lines of SQL shown on a migration page; the whole file is a link away.
@@ -36,34 +40,55 @@ _LEVELS = ("critical", "high", "medium", "low")
 #: Tables in one ER diagram; more are not drawn (the tables are still listed).
 DIAGRAM_TABLES = 40
 OK, BAD, NONE = "✔", "✘", "—"
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 MARKERS = ("risk-matrix", "timeline", "review-status")
 
 
 def md(text: object) -> str:
-    """Catalog Markdown with raw HTML escaped (code spans are left alone: Markdown escapes
-    their content itself)."""
+    """Catalog Markdown with raw HTML escaped: ``<`` and ``>`` become entities, except in
+    code spans, whose content Markdown escapes itself.
+
+    A code span is left alone only where Markdown cannot read the backticks otherwise: when
+    every run of backticks in the text opens a span that a run of the same length closes on
+    the same line, none escaped. Otherwise nothing is taken for code (a ``<`` in what
+    Markdown then shows as code reads ``&lt;``: a wart, never a hole).
+    """
     value = "" if text is None else str(text)
+    spans = _code_spans(value)
     parts = []
     last = 0
-    for match in _CODE_SPAN.finditer(value):
-        parts.append(_escape_html(value[last : match.start()]))
-        parts.append(match.group(0))
-        last = match.end()
+    for start, end in spans:
+        parts.append(_escape_html(value[last:start]))
+        parts.append(value[start:end])
+        last = end
     parts.append(_escape_html(value[last:]))
     return "".join(parts)
 
 
-#: Links whose target would run code when followed, inline ``](…)`` or a reference ``[x]: …``.
-_UNSAFE_LINK = re.compile(
-    r"(\]\(\s*|^\s{0,3}\[[^\]]+\]:\s*)(?=(?:javascript|vbscript|data)\s*:)",
-    re.IGNORECASE | re.MULTILINE,
-)
+_BACKTICKS = re.compile(r"`+")
+
+
+def _code_spans(text: str) -> list[tuple[int, int]]:
+    """Where the code spans of ``text`` are, when Markdown can only read them so; else none."""
+    spans = []
+    runs = list(_BACKTICKS.finditer(text))
+    index = 0
+    while index < len(runs):
+        opening = runs[index]
+        if text[opening.start() - 1 : opening.start()] == "\\":
+            return []
+        width = len(opening.group(0))
+        closing = next(
+            (i for i in range(index + 1, len(runs)) if len(runs[i].group(0)) == width), None
+        )
+        if closing is None or "\n" in text[opening.end() : runs[closing].start()]:
+            return []
+        spans.append((opening.start(), runs[closing].end()))
+        index = closing + 1
+    return spans
 
 
 def _escape_html(text: str) -> str:
-    text = text.replace("<", "&lt;").replace(">", "&gt;")
-    return _UNSAFE_LINK.sub(r"\1#unsafe-", text)
+    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def title_text(text: object) -> str:
@@ -116,6 +141,8 @@ class Site:
     env: jinja2.Environment
     prefix: str
     context: StaticContext | None = None
+    #: The parts of the pages rendered to HTML here, for the plugin's Markdown extension.
+    fragments: Fragments = field(default_factory=Fragments)
 
     def __post_init__(self) -> None:
         if self.context is None:
@@ -160,7 +187,7 @@ class Site:
                 )
         for position, entry in enumerate(self.entries):
             pages[f"{base}/migrations/{entry.id}.md"] = self.migration(position)
-        return pages
+        return {uri: f"{text.rstrip()}\n\n{SAFE_MARKER}\n" for uri, text in pages.items()}
 
     @property
     def large(self) -> bool:
@@ -190,10 +217,12 @@ class Site:
         depth = page_uri.count("/")
         base = "../" * depth + f"{self.prefix}/"
         if name == "risk-matrix":
-            return self.risk_matrix(base)
-        if name == "timeline":
-            return self.timeline(base)
-        return self.review(base)
+            block = self.risk_matrix(base)
+        elif name == "timeline":
+            block = self.timeline(base)
+        else:
+            block = self.review(base)
+        return f"{block.rstrip()}\n\n{SAFE_MARKER}\n"
 
     def render(self, template: str, **values: Any) -> str:
         return self.env.get_template(template).render(**values)
@@ -452,15 +481,56 @@ class Site:
                 "summary": r.summary or "",
             }
         computed = sorted(reason.impact.value for reason in analysis.impacts)
+        state = self._state(entry.id)
+        forward_file = self.project.display(entry.forward_path)
+        objects = _objects(migration, analysis, replay)
+        forward_text = forward_sql if forward_sql is not None else "-- the file is missing"
+        key = f"migration-{position}"
+        fragments = self.fragments
+        code, text, table = html_code, html_text, html_table
+        facts = [
+            ["id", code(migration.id)],
+            ["date", text(migration.date.isoformat())],
+            ["file", code(forward_file)],
+            ["checked", text(state)],
+        ]
+        parts = {
+            "facts": fragments.marker(f"{key}-facts", table(["", ""], facts)),
+            "forward_sql": fragments.marker(f"{key}-forward", Code("sql", forward_text)),
+        }
+        if objects:
+            rows = [
+                [
+                    text(o["verb"]),
+                    f"{text(o['kind'])} {code(o['name'])}",
+                    text(o["sql"]),
+                    text(o["replay"]),
+                ]
+                for o in objects
+            ]
+            header = ["", "object", "in the SQL", "on replay"]
+            parts["objects"] = fragments.marker(f"{key}-objects", table(header, rows))
+        if rollback_sql is not None:
+            parts["rollback_sql"] = fragments.marker(f"{key}-rollback", Code("sql", rollback_sql))
+        if replay:
+            steps = [
+                ["forward", replay.get("forward")],
+                ["rollback", replay.get("rollback")],
+                ["round trip", replay.get("round_trip")],
+                ["time", f"{replay.get('ms')} ms"],
+            ]
+            rows = [[text(step), text(value)] for step, value in steps]
+            parts["replay"] = fragments.marker(f"{key}-replay", table(["step", "result"], rows))
         return self.render(
             "migration.md.j2",
             m=_migration_view(migration),
-            state=self._state(entry.id),
-            forward_file=self.project.display(entry.forward_path),
-            objects=_objects(migration, analysis, replay),
+            html=parts,
+            state=state,
+            forward_file=forward_file,
+            objects=objects,
             rollback=rollback,
             computed=sorted(set(computed)),
-            forward_sql=forward_sql if forward_sql is not None else "-- the file is missing",
+            forward_sql=forward_text,
             forward_more=forward_more,
             forward_link=f"../sql/{entry.forward_path.name}",
             rollback_sql=rollback_sql,

@@ -13,8 +13,11 @@ plugins:
 
 The plugin owns the navigation of its section — overview, timeline, risk matrix, schema,
 audit, review, rules, then the migrations by year and month — and leaves the user's pages
-where the user put them. A marker such as ``<!-- migdocs:risk-matrix -->`` in a hand-written
-page becomes the generated block.
+where the user put them. Once the history is long enough for the timeline to have a page
+per month, the months' pages are the navigation's leaves: a migration page shows its year
+and month, and itself in the month's place, so the navigation of every page stays as short
+as a year's months, whatever the history's length. A marker such as
+``<!-- migdocs:risk-matrix -->`` in a hand-written page becomes the generated block.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,8 @@ from mkdocs.structure.pages import Page
 
 from migdocs.errors import MigdocsError
 from migdocs.project import Project
+from migdocs.site.extension import MigdocsExtension
+from migdocs.site.fragments import Fragments
 from migdocs.site.pages import MARKERS, Site, environment, static_report
 
 _MARKER = re.compile(r"<!--\s*migdocs:(" + "|".join(MARKERS) + r")\s*-->")
@@ -59,10 +65,14 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         self.site: Site | None = None
         self.root = Path(".")
         self.catalog_path = Path("catalog.yaml")
+        self.fragments = Fragments()
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.root = Path(config.config_file_path or ".").resolve().parent
         self.catalog_path = self.root / self.config.catalog
+        extensions = config.markdown_extensions
+        if not any(isinstance(ext, MigdocsExtension) for ext in extensions):
+            extensions.append(MigdocsExtension(self.fragments))
         return config
 
     def _load(self) -> Site:
@@ -84,7 +94,8 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         else:
             report = {"findings": []}
         override = self.root / self.config.templates if self.config.templates else None
-        return Site(project, report, environment(override), prefix, context)
+        self.fragments.clear()
+        return Site(project, report, environment(override), prefix, context, self.fragments)
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
         self.site = site = self._load()
@@ -109,22 +120,22 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
             return file.page
 
         items = _without(nav.items, prefix)
-        months: dict[int, dict[int, list[StructureItem]]] = {}
-        for entry in site.entries:
+        migrations = [page(f"{prefix}migrations/{entry.id}.md") for entry in site.entries]
+        months: dict[int, dict[int, list[Page]]] = {}
+        for entry, migration in zip(site.entries, migrations, strict=True):
             date = entry.migration.date
-            months.setdefault(date.year, {}).setdefault(date.month, []).append(
-                page(f"{prefix}migrations/{entry.id}.md")
-            )
-        years: list[StructureItem] = [
-            Section(
-                str(year),
-                [
-                    _month(calendar.month_name[month], pages)
-                    for month, pages in sorted(by_month.items())
-                ],
-            )
-            for year, by_month in sorted(months.items())
-        ]
+            months.setdefault(date.year, {}).setdefault(date.month, []).append(migration)
+        years: list[StructureItem] = []
+        for year, by_month in sorted(months.items()):
+            sections: list[StructureItem] = []
+            for month, pages in sorted(by_month.items()):
+                name = calendar.month_name[month]
+                if site.large:
+                    leaf = page(f"{prefix}timeline/{year}-{month:02d}.md")
+                    sections.append(_month_leaf(name, leaf, pages))
+                else:
+                    sections.append(_month(name, list(pages)))
+            years.append(Section(str(year), sections))
         fixed = [
             page(f"{prefix}{name}.md")
             for name in ("index", "timeline", "risk-matrix", "schema", "audit", "review", "rules")
@@ -137,12 +148,10 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
             if item is section:
                 item.parent = None
         pages = _get_by_type(items, Page)
-        for previous, current in zip([None, *pages[:-1]], pages, strict=True):
-            current.previous_page = previous
-            if previous is not None:
-                previous.next_page = current
-        if pages:
-            pages[-1].next_page = None
+        _chain(pages)
+        if site.large:
+            # Out of the navigation, but in their month's place in it, and in their own order.
+            _chain(migrations)
         return Navigation(items, pages)
 
     def on_page_markdown(
@@ -167,6 +176,48 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
 #: Pages in one navigation section: a busier month is split into parts, so that the pruned
 #: navigation of any page stays short whatever the history's length.
 NAV_PAGES = 31
+
+
+def _chain(pages: list[Page]) -> None:
+    """Links each page to the one before and after it (the theme's footer)."""
+    for previous, current in zip([None, *pages[:-1]], pages, strict=True):
+        current.previous_page = previous
+        if previous is not None:
+            previous.next_page = current
+    if pages:
+        pages[-1].next_page = None
+
+
+class _Members:
+    """The migration pages that a month's page stands for in the navigation.
+
+    Material's navigation shows the page being built in place of an item whose ``pages``
+    hold it (its blog plugin does so for the pages of a paginated view): on a migration
+    page, the month's item becomes the page itself, active, with its table of contents.
+    Pages are not hashable, so they are told apart by identity.
+    """
+
+    def __init__(self, pages: list[Page]) -> None:
+        self._pages = pages
+        self._ids = {id(page) for page in pages}
+
+    def __contains__(self, item: object) -> bool:
+        return id(item) in self._ids
+
+    def __iter__(self) -> Iterator[Page]:
+        return iter(self._pages)
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+
+def _month_leaf(name: str, leaf: Page, pages: list[Page]) -> Section:
+    """A month of a long history: its timeline page, standing for its migrations."""
+    month = Section(name, [leaf])
+    leaf.pages = _Members(pages)  # type: ignore[attr-defined]
+    for migration in pages:
+        migration.parent = month
+    return month
 
 
 def _month(name: str, pages: list[StructureItem]) -> Section:

@@ -1,0 +1,197 @@
+"""The plugin's Markdown extension: puts the pages' pre-rendered fragments in place, and keeps
+what a catalog writes from running code in the published site.
+
+Fragments (``fragments.py``) go through Python-Markdown's stash, the way
+``pymdownx.superfences`` stores code, so Markdown does not parse them. SQL is highlighted
+with the site's own ``pymdownx.highlight`` settings into exactly the markup superfences makes
+of a fenced block, but by one Pygments formatter for the whole build where superfences makes
+one per block (and each builds a stylesheet). With settings whose markup this module does not
+reproduce (line numbers, anchors, titles…) the block is highlighted by superfences' own
+method; with no superfences at all, it goes back into the page as a fenced block.
+
+A page that shows catalog text carries ``SAFE_MARKER``; on such a page, links whose target
+would run code (``javascript:``, ``vbscript:``, ``data:``, however encoded) are defused and
+event and style attributes (which ``attr_list`` would let a catalog set) are dropped. Raw
+HTML in catalog text is escaped before it gets here (``pages.md``).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import TYPE_CHECKING, Any
+
+# Python-Markdown, Pygments and pymdownx ship no type information.
+from markdown.extensions import Extension  # type: ignore[import-untyped]
+from markdown.preprocessors import Preprocessor  # type: ignore[import-untyped]
+from markdown.treeprocessors import Treeprocessor  # type: ignore[import-untyped]
+from pygments import highlight  # type: ignore[import-untyped]
+from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
+from pymdownx.highlight import BlockHtmlFormatter  # type: ignore[import-untyped]
+
+from migdocs.site.fragments import MARKER, Code, Fragments
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
+    from markdown import Markdown  # type: ignore[import-untyped]
+
+#: The line that marks a page as showing catalog text.
+SAFE_MARKER = "<!-- migdocs:catalog-text -->"
+_URL_ATTRIBUTES = ("href", "src", "action", "formaction", "xlink:href", "poster", "background")
+_UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:")
+#: What browsers drop from a URL before reading its scheme.
+_IGNORED_IN_URL = re.compile(r"[\x00-\x20\x7f]+")
+
+
+class MigdocsExtension(Extension):  # type: ignore[misc]
+    """Puts the fragments of ``fragments`` in place of their markers; makes marked pages safe."""
+
+    def __init__(self, fragments: Fragments) -> None:
+        super().__init__()
+        self.fragments = fragments
+        #: A lexer and a Pygments formatter, by the settings they were made for.
+        self.highlighters: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+    def extendMarkdown(self, md: Markdown) -> None:
+        fragments = _FragmentPreprocessor(md, self)
+        # After whitespace is normalized (30), before superfences (25) and raw HTML (20).
+        md.preprocessors.register(fragments, "migdocs_fragments", 29)
+        # After inline Markdown (20) and attr_list (8), before MkDocs reads links (0).
+        md.treeprocessors.register(_SafeTreeprocessor(md, fragments), "migdocs_safe", 2)
+
+
+class _FragmentPreprocessor(Preprocessor):  # type: ignore[misc]
+    def __init__(self, md: Markdown, extension: MigdocsExtension) -> None:
+        super().__init__(md)
+        self.extension = extension
+        #: Whether the page being converted shows catalog text.
+        self.catalog_text = False
+
+    def run(self, lines: list[str]) -> list[str]:
+        self.catalog_text = False
+        parts = self.extension.fragments.parts
+        out: list[str] = []
+        for line in lines:
+            if line == SAFE_MARKER:
+                self.catalog_text = True
+                continue
+            match = MARKER.match(line) if "<!-- migdocs:html " in line else None
+            fragment = parts.get(match.group(2)) if match else None
+            if match is None or fragment is None:
+                out.append(line)
+                continue
+            indent = match.group(1)
+            rendered = self.highlight(fragment, indent) if isinstance(fragment, Code) else fragment
+            if isinstance(rendered, list):
+                out += rendered
+            else:
+                out.append(indent + self.md.htmlStash.store(rendered))
+        return out
+
+    def highlight(self, block: Code, indent: str) -> str | list[str]:
+        """``block`` as ``pymdownx.superfences`` makes a fenced block of it at ``indent``, or
+        the fenced block's lines where superfences is not there to do it."""
+        source = _normalized(block.source, indent, self.md.tab_length)
+        preprocessors = self.md.preprocessors  # a Registry: no get()
+        fences = None
+        if "fenced_code_block" in preprocessors:
+            fences = preprocessors["fenced_code_block"]
+        if fences is None or not hasattr(fences, "get_hl_settings"):
+            return [
+                f"{indent}```{block.language}",
+                *(f"{indent}{line}" if line else "" for line in source.split("\n")),
+                f"{indent}```",
+            ]
+        fences.get_hl_settings()
+        made = self._highlighter(fences, block.language)
+        if made is None:
+            return str(
+                fences.highlight(
+                    src=source,
+                    language=block.language,
+                    options={},
+                    md=self.md,
+                    classes=[],
+                    id_value="",
+                    attrs={},
+                )
+            )
+        lexer, formatter = made
+        return str(highlight(source, lexer, formatter)).strip()
+
+    def _highlighter(self, fences: Any, language: str) -> tuple[Any, Any] | None:
+        """A lexer and a formatter for superfences' settings, when they are the plain ones
+        (no line numbers, line anchors or spans, titles, language classes); ``None`` for the
+        others, whose markup depends on more than the code."""
+        remapped = {str(name).lower() for name in fences.extend_pygments_lang or ()}
+        if not (
+            fences.use_pygments
+            and not fences.linenums
+            and not fences.line_spans
+            and not fences.line_anchors
+            and not fences.anchor_linenums
+            and not fences.auto_title
+            and not fences.pygments_lang_class
+            and not fences.config.get("preserve_tabs", False)
+            and language.lower() not in remapped
+        ):
+            return None
+        key = (language, fences.css_class, fences.pygments_style, fences.noclasses, fences.stripnl)
+        made = self.extension.highlighters.get(key)
+        if made is None:
+            # The arguments pymdownx.highlight gives its formatter for a plain fenced block.
+            formatter = BlockHtmlFormatter(
+                cssclass=fences.css_class,
+                linenos=False,
+                linenostart=1,
+                linenostep=1,
+                linenospecial=0,
+                style=fences.pygments_style,
+                noclasses=fences.noclasses,
+                hl_lines=[],
+                wrapcode=True,
+                filename="",
+                linespans="",
+                lineanchors="",
+                anchorlinenos=False,
+            )
+            lexer = get_lexer_by_name(language, stripnl=fences.stripnl)
+            made = self.extension.highlighters[key] = (lexer, formatter)
+        return made
+
+
+def _normalized(source: str, indent: str, tab_length: int) -> str:
+    """The source as superfences gets it from a fenced block at ``indent``, once
+    Python-Markdown has normalized the page's whitespace."""
+    source = source.replace("\x02", "").replace("\x03", "")
+    source = source.replace("\r\n", "\n").replace("\r", "\n")
+    lines = []
+    for line in source.split("\n"):
+        expanded = (indent + line).expandtabs(tab_length)
+        lines.append(expanded[len(indent) :] if expanded.strip(" ") else "")
+    return "\n".join(lines)
+
+
+class _SafeTreeprocessor(Treeprocessor):  # type: ignore[misc]
+    def __init__(self, md: Markdown, page: _FragmentPreprocessor) -> None:
+        super().__init__(md)
+        self.page = page
+
+    def run(self, root: Element) -> None:
+        if not self.page.catalog_text:
+            return
+        for element in root.iter():
+            for name in list(element.attrib):
+                lowered = name.lower()
+                if lowered.startswith("on") or lowered in ("style", "srcdoc"):
+                    del element.attrib[name]
+                elif lowered in _URL_ATTRIBUTES and unsafe_url(element.attrib[name]):
+                    element.attrib[name] = "#unsafe"
+
+
+def unsafe_url(url: str) -> bool:
+    """Whether following ``url`` would run code, as a browser reads it (entities decoded,
+    whitespace and control characters dropped, any case)."""
+    compact = _IGNORED_IN_URL.sub("", html.unescape(url)).lower()
+    return compact.startswith(_UNSAFE_SCHEMES)
