@@ -149,9 +149,63 @@ def test_drizzle_history_with_journal(tmp_path: Path) -> None:
         "tables": ["orders"],
         "indexes": ["orders_user_idx"],
     }
-    assert catalog["conventions"]["migration"] == "{name}.sql"
+    assert catalog["conventions"]["migration"] == "{version}_{name}.sql"
+    # Not in the journal, no date in its name: the previous entry's date, flagged.
+    assert catalog["migrations"][2]["date"] == catalog["migrations"][1]["date"]
+    assert "date unknown" in text
     codes = Counter(code for code, _ in findings(tmp_path))
     assert set(codes) <= {"MG604", "MG602", "MG105"}
+
+
+def test_drizzle_kit_default_folder_and_down_files(tmp_path: Path) -> None:
+    """drizzle-kit writes to drizzle/; the team's down files follow their own convention."""
+    journal = {
+        "version": "7",
+        "dialect": "postgresql",
+        "entries": [
+            {"idx": 0, "version": "7", "when": 1725000000000, "tag": "0000_init"},
+            {"idx": 1, "version": "7", "when": 1725100000000, "tag": "0001_orders"},
+        ],
+    }
+    write(
+        tmp_path,
+        {
+            "drizzle/0000_init.sql": 'CREATE TABLE "users" ("id" serial PRIMARY KEY NOT NULL);\n',
+            "drizzle/0001_orders.sql": 'CREATE TABLE "orders" ("id" serial PRIMARY KEY);\n',
+            "drizzle/rollbacks/0000_init.down.sql": 'DROP TABLE "users";\n',
+            "drizzle/rollbacks/0001_orders.down.sql": 'DROP TABLE "orders";\n',
+            "drizzle/meta/_journal.json": json.dumps(journal),
+        },
+    )
+    result = run(tmp_path, "init")
+    assert result.returncode == 0, result.stderr
+    catalog = yaml.safe_load((tmp_path / "catalog.yaml").read_text())
+    assert catalog["paths"] == {"migrations": "drizzle", "rollbacks": "drizzle/rollbacks"}
+    assert catalog["conventions"] == {
+        "migration": "{version}_{name}.sql",
+        "rollback": "{version}_{name}.down.sql",
+    }
+    assert [e["rollback"]["file"] for e in catalog["migrations"]] == [
+        "0000_init.down.sql",
+        "0001_orders.down.sql",
+    ]
+    codes = {code for code, _ in findings(tmp_path)}
+    assert codes <= {"MG604", "MG602"}, codes
+
+
+def test_a_document_with_no_migration_is_refused(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "migrations/2025-01-01_a.sql": "CREATE TABLE a (id int);\n",
+            "notes.md": "# Notes\n\nNothing about migrations here.\n",
+        },
+    )
+    result = run(tmp_path, "init", "--from-markdown", "notes.md")
+    assert result.returncode == 2
+    assert "notes.md: no migration in it" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "catalog.yaml").exists()
 
 
 def test_psql_history_with_rollbacks_named_every_which_way(tmp_path: Path) -> None:

@@ -199,3 +199,25 @@ def test_bad_requests_change_nothing(project: Path, args: list[str], message: st
     assert "Traceback" not in result.stderr
     assert path.read_bytes() == before
     assert sorted(p.name for p in project.iterdir()) == ["catalog.yaml", "migrations"]
+
+
+def test_a_flow_style_entry_is_refused_with_the_reason(project: Path) -> None:
+    path = project / "catalog.yaml"
+    text = path.read_text()
+    start = text.index("  - id: 2025-01-03_items")
+    end = text.index("\n# Trailing comment")
+    path.write_text(
+        text[:start]
+        + "  - {id: 2025-01-03_items, date: 2025-01-03, title: Items, purpose: Creates items.,"
+        + ' creates: {tables: [items]}, rollback: {none: "kept forever"}}\n'
+        + text[end:]
+    )
+    before = path.read_bytes()
+    result = run(project, "review", "--mark", "2025-01-03_items", "--by", "ops")
+    assert result.returncode == 2
+    line = text[:start].count("\n") + 1
+    assert f"catalog.yaml:{line}: the entry '2025-01-03_items' is written in flow style" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert path.read_bytes() == before

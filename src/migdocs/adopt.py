@@ -33,10 +33,27 @@ from migdocs.checks.sql import declarable_creates, declarable_drops
 from migdocs.clock import today
 from migdocs.errors import MigdocsError
 from migdocs.objects import CATALOG_KEY_OF, CATALOG_KEYS, DEFAULT_SCHEMA, ObjectRef
-from migdocs.project import Project
+from migdocs.project import Project, convention_pattern
 from migdocs.review import dump
 
 TODO = "TODO"
+#: Where histories keep their migrations, in the order `init` looks: migdocs' default, then
+#: drizzle-kit's default output folder and other common layouts.
+FOLDERS = ("migrations", "drizzle", "db/migrations", "database/migrations", "sql/migrations")
+#: File-name conventions `init` recognises, the catalog's default first.
+MIGRATION_CONVENTIONS = ("{date}_{name}.sql", "{version}_{name}.sql", "{name}.sql")
+ROLLBACK_CONVENTIONS = (
+    "{date}_rollback_{name}.sql",
+    "{date}_{name}.down.sql",
+    "{date}_{name}_rollback.sql",
+    "{version}_{name}.down.sql",
+    "{version}_rollback_{name}.sql",
+    "{version}_{name}_rollback.sql",
+    "{name}.down.sql",
+    "{name}_rollback.sql",
+    "{name}_down.sql",
+    "{name}.sql",
+)
 _DATED = re.compile(r"^(\d{4}-\d{2}-\d{2})_([a-z0-9_]+)$")
 _NOISE = re.compile(r"(^|_)(rollback|revert|undo|down|add|create|drop|remove|update)(?=_|$)")
 _HEADER = re.compile(
@@ -128,6 +145,11 @@ def read_history(path: Path) -> dict[str, HistoryEntry]:
             continue
         elif listing != "risk":
             listing = None if current is None or not line.startswith(("-", "*")) else listing
+    if not entries:
+        raise MigdocsError(
+            f"{path}: no migration in it: init reads sections headed `### <file>.sql`, "
+            "as in a history document of the common format"
+        )
     for entry in entries.values():
         if entry.rollback and Path(entry.rollback).stem in risks:
             entry.risk = risks[Path(entry.rollback).stem]
@@ -272,11 +294,40 @@ def _title(stem: str) -> str:
     return words[:1].upper() + words[1:] if words else stem
 
 
+def find_folder(root: Path) -> Path:
+    """The folder of the history's migrations: the first of [FOLDERS][migdocs.adopt.FOLDERS]
+    that holds SQL files, else a folder beside them with a drizzle journal.
+
+    Raises:
+        MigdocsError: when there is none.
+    """
+    for name in FOLDERS:
+        folder = root / name
+        if folder.is_dir() and any(p.is_file() for p in folder.glob("*.sql")):
+            return folder
+    for journal in sorted(root.glob("*/meta/_journal.json")):
+        return journal.parent.parent
+    if (root / "migrations").is_dir():
+        raise MigdocsError(f"{root / 'migrations'}: no .sql files to adopt")
+    looked = ", ".join(f"{name}/" for name in FOLDERS)
+    raise MigdocsError(f"{root}: no migrations folder to adopt (looked for {looked})")
+
+
+def infer_convention(names: list[str], candidates: tuple[str, ...]) -> str:
+    """The first of ``candidates`` that the most of ``names`` follow (the first if none does),
+    so that MG103 names the odd files out, not every file."""
+    best, best_count = candidates[0], 0
+    for candidate in candidates:
+        pattern = convention_pattern(candidate)
+        count = sum(bool(pattern.match(name)) for name in names)
+        if count > best_count:
+            best, best_count = candidate, count
+    return best
+
+
 def build(root: Path, history: dict[str, HistoryEntry] | None = None) -> str:
     """The text of a new catalog for the project folder ``root``."""
-    migrations_dir = root / "migrations"
-    if not migrations_dir.is_dir():
-        raise MigdocsError(f"{migrations_dir}: no migrations folder to adopt")
+    migrations_dir = find_folder(root)
     rollbacks_dir = migrations_dir / "rollbacks"
     found, order = find_migrations(migrations_dir)
     if not found:
@@ -295,13 +346,26 @@ def build(root: Path, history: dict[str, HistoryEntry] | None = None) -> str:
             item.rollback, item.paired_by = path, "the history document"
             rollbacks.remove(path)
     unpaired = pair_rollbacks([item for item in found if item.rollback is None], rollbacks)
-    dated = all(_DATED.match(item.path.stem) for item in found)
+    conventions = {
+        "migration": infer_convention([item.path.name for item in found], MIGRATION_CONVENTIONS),
+        "rollback": infer_convention(
+            [item.rollback.name for item in found if item.rollback is not None],
+            ROLLBACK_CONVENTIONS,
+        ),
+    }
+    defaults = {"migration": MIGRATION_CONVENTIONS[0], "rollback": ROLLBACK_CONVENTIONS[0]}
+    paths: dict[str, str] = {}
+    if migrations_dir != root / "migrations":
+        paths = {
+            "migrations": migrations_dir.relative_to(root).as_posix(),
+            "rollbacks": rollbacks_dir.relative_to(root).as_posix(),
+        }
+    dates = _dates(found, history)
 
     # A first catalog, in memory, to analyse the SQL in catalog order as `check` does.
     entries: list[dict[str, Any]] = []
-    for item in found:
+    for item, (date, _) in zip(found, dates, strict=True):
         said = history.get(item.path.stem, HistoryEntry())
-        date = item.date or said.date or today()
         entry: dict[str, Any] = {
             "id": item.path.stem,
             "date": date,
@@ -321,8 +385,10 @@ def build(root: Path, history: dict[str, HistoryEntry] | None = None) -> str:
             }
         entries.append(entry)
     data: dict[str, Any] = {"version": 1, "project": {"name": root.resolve().name}}
-    if not dated:
-        data["conventions"] = {"migration": "{name}.sql", "rollback": "{name}_rollback.sql"}
+    if paths:
+        data["paths"] = paths
+    if conventions != defaults:
+        data["conventions"] = conventions
     data["migrations"] = entries
     text = dump(_plain(data))
     loaded = LoadedCatalog(
@@ -334,15 +400,24 @@ def build(root: Path, history: dict[str, HistoryEntry] | None = None) -> str:
     document = CommentedMap()
     document["version"] = 1
     document["project"] = CommentedMap(name=root.resolve().name, description=TODO)
-    if not dated:
-        document["conventions"] = CommentedMap(data["conventions"])
+    if paths:
+        document["paths"] = CommentedMap(paths)
+    if conventions != defaults:
+        document["conventions"] = CommentedMap(conventions)
     document["migrations"] = items = CommentedSeq()
-    for item, entry, analysis in zip(found, entries, analyses, strict=True):
+    for item, entry, analysis, (_, guessed) in zip(found, entries, analyses, dates, strict=True):
         said = history.get(item.path.stem, HistoryEntry())
         out = CommentedMap()
         for key in ("id", "date", "title", "purpose", "changes", "features"):
             if key in entry:
                 out[key] = entry[key]
+        if guessed:
+            out.yaml_set_comment_before_after_key(
+                "date",
+                before="date unknown (not in the file name, the journal or the document): "
+                "the previous entry's, check it",
+                indent=4,
+            )
         creates = _objects(declarable_creates(analysis), said.tables + said.indexes, analysis)
         drops = _objects(declarable_drops(analysis), said.removed, analysis)
         if creates:
@@ -388,8 +463,30 @@ def build(root: Path, history: dict[str, HistoryEntry] | None = None) -> str:
         header.append(
             "Rollback files paired with no migration: " + ", ".join(p.name for p in unpaired)
         )
+    absent = [stem for stem in history if stem not in {item.path.stem for item in found}]
+    if absent:
+        header.append(
+            "The history document describes files that are not here: "
+            + ", ".join(f"{stem}.sql" for stem in absent)
+        )
     document.yaml_set_start_comment("\n".join(header))
     return dump(document)
+
+
+def _dates(found: list[Found], history: dict[str, HistoryEntry]) -> list[tuple[dt.date, bool]]:
+    """Each migration's date, and whether it is a guess: a file that no name, journal or
+    document dates takes the date of the entry before it (else after it), so that dates
+    never go backwards, and today's only when nothing at all is dated."""
+    known = [item.date or history.get(item.path.stem, HistoryEntry()).date for item in found]
+    result: list[tuple[dt.date, bool]] = []
+    for index, date in enumerate(known):
+        if date is not None:
+            result.append((date, False))
+            continue
+        before = next((d for d in reversed(known[:index]) if d is not None), None)
+        after = next((d for d in known[index + 1 :] if d is not None), None)
+        result.append((before or after or today(), True))
+    return result
 
 
 def _objects(refs: list[ObjectRef], named: list[str], analysis: Any) -> CommentedMap:

@@ -153,7 +153,10 @@ def stamp_catalog(path: Path, new_stamps: list[Stamp]) -> None:
     for stamp in new_stamps:
         index = by_id[stamp.migration]
         entry = migrations[index]
-        edits.append(_edit(lines, migrations, index, entry, stamp, newline))
+        try:
+            edits.append(_edit(lines, migrations, index, entry, stamp, newline))
+        except MigdocsError as error:
+            raise MigdocsError(f"{path}:{error}") from None
     for first, end, replacement in sorted(edits, reverse=True):
         lines[first:end] = replacement
     _write_validated(path, "".join(lines))
@@ -167,7 +170,17 @@ def _edit(
     stamp: Stamp,
     newline: str,
 ) -> tuple[int, int, list[str]]:
-    """The lines to replace (or the place to insert) for one entry's stamp."""
+    """The lines to replace (or the place to insert) for one entry's stamp.
+
+    Raises:
+        MigdocsError: when the entry is a flow mapping (``- {id: …, …}``), whose text a new
+            line cannot extend.
+    """
+    if entry.fa.flow_style():
+        raise MigdocsError(
+            f"{entry.lc.line + 1}: the entry {stamp.migration!r} is written in flow "
+            "style ({id: …, …}); to stamp it, write it in block style, one key per line"
+        )
     keys = list(entry.keys())
     indent = entry.lc.key(keys[0])[1]
     new_line = " " * indent + f"reviewed: {stamp.flow()}" + newline
