@@ -20,26 +20,32 @@ from __future__ import annotations
 import html
 import re
 from typing import TYPE_CHECKING, Any
+from xml.etree.ElementTree import SubElement
 
 # Python-Markdown, Pygments and pymdownx ship no type information.
+from markdown.blockprocessors import BlockProcessor  # type: ignore[import-untyped]
 from markdown.extensions import Extension  # type: ignore[import-untyped]
 from markdown.preprocessors import Preprocessor  # type: ignore[import-untyped]
 from markdown.treeprocessors import Treeprocessor  # type: ignore[import-untyped]
+from markdown.util import AtomicString, code_escape  # type: ignore[import-untyped]
 from pygments import highlight  # type: ignore[import-untyped]
 from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
 from pymdownx.highlight import BlockHtmlFormatter  # type: ignore[import-untyped]
 
-from migdocs.site.fragments import MARKER, Code, Fragments
+from migdocs.site.fragments import MARKER, Code, Fragments, Link, Literal, Part, Table, Text
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
     from markdown import Markdown  # type: ignore[import-untyped]
+    from markdown.blockparser import BlockParser  # type: ignore[import-untyped]
 
 #: The line that marks a page as showing catalog text.
 SAFE_MARKER = "<!-- migdocs:catalog-text -->"
 _URL_ATTRIBUTES = ("href", "src", "action", "formaction", "xlink:href", "poster", "background")
 _UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:")
+#: How a ``Table`` fragment's line starts, before its key.
+_TABLE = "\x02migdocs-table:"
 #: What browsers drop from a URL before reading its scheme.
 _IGNORED_IN_URL = re.compile(r"[\x00-\x20\x7f]+")
 
@@ -57,6 +63,10 @@ class MigdocsExtension(Extension):  # type: ignore[misc]
         fragments = _FragmentPreprocessor(md, self)
         # After whitespace is normalized (30), before superfences (25) and raw HTML (20).
         md.preprocessors.register(fragments, "migdocs_fragments", 29)
+        # Before any other block processor but the one for blank blocks (100).
+        md.parser.blockprocessors.register(
+            _FragmentBlockProcessor(md.parser, fragments), "migdocs_fragments", 99
+        )
         # After inline Markdown (20) and attr_list (8), before MkDocs reads links (0).
         md.treeprocessors.register(_SafeTreeprocessor(md, fragments), "migdocs_safe", 2)
 
@@ -67,9 +77,12 @@ class _FragmentPreprocessor(Preprocessor):  # type: ignore[misc]
         self.extension = extension
         #: Whether the page being converted shows catalog text.
         self.catalog_text = False
+        #: The stash placeholders of the page's fragments.
+        self.placeholders: set[str] = set()
 
     def run(self, lines: list[str]) -> list[str]:
         self.catalog_text = False
+        self.placeholders.clear()
         parts = self.extension.fragments.parts
         out: list[str] = []
         for line in lines:
@@ -82,11 +95,18 @@ class _FragmentPreprocessor(Preprocessor):  # type: ignore[misc]
                 out.append(line)
                 continue
             indent = match.group(1)
+            if isinstance(fragment, Table):
+                # Built into the tree by the block processor, with its catalog text still to
+                # render inline; a line of its own that no other processor reads.
+                out.append(f"{indent}{_TABLE}{match.group(2)}\x03")
+                continue
             rendered = self.highlight(fragment, indent) if isinstance(fragment, Code) else fragment
             if isinstance(rendered, list):
                 out += rendered
             else:
-                out.append(indent + self.md.htmlStash.store(rendered))
+                placeholder = self.md.htmlStash.store(rendered)
+                self.placeholders.add(placeholder)
+                out.append(indent + placeholder)
         return out
 
     def highlight(self, block: Code, indent: str) -> str | list[str]:
@@ -159,6 +179,57 @@ class _FragmentPreprocessor(Preprocessor):  # type: ignore[misc]
             lexer = get_lexer_by_name(language, stripnl=fences.stripnl)
             made = self.extension.highlighters[key] = (lexer, formatter)
         return made
+
+
+class _FragmentBlockProcessor(BlockProcessor):  # type: ignore[misc]
+    """Builds the tables of ``Table`` fragments, and the paragraphs that hold the stash
+    placeholders of the others marked as needing no inline Markdown (the stash puts the
+    fragment in its place at the end)."""
+
+    def __init__(self, parser: BlockParser, page: _FragmentPreprocessor) -> None:
+        super().__init__(parser)
+        self.page = page
+
+    def test(self, parent: Element, block: str) -> bool:
+        if block.startswith(_TABLE):
+            return True
+        return block in self.page.placeholders and not self.parser.state.isstate("list")
+
+    def run(self, parent: Element, blocks: list[str]) -> None:
+        block = blocks.pop(0)
+        if not block.startswith(_TABLE):
+            SubElement(parent, "p").text = AtomicString(block)
+            return
+        fragment = self.page.extension.fragments.parts[block[len(_TABLE) : -1]]
+        assert isinstance(fragment, Table)
+        table = SubElement(parent, "table")
+        row = SubElement(SubElement(table, "thead"), "tr")
+        for title in fragment.header:
+            SubElement(row, "th").text = AtomicString(title)
+        body = SubElement(table, "tbody")
+        for cells in fragment.rows:
+            row = SubElement(body, "tr")
+            for cell in cells:
+                _fill(SubElement(row, "td"), cell if isinstance(cell, tuple) else (cell,))
+
+
+def _fill(element: Element, parts: tuple[Part, ...]) -> None:
+    """Puts ``parts`` in ``element``: Markdown as text for the inline processor to render,
+    the rest as elements and text it leaves alone."""
+    last: Element | None = None
+    for part in parts:
+        if isinstance(part, Literal):
+            last = SubElement(element, "code")
+            last.text = AtomicString(code_escape(part.value.strip()))
+        elif isinstance(part, Link):
+            last = SubElement(element, "a", href=part.target)
+            _fill(last, (part.label,))
+        else:
+            text = AtomicString(part.value) if isinstance(part, Text) else part
+            if last is None:
+                element.text = text
+            else:
+                last.tail = text
 
 
 def _normalized(source: str, indent: str, tab_length: int) -> str:

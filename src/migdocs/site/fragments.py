@@ -1,10 +1,13 @@
-"""Parts of the generated pages that the plugin renders to HTML itself, so that Markdown
-does not parse them again: the plain tables of a migration page (facts, objects, replay),
-made only of values escaped here, and SQL to highlight.
+"""Parts of the generated pages that the plugin makes itself, so that Markdown does not
+parse them: HTML (the plain tables of a migration page, made only of values escaped here),
+SQL to highlight, and tables of many rows (the timeline, the risk matrix, the schema), built
+as Markdown's tables extension builds them but cell by cell, with only the catalog's text
+left for Markdown to render inline.
 
 A page holds a marker line, ``<!-- migdocs:html KEY -->``, where such a part goes; the
 plugin's Markdown extension (``extension.py``) puts the part in its place. Catalog text
-(purpose, changes, titles, notes…) never goes this way: it stays Markdown.
+(purpose, changes, titles, notes…) is never made into HTML here: it stays Markdown, on its
+page, escaped by ``pages.md``.
 """
 
 from __future__ import annotations
@@ -29,8 +32,46 @@ class Code:
     source: str
 
 
-#: A part of a page: HTML as it is, or code to highlight.
-Fragment = str | Code
+@dataclass(frozen=True)
+class Text:
+    """Text shown as it is (no Markdown in it)."""
+
+    value: str
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A code span."""
+
+    value: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link to a page of the site, by its path relative to the page that shows it (MkDocs
+    resolves and checks it, as it does a Markdown link)."""
+
+    label: Part
+    target: str
+
+
+#: Part of a table cell: ``Text``, ``Literal``, ``Link``, or a ``str`` of Markdown (catalog
+#: text, escaped by ``pages.md``) that Markdown renders inline.
+Part = str | Text | Literal | Link
+#: A table cell: one part, or several in a row.
+Cell = Part | tuple[Part, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table in the markup of Python-Markdown's ``tables``."""
+
+    header: tuple[str, ...]
+    rows: list[tuple[Cell, ...]]
+
+
+#: A part of a page: HTML as it is, code to highlight, or a table.
+Fragment = str | Code | Table
 
 
 class Fragments:
@@ -39,10 +80,10 @@ class Fragments:
     def __init__(self) -> None:
         self.parts: dict[str, Fragment] = {}
 
-    def marker(self, key: str, fragment: Fragment) -> str:
-        """Keeps ``fragment`` under ``key``; returns the line that stands for it in a page."""
-        if " " in key:
-            raise ValueError(f"a fragment key has no spaces: {key!r}")
+    def marker(self, fragment: Fragment) -> str:
+        """Keeps ``fragment``; returns the line that stands for it in a page (on a line of
+        its own, between blank lines)."""
+        key = f"f{len(self.parts)}"
         self.parts[key] = fragment
         return f"<!-- migdocs:html {key} -->"
 

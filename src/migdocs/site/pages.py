@@ -27,7 +27,18 @@ from migdocs.objects import CATALOG_KEY_OF, ObjectKind, ObjectRef
 from migdocs.project import Project
 from migdocs.report import Report
 from migdocs.site.extension import SAFE_MARKER
-from migdocs.site.fragments import Code, Fragments, html_code, html_table, html_text
+from migdocs.site.fragments import (
+    Cell,
+    Code,
+    Fragments,
+    Link,
+    Literal,
+    Table,
+    Text,
+    html_code,
+    html_table,
+    html_text,
+)
 from migdocs.sql.model import SchemaModel
 
 #: Lines of SQL shown on a migration page; the whole file is a link away.
@@ -95,6 +106,11 @@ def title_text(text: object) -> str:
     """A title for headings, navigation and ``<title>``: no HTML can come through."""
     value = " ".join(str(text or "").split())
     return value.replace("<", "‹").replace(">", "›").replace("&", "and")
+
+
+def inline(text: object) -> str:
+    """Catalog Markdown for one line of a table built cell by cell: escaped, on one line."""
+    return md(" ".join(str(text or "").split()))
 
 
 def cell(text: object) -> str:
@@ -177,13 +193,15 @@ class Site:
             for (year, month), entries in self.months().items():
                 pages[f"{base}/timeline/{year}-{month:02d}.md"] = (
                     f"# {calendar.month_name[month]} {year}\n\n"
-                    + self.render("timeline-block.md.j2", years=self._years(entries), base="../")
+                    + self.render(
+                        "timeline-block.md.j2", years=self._years(entries, "../"), base="../"
+                    )
                 )
             rows = self._risk_rows()
             for number, chunk in enumerate(_chunks(rows, PAGE_ROWS), 1):
                 pages[f"{base}/risk-matrix/{number}.md"] = (
                     f"# Rollback risk matrix, part {number}\n\n"
-                    + self.render("risk-matrix-block.md.j2", rows=chunk, levels=[], base="../")
+                    + self._risk_block(chunk, [], "../")
                 )
         for position, entry in enumerate(self.entries):
             pages[f"{base}/migrations/{entry.id}.md"] = self.migration(position)
@@ -277,9 +295,17 @@ class Site:
                 link = f"{base}timeline/{year}-{month:02d}.md"
                 lines.append(f"| [{name}]({link}) | {len(entries)} |")
             return "\n".join(lines) + "\n"
-        return self.render("timeline-block.md.j2", years=self._years(self.entries), base=base)
+        years = self._years(self.entries, base)
+        return self.render("timeline-block.md.j2", years=years, base=base)
 
-    def _years(self, entries: list[Any]) -> list[tuple[int, list[tuple[str, list[Any]]]]]:
+    def table(self, header: tuple[str, ...], rows: list[tuple[Cell, ...]]) -> str:
+        """The marker of a table built cell by cell (see ``fragments.Table``)."""
+        return self.fragments.marker(Table(header, rows))
+
+    def _years(
+        self, entries: list[Any], base: str
+    ) -> list[tuple[int, list[tuple[str, list[Any], str]]]]:
+        """The entries by year and month, each month with its items and its table."""
         years: dict[int, dict[int, list[dict[str, Any]]]] = {}
         for entry in entries:
             migration = entry.migration
@@ -294,8 +320,32 @@ class Site:
                     "state": self._state(entry.id),
                 }
             )
+        header = ("date", "migration", "rollback risk", "checked")
         return [
-            (year, [(calendar.month_name[m], items) for m, items in sorted(months.items())])
+            (
+                year,
+                [
+                    (
+                        calendar.month_name[month],
+                        items,
+                        self.table(
+                            header,
+                            [
+                                (
+                                    Text(item["date"]),
+                                    Link(
+                                        inline(item["title"]), f"{base}migrations/{item['id']}.md"
+                                    ),
+                                    Text(item["risk"]),
+                                    Text(item["state"]),
+                                )
+                                for item in items
+                            ],
+                        ),
+                    )
+                    for month, items in sorted(months.items())
+                ],
+            )
             for year, months in sorted(years.items())
         ]
 
@@ -343,12 +393,36 @@ class Site:
             text = "\n".join(lines) + f"\n\nEvery rollback, {PAGE_ROWS} a page: {parts}.\n\n"
             if understated:
                 text += "Rollbacks whose declared risk or impact is understated:\n\n"
-                text += self.render(
-                    "risk-matrix-block.md.j2", rows=understated, levels=[], base=base
-                )
+                text += self._risk_block(understated, [], base)
             return text
         levels = [(level, [row for row in rows if row["level"] == level]) for level in _LEVELS]
-        return self.render("risk-matrix-block.md.j2", rows=rows, levels=levels, base=base)
+        return self._risk_block(rows, levels, base)
+
+    def _risk_block(self, rows: list[dict[str, Any]], levels: list[Any], base: str) -> str:
+        header = (
+            "migration",
+            "rollback",
+            "declared risk",
+            "declared impact",
+            "computed impact",
+            "least honest risk",
+            "",
+        )
+        cells: list[tuple[Cell, ...]] = [
+            (
+                Link(inline(row["title"]), f"{base}migrations/{row['id']}.md"),
+                Literal(row["file"]),
+                *(Text(row[key]) for key in ("risk", "declared", "computed", "minimum", "state")),
+            )
+            for row in rows
+        ]
+        return self.render(
+            "risk-matrix-block.md.j2",
+            rows=rows,
+            table=self.table(header, cells),
+            levels=levels,
+            base=base,
+        )
 
     def review(self, base: str) -> str:
         due = []
@@ -373,13 +447,32 @@ class Site:
             }
             for entry in self.entries
         ]
+        due_count = len(due)
+        due = due[:PAGE_ROWS]
+        stamps = [] if self.large else stamps
+        due_rows: list[tuple[Cell, ...]] = [
+            (Link(inline(item["title"]), f"{base}migrations/{item['id']}.md"), inline(item["why"]))
+            for item in due
+        ]
+        stamp_rows: list[tuple[Cell, ...]] = [
+            (
+                Link(inline(item["title"]), f"{base}migrations/{item['id']}.md"),
+                Text(item["date"]),
+                inline(item["by"]),
+            )
+            for item in stamps
+        ]
         return self.render(
             "review-block.md.j2",
             every=self.project.catalog.review.every_days,
-            due=due[:PAGE_ROWS],
-            due_count=len(due),
+            due=due,
+            due_table=self.table(("migration", "why"), due_rows) if due else "",
+            due_count=due_count,
             total=len(self.entries),
-            stamps=[] if self.large else stamps,
+            stamps=stamps,
+            stamps_table=self.table(("migration", "last reviewed", "by"), stamp_rows)
+            if stamps
+            else "",
             base=base,
         )
 
@@ -421,6 +514,20 @@ class Site:
             )
         return rows
 
+    def _findings_table(self, rows: list[dict[str, Any]], rules: str) -> str:
+        return self.table(
+            ("", "rule", "where", "message"),
+            [
+                (
+                    Text(row["icon"]),
+                    Link(Text(row["code"]), f"{rules}#{row['code'].lower()}"),
+                    inline(row["where"]),
+                    inline(row["message"]),
+                )
+                for row in rows
+            ],
+        )
+
     def audit(self) -> str:
         summary = {"error": 0, "warning": 0, "info": 0, "replay": "skipped", "live": "skipped"}
         summary.update(self.report.get("summary", {}))
@@ -437,7 +544,7 @@ class Site:
             if serious:
                 rows = self._finding_rows(serious[: PAGE_ROWS - shown])
                 shown += len(rows)
-                groups.append((key or "(project)", rows))
+                groups.append((key or "(project)", rows, self._findings_table(rows, "rules.md")))
         hidden = sum(count for _, count in by_rule.items()) - shown
         live = []
         for section in self.report.get("live") or []:
@@ -448,6 +555,16 @@ class Site:
                     "server": section.get("server", ""),
                     "counts": sorted(counted.items()),
                     "migrations": section.get("migrations", []),
+                    "table": self.table(
+                        ("migration", "state"),
+                        [
+                            (
+                                Link(Text(item["migration"]), f"migrations/{item['migration']}.md"),
+                                Text(item["state"]),
+                            )
+                            for item in section.get("migrations", [])
+                        ],
+                    ),
                 }
             )
         return self.render(
@@ -485,7 +602,6 @@ class Site:
         forward_file = self.project.display(entry.forward_path)
         objects = _objects(migration, analysis, replay)
         forward_text = forward_sql if forward_sql is not None else "-- the file is missing"
-        key = f"migration-{position}"
         fragments = self.fragments
         code, text, table = html_code, html_text, html_table
         facts = [
@@ -495,8 +611,8 @@ class Site:
             ["checked", text(state)],
         ]
         parts = {
-            "facts": fragments.marker(f"{key}-facts", table(["", ""], facts)),
-            "forward_sql": fragments.marker(f"{key}-forward", Code("sql", forward_text)),
+            "facts": fragments.marker(table(["", ""], facts)),
+            "forward_sql": fragments.marker(Code("sql", forward_text)),
         }
         if objects:
             rows = [
@@ -509,9 +625,9 @@ class Site:
                 for o in objects
             ]
             header = ["", "object", "in the SQL", "on replay"]
-            parts["objects"] = fragments.marker(f"{key}-objects", table(header, rows))
+            parts["objects"] = fragments.marker(table(header, rows))
         if rollback_sql is not None:
-            parts["rollback_sql"] = fragments.marker(f"{key}-rollback", Code("sql", rollback_sql))
+            parts["rollback_sql"] = fragments.marker(Code("sql", rollback_sql))
         if replay:
             steps = [
                 ["forward", replay.get("forward")],
@@ -520,7 +636,8 @@ class Site:
                 ["time", f"{replay.get('ms')} ms"],
             ]
             rows = [[text(step), text(value)] for step, value in steps]
-            parts["replay"] = fragments.marker(f"{key}-replay", table(["step", "result"], rows))
+            parts["replay"] = fragments.marker(table(["step", "result"], rows))
+        findings = self._finding_rows(self.findings.get(entry.id, []))
         return self.render(
             "migration.md.j2",
             m=_migration_view(migration),
@@ -543,7 +660,8 @@ class Site:
                 ("Changed", (replay or {}).get("changes", {}).get("changed", [])),
                 ("Round-trip differences", (replay or {}).get("differences", [])),
             ],
-            findings=self._finding_rows(self.findings.get(entry.id, [])),
+            findings=findings,
+            findings_table=self._findings_table(findings, "../rules.md") if findings else "",
             rules_link="../rules.md",
             previous=_link(self.entries[position - 1]) if position > 0 else None,
             next=_link(self.entries[position + 1]) if position + 1 < len(self.entries) else None,
@@ -660,13 +778,43 @@ class Site:
                 if owner_schema == schema and owner in names and target in names:
                     lines.append(f"    {_entity(target)} ||--o{{ {_entity(owner)} : references")
             diagrams[schema] = "\n".join(lines)
+        tables = {
+            schema: [
+                {
+                    **item,
+                    "columns_table": self.table(
+                        ("column", "type", "introduced by"),
+                        [
+                            (Literal(c["name"]), Text(c["type"]), self._by(c["by"], base))
+                            for c in item["columns"]
+                        ],
+                    ),
+                    "indexes_table": self.table(
+                        ("index or constraint", "columns", "introduced by"),
+                        [
+                            (Literal(i["name"]), Text(i["columns"]), self._by(i["by"], base))
+                            for i in item["indexes"]
+                        ],
+                    )
+                    if item["indexes"]
+                    else "",
+                }
+                for item in items
+            ]
+            for schema, items in schemas.items()
+        }
         return self.render(
             "schema.md.j2",
             title=title,
-            schemas=sorted(schemas.items()),
+            schemas=sorted(tables.items()),
             diagram=diagrams,
             base=base,
         )
+
+    @staticmethod
+    def _by(migration_id: str, base: str) -> Link:
+        """A link to the migration that introduced something."""
+        return Link(Text(migration_id), f"{base}migrations/{migration_id}.md")
 
 
 def _chunks(rows: list[Any], size: int) -> list[list[Any]]:
