@@ -88,11 +88,17 @@ class ObjectRef:
 
     def __post_init__(self) -> None:
         # StrEnum members are str: using the member itself avoids Enum's slow `.value`.
-        table = self.table if self.kind in CHILD_KINDS else None
-        object.__setattr__(self, "identity", (self.kind, self.schema, table, self.name))
+        child = self.kind in CHILD_KINDS
+        object.__setattr__(
+            self, "identity", (self.kind, self.schema, self.table if child else None, self.name)
+        )
         parent = None
-        if self.table is not None and (self.kind in CHILD_KINDS or self.kind == "index"):
-            parent = ObjectRef(ObjectKind.TABLE, self.schema, self.table)
+        if self.table is not None and (child or self.kind == "index"):
+            # Tables are shared: a history names the same few thousand tables again and again.
+            key = (self.schema, self.table)
+            parent = _TABLES.get(key)
+            if parent is None:
+                parent = _TABLES[key] = ObjectRef(ObjectKind.TABLE, self.schema, self.table)
         object.__setattr__(self, "parent", parent)
 
     @property
@@ -120,6 +126,10 @@ class ObjectRef:
 
     def __str__(self) -> str:
         return self.key
+
+
+#: The table reference of each ``(schema, table)`` that is a parent (references are immutable).
+_TABLES: dict[tuple[str | None, str], ObjectRef] = {}
 
 
 def split_name(text: str) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Callable
@@ -73,6 +72,7 @@ class Project:
         problems: list[str] = []
         self._bases: dict[Path, bool] = {}
         self._listings: dict[Path, dict[str, os.DirEntry[str]]] = {}
+        self._children: dict[Path, dict[str, Path]] = {}
         self._shown_folders: dict[str, str] = {}
         self.migrations_dir = self._folder("migrations", self.catalog.paths.migrations, problems)
         self.rollbacks_dir = self._folder("rollbacks", self.catalog.paths.rollbacks, problems)
@@ -125,7 +125,7 @@ class Project:
             # The folder's listing says which names are links without a system call per file.
             listed = self._listing(base).get(name)
             if listed is not None and not listed.is_symlink():
-                return base / name
+                return self._child(base, name)
             if listed is None and not (base / name).is_symlink():
                 return base / name  # missing (MG102), or spelled in another case than on disk
         relative = Path(name)
@@ -156,6 +156,14 @@ class Project:
                 inside = False
             self._bases[base] = inside
         return inside
+
+    def _child(self, folder: Path, name: str) -> Path:
+        """``folder / name``, one object however often it is asked for (paths are costly)."""
+        made = self._children.setdefault(folder, {})
+        path = made.get(name)
+        if path is None:
+            path = made[name] = folder / name
+        return path
 
     def _listing(self, folder: Path) -> dict[str, os.DirEntry[str]]:
         """The entries of ``folder`` by name, read once (empty when it cannot be read)."""
@@ -279,7 +287,7 @@ class Project:
             if is_file:
                 names.append(name)
         names.sort(key=os.path.normcase)
-        return [folder / name for name in names]
+        return [self._child(folder, name) for name in names]
 
     def index_of(self, migration_id: str) -> int:
         """The catalog position of a migration id.
@@ -300,6 +308,8 @@ class Project:
         forward = self.forward(entry)
         if forward is None:
             return None
+        import hashlib
+
         digest = hashlib.sha256(forward.raw)
         if entry.rollback_path is not None:
             rollback = self.rollback(entry)

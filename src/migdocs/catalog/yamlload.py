@@ -87,17 +87,19 @@ class _CoreResolver(yaml.resolver.BaseResolver):
     def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
         # The parser asks once per node; a direct answer is several times faster than
         # PyYAML's generic walk over its resolver tables.
-        if kind is yaml.ScalarNode:
-            if implicit[0]:
+        if kind is _SCALAR_NODE:
+            if implicit[0] and value[:1] in _MAY_NOT_BE_TEXT:
                 return _resolve_plain(value)
             return _STR
-        if kind is yaml.SequenceNode:
-            return _SEQ
-        return _MAP
+        return _SEQ if kind is _SEQUENCE_NODE else _MAP
 
 
+_SCALAR_NODE, _SEQUENCE_NODE = yaml.ScalarNode, yaml.SequenceNode
 _TAG = "tag:yaml.org,2002:"
 _STR, _SEQ, _MAP = _TAG + "str", _TAG + "seq", _TAG + "map"
+_NULL, _BOOL, _INT_TAG, _FLOAT_TAG = _TAG + "null", _TAG + "bool", _TAG + "int", _TAG + "float"
+#: How a plain scalar that is not text can start (null, ~, true, false, numbers, .inf …).
+_MAY_NOT_BE_TEXT = frozenset(["", *"~nNtTfF-+.0123456789"])
 _BOOLS = frozenset({"true", "True", "TRUE", "false", "False", "FALSE"})
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
@@ -110,14 +112,14 @@ _FLOAT = re.compile(
 def _resolve_plain(value: str) -> str:
     """The core schema's tag for a plain (unquoted) scalar."""
     if value in _NULLS:
-        return _TAG + "null"
+        return _NULL
     if value in _BOOLS:
-        return _TAG + "bool"
+        return _BOOL
     if value[0] in "-+.0123456789":
         if _INT.match(value):
-            return _TAG + "int"
+            return _INT_TAG
         if _FLOAT.match(value):
-            return _TAG + "float"
+            return _FLOAT_TAG
     return _STR
 
 
@@ -233,11 +235,14 @@ def _convert(node: yaml.Node, path: Path) -> Any:
         # `resolve` hands back the very `_STR` object for text, by far the commonest scalar
         return node.value if node.tag is _STR else _scalar(node)
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, index)) for index, item in enumerate(node.value)]
+        return [
+            item.value if item.tag is _STR else _convert(item, (*path, index))
+            for index, item in enumerate(node.value)
+        ]
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = _key_text(key_node)
+            key = key_node.value if key_node.tag is _STR else _key_text(key_node)
             if key is None:
                 raise YamlError(f"{_describe(path)}: a key must be a plain value", _mark(key_node))
             if key in result:
@@ -247,6 +252,8 @@ def _convert(node: yaml.Node, path: Path) -> Any:
                     f"{first.start_mark.line + 1})",
                     _mark(key_node),
                 )
-            result[key] = _convert(value_node, (*path, key))
+            result[key] = (
+                value_node.value if value_node.tag is _STR else _convert(value_node, (*path, key))
+            )
         return result
     raise YamlError(f"unsupported YAML node at {_describe(path)}", _mark(node))  # pragma: no cover

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migdocs.catalog.models import Severity
@@ -13,6 +14,19 @@ from migdocs.report.finding import Finding
 
 if TYPE_CHECKING:
     from migdocs.checks.context import StaticContext
+
+
+def _not_named(files: list[Path], named: list[Path]) -> Iterator[Path]:
+    """The ``files`` that no path of ``named`` leads to (``a/./b`` is ``a/b``)."""
+    exact = set(map(str, named))  # how nearly every catalog names its files
+    normal: set[str] | None = None
+    for path in files:
+        if str(path) in exact:
+            continue
+        if normal is None:
+            normal = {os.path.normpath(other) for other in named}
+        if os.path.normpath(path) not in normal:
+            yield path
 
 
 class UnlistedMigration(Rule):
@@ -41,12 +55,9 @@ class UnlistedMigration(Rule):
 
     def check(self, context: StaticContext) -> Iterator[Finding]:
         project = context.project
-        listed = {os.path.normpath(entry.forward_path) for entry in project.entries}
-        for path in project.migration_files:
-            if os.path.normpath(path) not in listed:
-                yield self.finding(
-                    "migration file is not in the catalog", file=project.display(path)
-                )
+        unlisted = _not_named(project.migration_files, [e.forward_path for e in project.entries])
+        for path in unlisted:
+            yield self.finding("migration file is not in the catalog", file=project.display(path))
 
 
 class MissingMigrationFile(Rule):
@@ -231,12 +242,11 @@ class UnlistedRollback(Rule):
 
     def check(self, context: StaticContext) -> Iterator[Finding]:
         project = context.project
-        named = {os.path.normpath(e.rollback_path) for e in project.entries if e.rollback_path}
-        for path in project.rollback_files:
-            if os.path.normpath(path) not in named:
-                yield self.finding(
-                    "file in the rollbacks folder belongs to no entry", file=project.display(path)
-                )
+        named = [e.rollback_path for e in project.entries if e.rollback_path is not None]
+        for path in _not_named(project.rollback_files, named):
+            yield self.finding(
+                "file in the rollbacks folder belongs to no entry", file=project.display(path)
+            )
 
 
 class SortOrder(Rule):

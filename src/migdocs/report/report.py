@@ -78,7 +78,8 @@ class Report:
         for finding in self.findings:
             groups.setdefault(finding.migration, []).append(finding)
         order = [m for m in self.migrations if m in groups]
-        order += [m for m in groups if m is not None and m not in self.migrations]
+        known = set(self.migrations)
+        order += [m for m in groups if m is not None and m not in known]
         result: list[tuple[str | None, list[Finding]]] = [(m, groups[m]) for m in order]
         if None in groups:
             result.append((None, groups[None]))
