@@ -25,6 +25,7 @@ from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import Files
 
+from migdocs.site import extension
 from migdocs.site.extension import MigdocsExtension
 from migdocs.site.fragments import (
     Code,
@@ -205,6 +206,27 @@ def test_strict_build_of_the_example(example: Path) -> None:
     # The navigation groups migrations by year and month.
     assert re.search(r">\s*2025\s*<", page)
     assert re.search(r">\s*August\s*<", page)
+
+
+def _build_in_process(root: Path, site: Path) -> dict[str, str]:
+    from mkdocs.commands.build import build
+
+    config = load_config(str(root / "mkdocs.yml"), site_dir=str(site))
+    build(config)
+    return _digest(site)
+
+
+def test_search_reads_the_fragments_without_their_markup(
+    example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search index gets highlighted SQL and plain tables without their spans and table
+    tags, and the pages get their markup back: both as if search had read it all."""
+    lighter = _build_in_process(example, example / "lighter")
+    monkeypatch.setattr(extension, "searchable", lambda html: html)
+    whole = _build_in_process(example, example / "whole")
+    assert lighter == whole
+    index = (example / "lighter/search/search_index.json").read_text()
+    assert "CREATE TABLE users" in index  # the SQL is searchable
 
 
 def _history(root: Path, count: int, start: dt.date) -> list[str]:

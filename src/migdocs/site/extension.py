@@ -32,7 +32,17 @@ from pygments import highlight  # type: ignore[import-untyped]
 from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
 from pymdownx.highlight import BlockHtmlFormatter  # type: ignore[import-untyped]
 
-from migdocs.site.fragments import MARKER, Code, Fragments, Link, Literal, Part, Table, Text
+from migdocs.site.fragments import (
+    MARKER,
+    Code,
+    Fragments,
+    Link,
+    Literal,
+    Part,
+    Table,
+    Text,
+    searchable,
+)
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -58,6 +68,10 @@ class MigdocsExtension(Extension):  # type: ignore[misc]
         self.fragments = fragments
         #: A lexer and a Pygments formatter, by the settings they were made for.
         self.highlighters: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+        #: Whether to note, for the search index, the HTML of each fragment put in a page.
+        self.for_search = False
+        #: The fragments put in the page last converted, as (HTML, HTML as search reads it).
+        self.placed: list[tuple[str, str]] = []
 
     def extendMarkdown(self, md: Markdown) -> None:
         fragments = _FragmentPreprocessor(md, self)
@@ -83,6 +97,7 @@ class _FragmentPreprocessor(Preprocessor):  # type: ignore[misc]
     def run(self, lines: list[str]) -> list[str]:
         self.catalog_text = False
         self.placeholders.clear()
+        self.extension.placed = placed = []
         parts = self.extension.fragments.parts
         out: list[str] = []
         for line in lines:
@@ -104,6 +119,8 @@ class _FragmentPreprocessor(Preprocessor):  # type: ignore[misc]
             if isinstance(rendered, list):
                 out += rendered
             else:
+                if self.extension.for_search and not isinstance(rendered, _Superfenced):
+                    placed.append((rendered, searchable(rendered)))
                 placeholder = self.md.htmlStash.store(rendered)
                 self.placeholders.add(placeholder)
                 out.append(indent + placeholder)
@@ -126,7 +143,7 @@ class _FragmentPreprocessor(Preprocessor):  # type: ignore[misc]
         fences.get_hl_settings()
         made = self._highlighter(fences, block.language)
         if made is None:
-            return str(
+            return _Superfenced(
                 fences.highlight(
                     src=source,
                     language=block.language,
@@ -179,6 +196,12 @@ class _FragmentPreprocessor(Preprocessor):  # type: ignore[misc]
             lexer = get_lexer_by_name(language, stripnl=fences.stripnl)
             made = self.extension.highlighters[key] = (lexer, formatter)
         return made
+
+
+class _Superfenced(str):
+    """Code highlighted by superfences' own method: markup this module does not know."""
+
+    __slots__ = ()
 
 
 class _FragmentBlockProcessor(BlockProcessor):  # type: ignore[misc]

@@ -112,3 +112,14 @@ def html_text(value: object) -> str:
 def html_code(value: object) -> str:
     """A code span as Markdown renders it."""
     return f"<code>{html.escape(str(value).strip(), quote=False)}</code>"
+
+
+_SPANS = re.compile(r"</?span\b[^>]*>")
+_TABLE_TAGS = re.compile(r"(?:\s*</?(?:table|thead|tbody|tr|th|td)>\s*)+")
+
+
+def searchable(html: str) -> str:
+    """``html`` (a plain table, or highlighted code) as the search index reads it: without
+    the tags that search leaves out of its text (spans, table structure), with the same
+    whitespace between words."""
+    return _TABLE_TAGS.sub("\n", _SPANS.sub("", html))

@@ -33,7 +33,7 @@ from mkdocs.config import config_options as options
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure import StructureItem
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.nav import Navigation, Section, _add_parent_links, _get_by_type
@@ -66,13 +66,22 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         self.root = Path(".")
         self.catalog_path = Path("catalog.yaml")
         self.fragments = Fragments()
+        self.extension = MigdocsExtension(self.fragments)
+        #: By page, the fragments its content holds as search reads them: (that, the HTML).
+        self.searched: dict[str, list[tuple[str, str]]] = {}
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.root = Path(config.config_file_path or ".").resolve().parent
         self.catalog_path = self.root / self.config.catalog
         extensions = config.markdown_extensions
-        if not any(isinstance(ext, MigdocsExtension) for ext in extensions):
-            extensions.append(MigdocsExtension(self.fragments))
+        for extension in extensions:
+            if isinstance(extension, MigdocsExtension):
+                self.extension = extension
+                break
+        else:
+            extensions.append(self.extension)
+        self.extension.fragments = self.fragments
+        self.extension.for_search = any(name.endswith("search") for name in config.plugins)
         return config
 
     def _load(self) -> Site:
@@ -95,6 +104,7 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
             report = {"findings": []}
         override = self.root / self.config.templates if self.config.templates else None
         self.fragments.clear()
+        self.searched.clear()
         return Site(project, report, environment(override), prefix, context, self.fragments)
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
@@ -161,6 +171,36 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         if site is None or not _MARKER.search(markdown):
             return markdown
         return _MARKER.sub(lambda match: site.block(match.group(1), page.file.src_uri), markdown)
+
+    @event_priority(-100)  # after every other plugin has seen the page's HTML
+    def on_page_content(
+        self, html: str, *, page: Page, config: MkDocsConfig, files: Files
+    ) -> str | None:
+        """Gives the search index the page's fragments as it reads them, without the markup
+        it leaves out (the spans of highlighted code, the structure of tables), which it
+        would otherwise parse tag by tag for nothing; ``on_page_context`` puts the markup
+        back once the index has the page."""
+        placed, self.extension.placed = self.extension.placed, []
+        swapped = []
+        for full, light in placed:
+            if full != light and full in html:
+                html = html.replace(full, light, 1)
+                swapped.append((light, full))
+        if swapped:
+            self.searched[page.file.src_uri] = swapped
+        return html
+
+    @event_priority(-100)  # after the search plugin has indexed the page
+    def on_page_context(
+        self, context: Any, *, page: Page, config: MkDocsConfig, nav: Navigation
+    ) -> Any:
+        swapped = self.searched.pop(page.file.src_uri, None)
+        if swapped and page.content is not None:
+            content = page.content
+            for light, full in swapped:
+                content = content.replace(light, full, 1)
+            page.content = content
+        return context
 
     def on_serve(self, server: Any, *, config: MkDocsConfig, builder: Any) -> Any:
         server.watch(str(self.catalog_path))
