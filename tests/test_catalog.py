@@ -17,7 +17,7 @@ from migdocs.catalog import (
     load_catalog,
     yamlload,
 )
-from migdocs.catalog.models import Catalog, Objects, Rollback
+from migdocs.catalog.models import Catalog, Objects, Rollback, json_schema
 from migdocs.checks import run_static
 from migdocs.errors import CatalogError, MigdocsError
 from migdocs.objects import ObjectKind, ObjectRef
@@ -658,6 +658,29 @@ def test_json_schema_has_every_key_and_forbids_others() -> None:
     for name, definition in definitions.items():
         if definition.get("type") == "object" and "properties" in definition:
             assert definition.get("additionalProperties") is False, name
+
+
+def test_json_schema_describes_keys_with_their_attribute_docstrings() -> None:
+    schema = json_schema()
+    definitions = schema["$defs"]
+    assert schema["properties"]["version"]["description"] == "The catalog format's version."
+    assert definitions["Migration"]["properties"]["id"]["description"] == (
+        "Unique id: the file stem."
+    )
+    assert definitions["Rollback"]["properties"]["none"]["description"] == (
+        "Instead of a script: why this migration has no rollback."
+    )
+    assert definitions["Reviewed"]["properties"]["sha256"]["description"].startswith("SHA-256")
+    undescribed = [
+        f"{name}.{key}"
+        for name, definition in [("Catalog", schema), *definitions.items()]
+        for key, value in definition.get("properties", {}).items()
+        if "description" not in value
+    ]
+    # Objects' keys have no docstrings (the class says what they all are); `paths` and the
+    # other sections are described by their own model's docstring.
+    assert all(name.startswith(("Objects.", "Catalog.")) for name in undescribed), undescribed
+    assert Catalog.model_json_schema()["$defs"].keys() == definitions.keys()
 
 
 def test_json_schema_refuses_rule_keys_that_are_not_codes() -> None:

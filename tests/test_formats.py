@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from migdocs.catalog.models import Severity
 from migdocs.checks import all_rules
 from migdocs.report import Report
 from migdocs.report.finding import Finding
-from migdocs.report.formats import FORMATS
+from migdocs.report.formats import FORMATS, render_text
 
 DATABASE = "postgresql://auditor@db.example:5432/app"
 
@@ -254,3 +255,72 @@ def test_github_escaping_table() -> None:
         "::error file=migrations/a%3Ab%2Cc%25.sql,line=3,title=MG403 m%3A1%2C2"
         "::50%25 done%0D%0Asecond: line, with comma"
     )
+
+
+# -- text ------------------------------------------------------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def text_report() -> Report:
+    findings = [
+        *report().findings,
+        # what rich would read as markup, emoji codes or control characters
+        Finding("MG201", Severity.ERROR, "declares [bold]x[/bold] :smile:", "2025-01-01_users",
+                "catalog.yaml", 100),
+        Finding("MG604", Severity.WARNING, "tab\there, bell\x07 and\rcarriage", "[odd] id"),
+    ]  # fmt: skip
+    return Report(
+        catalog="catalog.yaml",
+        migrations=["2025-01-01_users", "2025-01-02_index", "[odd] id", "2025-01-01_users"],
+        findings=findings,
+        notes=["live: skipped (no --database-url)"],
+    )
+
+
+TEXT = """\
+2025-01-01_users
+  migrations/2025-01-01_users.sql:3:1: info MG205 creates index without CONCURRENTLY
+  migrations/2025-01-01 users & more.sql:7:12: error MG200 syntax error at or near "TABEL"
+  catalog.yaml:100: error MG201 declares [bold]x[/bold] :smile:
+
+2025-01-02_index
+  migrations/rollbacks/2025-01-02_rollback_index.sql: error MG403 after the rollback, index public.i: still present
+  error MG501 postgresql://auditor@db.example:5432/app index public.i is missing
+
+[odd] id
+  warning MG604 tab     here, bell andcarriage
+
+2025-01-01_users
+  migrations/2025-01-01_users.sql:3:1: info MG205 creates index without CONCURRENTLY
+  migrations/2025-01-01 users & more.sql:7:12: error MG200 syntax error at or near "TABEL"
+  catalog.yaml:100: error MG201 declares [bold]x[/bold] :smile:
+
+(project)
+  warning MG502 postgresql://auditor@db.example:5432/app table public.t, 100% made by hand:
+yes
+  migrations/2025-01-03_x,y.sql: error MG101 migration file is not in the catalog
+
+note: live: skipped (no --database-url)
+4 migrations: 5 errors, 2 warnings, 1 info
+"""  # noqa: E501
+
+
+def test_text_groups_findings_by_migration_in_catalog_order() -> None:
+    # Text is as written: `[bold]` and `:smile:` are not markup, `:100:` is no emoji (rich
+    # made it 💯), tabs are expanded and control characters dropped as a terminal would.
+    # A migration listed twice (MG109) shows twice; findings of no migration come last.
+    assert render_text(text_report()) == TEXT
+
+
+def test_colour_is_the_plain_text_with_styles() -> None:
+    plain = render_text(text_report())
+    coloured = render_text(text_report(), color=True)
+    assert ANSI.search(coloured)
+    assert "\x1b[1mMG201\x1b[0m" in coloured
+    assert ANSI.sub("", coloured) == plain
+
+
+def test_text_of_a_clean_report() -> None:
+    clean = Report(catalog="catalog.yaml", migrations=["a", "b"])
+    assert render_text(clean) == "✓ 2 migrations: no findings\n"

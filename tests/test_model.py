@@ -309,6 +309,21 @@ def test_undo_restores_exactly(sql: str) -> None:
     assert state(model) == before
 
 
+def test_dropping_a_wide_table_drops_each_thing_on_it_once() -> None:
+    columns = ", ".join(f"c{i} int" for i in range(300))
+    indexes = "; ".join(f"CREATE INDEX i{i} ON wide (c{i}, c{(i + 1) % 300})" for i in range(300))
+    model = model_of(BASE + f"CREATE TABLE wide (id int PRIMARY KEY, {columns}); {indexes};")
+    before, mark = state(model), model.mark()
+    apply(model, "DROP TABLE wide")
+    dropped = [ref.key for ref in model.effect_since(mark).dropped]
+    assert len(dropped) == len(set(dropped)) == 1 + 301 + 1 + 300  # table, columns, pkey, indexes
+    assert dropped[-1] == "table:public.wide"  # what hangs on it goes first
+    assert keys(model) == BASE_OBJECTS
+    assert ("table", "public", None, "wide") not in model.children
+    model.undo(mark)
+    assert state(model) == before
+
+
 def test_undo_to_an_inner_mark() -> None:
     model = model_of()
     apply(model, "ALTER TABLE users ADD COLUMN a int")

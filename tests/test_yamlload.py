@@ -212,6 +212,31 @@ def test_positions_of_keys_and_values(path: tuple[str | int, ...], line: int, co
     assert document.mark(path) == Mark(line, column)
 
 
+ALIASED = "a: &x {b: 1}\nc: *x\n1: one\nl: [p, q]\nm:\n  - k: v\n"
+
+
+@pytest.mark.parametrize(
+    ("path", "line", "column"),
+    [
+        (("c",), 2, 1),
+        (("c", "b"), 1, 8),  # an alias's values are where the anchored value was written
+        (("a", "b"), 1, 8),
+        (("1",), 3, 1),  # a key that reads as a number is named by its text
+        ((1,), 1, 1),  # an index into a mapping: nothing there, the document
+        (("l", 1), 4, 8),
+        (("l", -1), 4, 1),  # no negative indexes: the list's key
+        (("l", "1"), 4, 1),  # nor text into a list
+        (("l", 5), 4, 1),
+        (("m", 0), 6, 5),
+        (("m", 0, "k"), 6, 5),
+    ],
+)
+def test_positions_through_aliases_and_odd_paths(
+    path: tuple[str | int, ...], line: int, column: int
+) -> None:
+    assert load_yaml(ALIASED).mark(path) == Mark(line, column)
+
+
 def test_an_empty_document_has_no_positions() -> None:
     document = load_yaml("")
     assert document.data is None

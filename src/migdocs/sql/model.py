@@ -72,8 +72,10 @@ class SchemaModel:
         #: What each view reads, by identity: a view goes with them on DROP … CASCADE.
         self.sources: dict[Identity, frozenset[Identity]] = {}
         self._journal: list[tuple[dict[Any, Any], Any, Any]] = []
-        #: Objects whose drop is under way: their children need not be taken off their list
-        #: one by one (a copy of the list each time: quadratic on a wide table).
+        #: Tables (and other owners) whose drop is under way: each child goes in turn, so
+        #: neither taking it off its owner's list (a copy of the list each time) nor looking
+        #: for what its columns take along (a scan of the list each time) is needed: both
+        #: were quadratic in the width of a table.
         self._dropping: set[Identity] = set()
 
     # -- journaled writes ---------------------------------------------------------------------
@@ -225,8 +227,8 @@ class SchemaModel:
 
     def _drop_dependents_of_column(self, column: ObjectRef) -> None:
         table = column.parent
-        if table is None:
-            return
+        if table is None or table.identity in self._dropping:
+            return  # the table goes, and everything on it with it
         for sibling in sorted(self.children.get(table.identity, frozenset())):
             key = self.keys.get(sibling)
             if key is not None and column.name in key.reads and sibling in self.objects:

@@ -1,0 +1,110 @@
+"""Project: which SQL files a folder holds, how paths are shown, and reading a file's bytes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from migdocs.project import Project
+from migdocs.sql.script import read_bytes
+
+H = "version: 1\nproject: {name: P}\n"
+
+
+def project_at(root: Path, extra: str = "") -> Project:
+    (root / "catalog.yaml").write_text(H + extra, encoding="utf-8")
+    return Project.load(root / "catalog.yaml", "catalog.yaml")
+
+
+def sql_files_by_glob(folder: Path) -> list[Path]:
+    """What `Project` listed before it read each folder once: glob, then `is_file`, sorted."""
+    return sorted(path for path in folder.glob("*.sql") if path.is_file())
+
+
+def make_folder(folder: Path, outside: Path) -> None:
+    folder.mkdir(parents=True)
+    for name in ("b.sql", "a.sql", "A.sql", ".hidden.sql", ".sql", "x.SQL", "notes.txt", "c.sqlx"):
+        (folder / name).write_text("SELECT 1;\n", encoding="utf-8")
+    (folder / "sub.sql").mkdir()  # a folder is not a file
+    (folder / "link.sql").symlink_to(folder / "a.sql")  # a link to a file is one
+    (folder / "dangling.sql").symlink_to(folder / "gone.sql")
+    (folder / "far.sql").symlink_to(outside / "far.sql")
+
+
+def test_sql_files_are_what_glob_finds(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "far.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    root = tmp_path / "project"
+    make_folder(root / "migrations", outside)
+    make_folder(root / "migrations" / "rollbacks", outside)
+    project = project_at(root)
+    assert project.migration_files == sql_files_by_glob(project.migrations_dir)
+    assert project.rollback_files == sql_files_by_glob(project.rollbacks_dir)
+    names = [path.name for path in project.migration_files]
+    assert names == [".hidden.sql", ".sql", "A.sql", "a.sql", "b.sql", "far.sql", "link.sql"]
+
+
+def test_rollbacks_kept_beside_the_migrations(tmp_path: Path) -> None:
+    folder = tmp_path / "sql"
+    folder.mkdir()
+    for name in ("2025-01-01_a.sql", "2025-01-01_rollback_a.sql", "2025-01-02_b.sql"):
+        (folder / name).write_text("SELECT 1;\n", encoding="utf-8")
+    project = project_at(tmp_path, "paths: {migrations: sql, rollbacks: sql}\n")
+    assert [p.name for p in project.migration_files] == ["2025-01-01_a.sql", "2025-01-02_b.sql"]
+    assert [p.name for p in project.rollback_files] == ["2025-01-01_rollback_a.sql"]
+
+
+def test_no_folder_no_files(tmp_path: Path) -> None:
+    project = project_at(tmp_path)
+    assert project.migration_files == []
+    assert project.rollback_files == []
+
+
+@pytest.mark.parametrize(
+    ("paths", "name", "shown"),
+    [
+        ("", "migrations/a.sql", "migrations/a.sql"),
+        ("", "migrations/rollbacks/r.sql", "migrations/rollbacks/r.sql"),
+        ("", "setup.sql", "setup.sql"),
+        ("paths: {migrations: sql/../migrations}\n", "sql/../migrations/a.sql", None),
+        ("paths: {migrations: ./db/./forward}\n", "db/forward/a.sql", "db/forward/a.sql"),
+    ],
+)
+def test_display_is_relative_to_the_project(
+    tmp_path: Path, paths: str, name: str, shown: str | None
+) -> None:
+    for folder in ("sql", "migrations/rollbacks", "db/forward"):
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+    project = project_at(tmp_path, paths)
+    path = project.root / name
+    expected = shown if shown is not None else path.relative_to(project.root).as_posix()
+    assert project.display(path) == expected
+    assert project.display(path) == expected  # the folder is known now: the same answer
+
+
+def test_display_of_a_path_outside_the_project(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    project = project_at(tmp_path / "p")
+    outside = tmp_path / "elsewhere" / "x.sql"
+    assert project.display(outside) == outside.as_posix()
+    linked = tmp_path / "p" / "link"
+    linked.symlink_to(tmp_path / "p")
+    assert project.display(linked / "y.sql") == "link/y.sql"  # as the user wrote it
+
+
+@pytest.mark.parametrize("size", [0, 1, 100, 65535, 65536, 65537, 3 * 65536 + 7, 2_000_000])
+def test_read_bytes_reads_the_whole_file(tmp_path: Path, size: int) -> None:
+    path = tmp_path / "f.sql"
+    data = os.urandom(size)
+    path.write_bytes(data)
+    assert read_bytes(path) == data
+
+
+def test_read_bytes_of_a_folder_or_nothing(tmp_path: Path) -> None:
+    with pytest.raises(IsADirectoryError):
+        read_bytes(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        read_bytes(tmp_path / "missing.sql")
