@@ -68,7 +68,7 @@ def keys(model: SchemaModel) -> set[str]:
 def state(model: SchemaModel) -> tuple[Any, ...]:
     return (
         dict(model.objects),
-        dict(model.children),
+        {owner: frozenset(children) for owner, children in model.children.items()},
         dict(model.keys),
         dict(model.column_types),
         dict(model.sources),

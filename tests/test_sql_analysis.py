@@ -934,6 +934,30 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
     assert problem.message == "not UTF-8 text (byte 0xe9); save the file as UTF-8"
 
 
+STATEMENTS_BY_LINE = """\
+-- a comment
+CREATE TABLE a (
+  id int
+); CREATE TABLE b (id int);
+
+SELECT 1; SELECT 2;
+-- trailing
+INSERT INTO a
+VALUES (1)"""
+
+
+def test_statement_at_every_line() -> None:
+    script = parse_text(STATEMENTS_BY_LINE)
+    first = [
+        next((s for s in script.statements if s.line <= line <= s.end_line), None)
+        for line in range(0, 12)
+    ]
+    assert [script.statement_at(line) for line in range(0, 12)] == first
+    assert [None if s is None else s.index for s in first] == [
+        None, None, 0, 0, 0, None, 2, None, 4, 4, None, None,
+    ]  # fmt: skip
+
+
 def test_statement_at() -> None:
     script = parse_text("SELECT 1;\n\nCREATE TABLE t (\n  id int\n);\n")
     assert script.statement_at(1) is script.statements[0]

@@ -17,6 +17,9 @@ from migdocs.sql.effects import KeyInfo, Statement
 
 Identity = tuple[str, str | None, str | None, str]
 _MISSING: Any = object()
+#: Journal marks of an element added to, or removed from, a set of children.
+_ADDED: Any = object()
+_REMOVED: Any = object()
 #: Kinds a view can read, and so depend on.
 _READABLE = frozenset({ObjectKind.TABLE, ObjectKind.VIEW, ObjectKind.MATVIEW})
 
@@ -66,12 +69,14 @@ class SchemaModel:
 
     def __init__(self) -> None:
         self.objects: dict[Identity, ObjectRef] = {}
-        self.children: dict[Identity, frozenset[Identity]] = {}
+        #: What hangs on each object. The sets change in place (journaled element by
+        #: element): a new set per change would make a table with many children quadratic.
+        self.children: dict[Identity, set[Identity]] = {}
         self.keys: dict[Identity, KeyInfo] = {}
         self.column_types: dict[Identity, str] = {}
         #: What each view reads, by identity: a view goes with them on DROP … CASCADE.
         self.sources: dict[Identity, frozenset[Identity]] = {}
-        self._journal: list[tuple[dict[Any, Any], Any, Any]] = []
+        self._journal: list[tuple[Any, Any, Any]] = []
         #: Tables (and other owners) whose drop is under way: each child goes in turn, so
         #: neither taking it off its owner's list (a copy of the list each time) nor looking
         #: for what its columns take along (a scan of the list each time) is needed: both
@@ -89,6 +94,20 @@ class SchemaModel:
             self._journal.append((table, key, table[key]))
             del table[key]
 
+    def _link(self, parent: Identity, child: Identity) -> None:
+        siblings = self.children.get(parent)
+        if siblings is None:
+            self._set(self.children, parent, {child})
+        elif child not in siblings:
+            siblings.add(child)
+            self._journal.append((siblings, child, _ADDED))
+
+    def _unlink(self, parent: Identity, child: Identity) -> None:
+        siblings = self.children.get(parent)
+        if siblings is not None and child in siblings:
+            siblings.remove(child)
+            self._journal.append((siblings, child, _REMOVED))
+
     def mark(self) -> int:
         """A point in the journal to compute effects from or undo to."""
         return len(self._journal)
@@ -99,6 +118,10 @@ class SchemaModel:
             table, key, old = self._journal.pop()
             if old is _MISSING:
                 table.pop(key, None)
+            elif old is _ADDED:
+                table.discard(key)
+            elif old is _REMOVED:
+                table.add(key)
             else:
                 table[key] = old
 
@@ -178,9 +201,7 @@ class SchemaModel:
         self._set(self.objects, identity, ref)
         parent = ref.parent
         if parent is not None:
-            siblings = self.children.get(parent.identity, frozenset())
-            if identity not in siblings:
-                self._set(self.children, parent.identity, siblings | {identity})
+            self._link(parent.identity, identity)
         if key is not None:
             self._set(self.keys, identity, key)
         if column_type is not None:
@@ -218,18 +239,14 @@ class SchemaModel:
         self._delete(self.children, identity)
         self._delete(self.sources, identity)
         parent = found.parent
-        if (
-            parent is not None
-            and parent.identity in self.children
-            and parent.identity not in self._dropping
-        ):
-            self._set(self.children, parent.identity, self.children[parent.identity] - {identity})
+        if parent is not None and parent.identity not in self._dropping:
+            self._unlink(parent.identity, identity)
 
     def _drop_dependents_of_column(self, column: ObjectRef) -> None:
         table = column.parent
         if table is None or table.identity in self._dropping:
             return  # the table goes, and everything on it with it
-        for sibling in sorted(self.children.get(table.identity, frozenset())):
+        for sibling in sorted(self.children.get(table.identity, ())):
             key = self.keys.get(sibling)
             if key is not None and column.name in key.reads and sibling in self.objects:
                 self.drop(self.objects[sibling])
@@ -291,8 +308,8 @@ class SchemaModel:
         self._delete(self.children, identity)
         self._delete(self.sources, identity)
         parent = ref.parent
-        if parent is not None and parent.identity in self.children:
-            self._set(self.children, parent.identity, self.children[parent.identity] - {identity})
+        if parent is not None:
+            self._unlink(parent.identity, identity)
 
     def _retarget_keys(self, old_table: ObjectRef, new_table: ObjectRef) -> None:
         for identity, key in list(self.keys.items()):
@@ -307,7 +324,7 @@ class SchemaModel:
         table = column.parent
         if table is None:
             return
-        for sibling in self.children.get(table.identity, frozenset()):
+        for sibling in self.children.get(table.identity, ()):
             key = self.keys.get(sibling)
             if key is not None and column.name in key.reads:
                 renamed = tuple(new_name if c == column.name else c for c in key.columns)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,7 @@ class Script:
     statements: list[Statement] = field(default_factory=list)
     problems: list[ScriptProblem] = field(default_factory=list)
     parsed: bool = True
+    _ends: list[int] | None = field(default=None, init=False, repr=False, compare=False)
 
     @cached_property
     def sha256(self) -> str:
@@ -105,10 +108,18 @@ class Script:
         return (self.text or "").encode("utf-8")
 
     def statement_at(self, line: int) -> Statement | None:
-        """The statement whose text spans ``line``."""
-        for statement in self.statements:
-            if statement.line <= line <= statement.end_line:
-                return statement
+        """The statement whose text spans ``line`` (the first, where two share it)."""
+        statements = self.statements
+        ends = self._ends
+        if ends is None or len(ends) != len(statements):
+            ends = self._ends = [statement.end_line for statement in statements]
+            if any(a > b for a, b in pairwise(ends)):  # pragma: no cover - never from pglast
+                self._ends = None
+                return next((s for s in statements if s.line <= line <= s.end_line), None)
+        # Statements follow each other: the first that ends on or after the line is the one.
+        index = bisect_left(ends, line)
+        if index < len(statements) and statements[index].line <= line:
+            return statements[index]
         return None
 
 
