@@ -950,9 +950,9 @@ def test_statement_at_every_line() -> None:
     script = parse_text(STATEMENTS_BY_LINE)
     first = [
         next((s for s in script.statements if s.line <= line <= s.end_line), None)
-        for line in range(0, 12)
+        for line in range(12)
     ]
-    assert [script.statement_at(line) for line in range(0, 12)] == first
+    assert [script.statement_at(line) for line in range(12)] == first
     assert [None if s is None else s.index for s in first] == [
         None, None, 0, 0, 0, None, 2, None, 4, 4, None, None,
     ]  # fmt: skip
