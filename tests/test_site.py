@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import hashlib
 import http.server
+import json
 import os
 import re
 import shutil
@@ -80,6 +81,47 @@ def test_plugin_hooks_generate_the_pages(example: Path) -> None:
     row = "<td>creates</td>\n<td>index <code>user_sessions_expire_idx</code></td>\n<td>✔ seen</td>"
     assert any(row in part for part in shown if isinstance(part, str))
     assert any(isinstance(part, Code) and "CREATE INDEX" in part.source for part in shown)
+
+
+def _page(example: Path, uri: str, report: dict[str, object] | None = None) -> tuple[str, str]:
+    """A generated page's Markdown, and the HTML of its facts table."""
+    config = load_config(str(example / "mkdocs.yml"))
+    if report is not None:
+        (example / "report.json").write_text(json.dumps(report))
+        config.plugins["migdocs"].config.report = "report.json"
+    config = config.plugins.on_config(config)
+    files = config.plugins.on_files(Files([]), config=config)
+    file = files.get_file_from_path(uri)
+    assert file is not None
+    text = file.content_string
+    parts = config.plugins["migdocs"].fragments.parts
+    facts = parts[re.findall(r"<!-- migdocs:html (\S+) -->", text)[0]]
+    assert isinstance(facts, str)
+    return text, facts
+
+
+def test_a_migration_page_shows_replay_and_findings_only_when_there_are_some(
+    example: Path,
+) -> None:
+    uri = "history/migrations/2025-08-31_add_session_storage_indexes.md"
+    text, facts = _page(example, uri)
+    assert "<td>replayed</td>\n<td>not in this site's report</td>" in facts
+    assert "<td>reviewed</td>\n<td>never</td>" in facts
+    assert "## On replay" not in text
+    assert "## Findings" in text  # MG602: never reviewed
+    replay = {
+        "migration": "2025-08-31_add_session_storage_indexes",
+        "forward": "ok",
+        "rollback": "ok",
+        "round_trip": "ok",
+        "ms": 12,
+        "changes": {"added": ["table:public.user_sessions"], "removed": [], "changed": []},
+    }
+    text, facts = _page(example, uri, {"findings": [], "replay": [replay]})
+    assert "<td>replayed</td>\n<td>forward ok, rollback ok, round trip ok</td>" in facts
+    assert "## On replay" in text
+    assert "**Added**: `table:public.user_sessions`" in text
+    assert "## Findings" not in text
 
 
 def _site_markdown(config: MkDocsConfig) -> markdown.Markdown:

@@ -64,6 +64,8 @@ def md(text: object) -> str:
     Markdown then shows as code reads ``&lt;``: a wart, never a hole).
     """
     value = "" if text is None else str(text)
+    if "`" not in value:
+        return _escape_html(value)
     spans = _code_spans(value)
     parts = []
     last = 0
@@ -169,6 +171,7 @@ class Site:
             self.findings.setdefault(finding.get("migration"), []).append(finding)
         self.replay = {item["migration"]: item for item in self.report.get("replay") or []}
         self.entries = self.project.entries
+        self.templates: dict[str, jinja2.Template] = {}
 
     # -- pages ------------------------------------------------------------------------------
 
@@ -243,7 +246,10 @@ class Site:
         return f"{block.rstrip()}\n\n{SAFE_MARKER}\n"
 
     def render(self, template: str, **values: Any) -> str:
-        return self.env.get_template(template).render(**values)
+        loaded = self.templates.get(template)
+        if loaded is None:  # once a build: Jinja would look at the file at each get
+            loaded = self.templates[template] = self.env.get_template(template)
+        return loaded.render(**values)
 
     # -- the parts --------------------------------------------------------------------------
 
@@ -604,11 +610,25 @@ class Site:
         forward_text = forward_sql if forward_sql is not None else "-- the file is missing"
         fragments = self.fragments
         code, text, table = html_code, html_text, html_table
+        reviewed = migration.reviewed
+        if reviewed is None:
+            stamp = text("never")
+        else:
+            stamp = text(f"{reviewed.date.isoformat()} by {' '.join(reviewed.by.split())}")
+            if reviewed.sha256:
+                stamp += f" (files {code(reviewed.sha256[:12])})"
+        if replay is None:
+            replayed = "not in this site's report"
+        else:
+            steps = (("forward", "forward"), ("rollback", "rollback"), ("round trip", "round_trip"))
+            replayed = ", ".join(f"{step} {replay.get(key)}" for step, key in steps)
         facts = [
             ["id", code(migration.id)],
             ["date", text(migration.date.isoformat())],
             ["file", code(forward_file)],
             ["checked", text(state)],
+            ["reviewed", stamp],
+            ["replayed", text(replayed)],
         ]
         parts = {
             "facts": fragments.marker(table(["", ""], facts)),
