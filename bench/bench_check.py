@@ -36,6 +36,11 @@ SIZES = [2000, 10000]
 RUNS = 3
 
 
+def tool(name: str) -> str | None:
+    """The console script ``name`` of this Python's environment, else the one on PATH."""
+    return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+
+
 def run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run ``command`` once, keeping its output (for the untimed first run)."""
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
@@ -77,10 +82,8 @@ def check_first_runs(
 
 def main() -> None:
     sizes = [int(arg) for arg in sys.argv[1:]] or SIZES
-    squawk = shutil.which("squawk")
-    if squawk is None:
-        sys.exit("squawk is not on PATH: pip install -e '.[bench]'")
-    migdocs = shutil.which("migdocs") or sys.exit("migdocs is not on PATH")
+    squawk = tool("squawk") or sys.exit("squawk is not installed: pip install -e '.[bench]'")
+    migdocs = tool("migdocs") or sys.exit("migdocs is not installed: pip install -e .")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["MIGDOCS_TODAY"] = "2020-01-01"  # reviews in the generated history are not overdue
     version = squawk_version(squawk)
