@@ -60,6 +60,16 @@ _RISK_RANKS = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 _SEVERITY_RANKS = {"off": 0, "info": 1, "warning": 2, "error": 3}
 
 
+def _empty() -> list[Any]:
+    # Python functions, not `list` and `dict`: pydantic reads each default factory's
+    # signature, and a builtin's costs a run of the tokenizer (a few ms at every start).
+    return []
+
+
+def _no_settings() -> dict[str, RuleSetting]:
+    return {}
+
+
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 RULE_CODE = r"^MG\d{3}$"
 """What a rule code looks like: `MG` and three digits."""
@@ -139,7 +149,7 @@ class RuleSetting(_Model):
 class Replay(_Model):
     """How `migdocs verify` prepares and runs the scratch database."""
 
-    setup: list[NonEmpty] = Field(default_factory=list)
+    setup: list[NonEmpty] = Field(default_factory=_empty)
     """SQL files run before the first migration: what production has that no migration makes."""
     statement_timeout: Annotated[str, StringConstraints(pattern=r"^\d+\s*(ms|s|min|h)?$")] = "60s"
     """Longest a single statement may run during replay."""
@@ -150,24 +160,24 @@ class Live(_Model):
 
     schemas: list[NonEmpty] | None = None
     """Schemas to audit; default every non-system schema."""
-    ignore: list[NonEmpty] = Field(default_factory=list)
+    ignore: list[NonEmpty] = Field(default_factory=_empty)
     """Glob patterns of objects owned by other tools (`public.pg_stat_statements*`)."""
 
 
 class Objects(_Model):
     """Objects as `[schema.]name`; columns, constraints, triggers as `[schema.]table.name`."""
 
-    schemas: list[NonEmpty] = Field(default_factory=list)
-    extensions: list[NonEmpty] = Field(default_factory=list)
-    tables: list[NonEmpty] = Field(default_factory=list)
-    columns: list[NonEmpty] = Field(default_factory=list)
-    indexes: list[NonEmpty] = Field(default_factory=list)
-    constraints: list[NonEmpty] = Field(default_factory=list)
-    views: list[NonEmpty] = Field(default_factory=list)
-    sequences: list[NonEmpty] = Field(default_factory=list)
-    types: list[NonEmpty] = Field(default_factory=list)
-    functions: list[NonEmpty] = Field(default_factory=list)
-    triggers: list[NonEmpty] = Field(default_factory=list)
+    schemas: list[NonEmpty] = Field(default_factory=_empty)
+    extensions: list[NonEmpty] = Field(default_factory=_empty)
+    tables: list[NonEmpty] = Field(default_factory=_empty)
+    columns: list[NonEmpty] = Field(default_factory=_empty)
+    indexes: list[NonEmpty] = Field(default_factory=_empty)
+    constraints: list[NonEmpty] = Field(default_factory=_empty)
+    views: list[NonEmpty] = Field(default_factory=_empty)
+    sequences: list[NonEmpty] = Field(default_factory=_empty)
+    types: list[NonEmpty] = Field(default_factory=_empty)
+    functions: list[NonEmpty] = Field(default_factory=_empty)
+    triggers: list[NonEmpty] = Field(default_factory=_empty)
 
     @field_validator(*CATALOG_KEYS, mode="after")
     @classmethod
@@ -199,7 +209,7 @@ class Rollback(_Model):
     """The rollback script, under `paths.rollbacks`."""
     risk: Risk | None = None
     """How dangerous running it is."""
-    impact: list[Impact] = Field(default_factory=list)
+    impact: list[Impact] = Field(default_factory=_empty)
     """What it does besides undoing the migration; [] for nothing."""
     summary: Text | None = None
     """What running it means, in Markdown."""
@@ -248,9 +258,9 @@ class Migration(_Model):
     """A short title."""
     purpose: Text
     """Why the migration exists, in Markdown."""
-    changes: list[Text] = Field(default_factory=list)
+    changes: list[Text] = Field(default_factory=_empty)
     """What it changes, one item each."""
-    features: list[Text] = Field(default_factory=list)
+    features: list[Text] = Field(default_factory=_empty)
     """What it enables for users."""
     creates: Objects = Field(default_factory=Objects)
     """What the SQL must create."""
@@ -296,14 +306,14 @@ class Catalog(_Model):
     review: ReviewPolicy = ReviewPolicy()
     ledger: Ledger = Ledger()
     rules: dict[Annotated[str, StringConstraints(pattern=RULE_CODE)], RuleSetting] = Field(
-        default_factory=dict,
+        default_factory=_no_settings,
         # pydantic writes only `patternProperties`, which lets any other key through.
         json_schema_extra={"propertyNames": {"pattern": RULE_CODE}, "additionalProperties": False},
     )
     """Per-rule settings, by code."""
     replay: Replay = Replay()
     live: Live = Live()
-    migrations: list[Migration] = Field(default_factory=list)
+    migrations: list[Migration] = Field(default_factory=_empty)
     """Every migration, in the order they are applied."""
 
 
