@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 from psycopg.pq import TransactionStatus
 
 from migdocs.objects import ObjectKind, ObjectRef
@@ -370,6 +371,138 @@ def test_partial_reads_and_patching_rules(pg_database: str) -> None:
     assert full.patched(nothing) == full
     with pytest.raises(ValueError, match="only="):
         full.patched(full)
+
+
+def test_every_object_is_under_its_own_key(schema: Snapshot) -> None:
+    for key in schema:
+        assert schema[key].ref.key == key
+        assert schema.ref(key) == schema[key].ref
+        assert schema.ref(key).parent == schema[key].ref.parent
+
+
+def test_states_made_by_hand_compare_with_states_read(schema: Snapshot) -> None:
+    copied = Snapshot(ObjectState(schema[key].ref, dict(schema[key].attrs)) for key in schema)
+    assert copied == schema
+    assert schema == copied
+    assert all(schema.unchanged(key, copied) for key in schema)
+    changed = dict(copied["table:app.orders"].attrs, comment="Not orders")
+    altered = Snapshot(
+        [*(copied[key] for key in copied if key != "table:app.orders")],
+    )
+    assert altered != schema
+    altered = Snapshot(
+        [
+            *(copied[key] for key in copied if key != "table:app.orders"),
+            ObjectState(copied["table:app.orders"].ref, changed),
+        ]
+    )
+    assert not altered.unchanged("table:app.orders", schema)
+    assert not schema.unchanged("table:app.orders", altered)
+    assert [d.describe() for d in diff(schema, altered)] == [
+        "table app.orders: comment Orders → Not orders"
+    ]
+
+
+def test_a_subset_keeps_what_it_names(schema: Snapshot) -> None:
+    keys = ["table:app.orders", "column:app.orders.total", "table:app.nothing"]
+    part = schema.subset(keys)
+    assert list(part) == ["column:app.orders.total", "table:app.orders"]
+    assert not part.partial
+    assert part["column:app.orders.total"] == schema["column:app.orders.total"]
+    assert part.unchanged("table:app.orders", schema)
+
+
+@pytest.fixture
+def big_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every full read of a database counts as big: it takes a second connection."""
+    monkeypatch.setattr("migdocs.pg.snapshot.SECOND_CONNECTION_CATALOG", 0)
+
+
+def _connection_count(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _schema_database(pg_server: ScratchServer, role: str) -> str:
+    url = pg_server.create_database()
+    with pg_server.connect(url) as conn:
+        conn.execute(SCHEMA_SQL)
+    return url
+
+
+def test_a_big_read_on_two_connections_is_the_same_read(
+    pg_server: ScratchServer, role: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = _schema_database(pg_server, role)
+    try:
+        with psycopg.connect(url, autocommit=True, cursor_factory=CountingCursor) as conn:
+            alone = read_snapshot(conn)
+            monkeypatch.setattr("migdocs.pg.snapshot.SECOND_CONNECTION_CATALOG", 0)
+            CountingCursor.executed = 0
+            together = read_snapshot(conn)
+            asked_together = CountingCursor.executed
+            # The second connection has come and gone.
+            assert _connection_count(conn) == 1
+    finally:
+        pg_server.drop_database(url)
+    assert together == alone
+    assert {key: together[key] for key in together} == {key: alone[key] for key in alone}
+    # Two queries went to the other connection; one statement exported the snapshot.
+    assert asked_together == EXPECTED_QUERIES[2] - 2 + 1
+
+
+def test_a_second_connection_sees_the_same_snapshot(
+    pg_server: ScratchServer, pg_database: str, big_read: None
+) -> None:
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int)")
+        conn.execute("CREATE INDEX t_id ON t (id)")
+        before = read_snapshot(conn)
+        conn.execute("CREATE INDEX t_id_2 ON t (id)")
+        after = read_snapshot(conn)
+    assert "index:public.t_id" in before
+    assert "index:public.t_id_2" not in before
+    assert "index:public.t_id_2" in after
+
+
+def test_a_read_in_an_open_transaction_takes_no_second_connection(
+    pg_database: str, big_read: None
+) -> None:
+    with psycopg.connect(pg_database) as conn:
+        conn.execute("CREATE TABLE pending (id int)")
+        conn.execute("CREATE INDEX pending_id ON pending (id)")
+        snapshot = read_snapshot(conn)  # another session could not see them
+        conn.rollback()
+    assert "table:public.pending" in snapshot
+    assert "index:public.pending_id" in snapshot
+
+
+def test_a_refused_second_connection_leaves_the_read_to_the_first(
+    pg_server: ScratchServer, role: str, big_read: None
+) -> None:
+    url = _schema_database(pg_server, role)
+    lonely = f"{role}_lonely"
+    with pg_server.connect("postgres") as admin:
+        admin.execute(f"CREATE ROLE {lonely} LOGIN CONNECTION LIMIT 1")
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            expected = read_snapshot(conn)
+        with psycopg.connect(
+            make_conninfo(url, user=lonely), autocommit=True, cursor_factory=CountingCursor
+        ) as conn:
+            CountingCursor.executed = 0
+            snapshot = read_snapshot(conn)
+            asked = CountingCursor.executed
+    finally:
+        pg_server.drop_database(url)
+        with pg_server.connect("postgres") as admin:
+            admin.execute(f"DROP ROLE {lonely}")
+    assert snapshot == expected
+    # All of a full first read, plus the export: the refused queries ran here.
+    assert asked == EXPECTED_QUERIES[0] + 1
 
 
 def test_snapshot_is_a_sorted_immutable_mapping() -> None:

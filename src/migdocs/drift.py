@@ -79,12 +79,16 @@ def ignored(ref: ObjectRef, patterns: Iterable[str]) -> bool:
 def scoped(
     snapshot: Snapshot, schemas: Iterable[str] | None, patterns: list[str], skip: set[str]
 ) -> Snapshot:
-    """The part of a snapshot the audit looks at: its schemas, without ignored objects."""
+    """The part of a snapshot the audit looks at: its schemas, without ignored objects.
+
+    Its objects stay as they were read (no state is made to decide what is kept).
+    """
     wanted = set(schemas) if schemas is not None else None
+    if wanted is None and not patterns and not skip:
+        return snapshot
     kept = []
     for key in snapshot.key_set():
-        state = snapshot[key]
-        ref = state.ref
+        ref = snapshot.ref(key)
         if ref.kind in GLOBAL_KINDS:
             if wanted is not None and ref.kind.value == "schema" and ref.name not in wanted:
                 continue
@@ -94,8 +98,8 @@ def scoped(
             continue
         if ignored(ref, patterns):
             continue
-        kept.append(state)
-    return Snapshot(kept)
+        kept.append(key)
+    return snapshot.subset(kept)
 
 
 def compare_live(

@@ -538,7 +538,7 @@ class Replayer:
             elif key in before and key not in after:
                 result.removed_refs.append(before[key].ref)
         for key in keys:
-            if key in after and (key not in before or before[key] != after[key]):
+            if key in after and (key not in before or not before.unchanged(key, after)):
                 self.provenance[key] = entry.id
             elif key not in after:
                 self.provenance.pop(key, None)
@@ -686,10 +686,7 @@ def _blocker(forward: Script, missing: dict[Identity, str]) -> str | None:
 def _limited_diff(before: Snapshot, after: Snapshot, keys: Iterable[str]) -> list[Difference]:
     """``diff`` restricted to ``keys``: the others are known to be equal."""
     keys = set(keys)
-    return diff(
-        Snapshot(before[key] for key in keys if key in before),
-        Snapshot(after[key] for key in keys if key in after),
-    )
+    return diff(before.subset(keys), after.subset(keys))
 
 
 def _name(difference: Difference) -> str:

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import threading
 from collections.abc import Iterable, Iterator, KeysView, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
+import psycopg
 from psycopg import Pipeline
+from psycopg.conninfo import make_conninfo
 from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from migdocs.objects import ObjectRef
 from migdocs.pg.normalize import function_body, squeeze, unqualified
-from migdocs.pg.queries import LAYOUTS, PARAMS, RESOLVE, SCOPE_CATALOGS, Layout, queries
-
-if TYPE_CHECKING:
-    import psycopg
+from migdocs.pg.queries import LAYOUTS, PARAMS, RESOLVE, SCOPE_CATALOGS, Layout, Query, queries
 
 __all__ = [
     "CAPTURE_SCHEMA",
@@ -301,7 +301,11 @@ def read_snapshot(
 
     The queries run in one read-only repeatable-read transaction (a savepoint if the
     connection is already in one), with settings that make PostgreSQL print every name
-    schema-qualified, so the same DDL gives the same snapshot on any server.
+    schema-qualified, so the same DDL gives the same snapshot on any server. A full read
+    of a big database that opened its own transaction runs its two slowest queries on a
+    second connection at the same time, in the same snapshot (``pg_export_snapshot``, as
+    ``pg_dump --jobs`` does); should that connection fail, they run on ``conn`` after the
+    others.
 
     Args:
         conn: A connection to the database.
@@ -330,11 +334,12 @@ def read_snapshot(
     with _no_cyclic_gc(), conn.transaction(force_rollback=True), conn.cursor() as cur:
         if begin:
             cur.execute(_BEGIN)
-        prepared = cur.execute(_SETTINGS).fetchone()
+        settings = cur.execute(_SETTINGS).fetchone()
+        prepared, catalog_size = (settings[-1], settings[-2]) if settings else ([], 0)
         missing = [
             statement.prepare
             for statement in (_RESOLVE, *(statement for statement, _ in statements))
-            if prepared is None or statement.name not in prepared[-1]
+            if statement.name not in prepared
         ]
         if missing:
             cur.execute(";\n".join(missing))
@@ -351,20 +356,93 @@ def read_snapshot(
                 if scope.catalog in scopes:
                     scopes[scope.catalog].append(str(scope.oid))
             # A query whose scopes were not touched has nothing to say.
-            statements = [(statement, scope) for statement, scope in statements if scopes[scope]]
+            statements = [each for each in statements if scopes[each.query.scope]]
         params.update({catalog: _array(oids) for catalog, oids in scopes.items()})
-        # In a pipeline, the queries travel together, and the server runs the next ones
-        # while the rows of the first are received. Rows are kept as they arrive (binary:
-        # numbers and lists cost the client less to load).
-        with conn.pipeline() if Pipeline.is_supported() else nullcontext():
-            cursors = [conn.cursor(binary=True) for _ in statements]
-            for (statement, _), each in zip(statements, cursors, strict=True):
-                each.execute(statement.execute(params), prepare=False)
-            for each in cursors:
-                rows = each.fetchall()
+        second: _SecondConnection | None = None
+        if only is None and begin and catalog_size >= SECOND_CONNECTION_CATALOG:
+            row = cur.execute("SELECT pg_export_snapshot()").fetchone()
+            assert row is not None
+            second = _SecondConnection(
+                conn, row[0], [each for each in statements if each.query.second], params
+            )
+            statements = [each for each in statements if not each.query.second]
+        for rows in _fetch(conn, statements, params):
+            entries.update({row[0]: row for row in rows})
+        if second is not None:
+            # Should the second connection have failed, its queries run here instead.
+            for rows in second.result() or _fetch(conn, second.statements, params):
                 entries.update({row[0]: row for row in rows})
-                each.close()
     return Snapshot._make(entries, only, covered)
+
+
+#: The size of ``pg_class`` (bytes) from which a full read takes a second connection: about
+#: 700 tables; below it, the second connection's start costs more than it saves.
+SECOND_CONNECTION_CATALOG = 1 << 20
+
+
+def _fetch(
+    conn: psycopg.Connection[Any], statements: list[_Statement], params: Mapping[str, str | None]
+) -> list[list[_Row]]:
+    """The rows of each statement, as they arrive.
+
+    In a pipeline, the queries travel together, and the server runs the next ones while the
+    rows of the first are received. Binary rows: numbers and lists cost the client less to
+    load.
+    """
+    with conn.pipeline() if Pipeline.is_supported() else nullcontext():
+        cursors = [conn.cursor(binary=True) for _ in statements]
+        for statement, each in zip(statements, cursors, strict=True):
+            each.execute(statement.prepared.execute(params), prepare=False)
+        results = []
+        for each in cursors:
+            results.append(each.fetchall())
+            each.close()
+    return results
+
+
+class _SecondConnection(threading.Thread):
+    """A second session that runs some queries of a full read at the same time as the first,
+    in the snapshot the first exported: the server reads the catalogs on two cores.
+
+    It connects as the first did (the same parameters, password included), and reads in a
+    read-only repeatable-read transaction too.
+    """
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        exported: str,
+        statements: list[_Statement],
+        params: Mapping[str, str | None],
+    ) -> None:
+        super().__init__(name="migdocs-snapshot", daemon=True)
+        password = conn.info.password
+        self.conninfo = make_conninfo(conn.info.dsn, **({"password": password} if password else {}))
+        self.exported = exported
+        self.statements = statements
+        self.params = params
+        self.rows: list[list[_Row]] | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            with (
+                psycopg.Connection.connect(self.conninfo, autocommit=True) as conn,
+                conn.cursor() as cur,
+            ):
+                cur.execute(_BEGIN.replace("SET TRANSACTION", "BEGIN"))
+                cur.execute(SQL("SET TRANSACTION SNAPSHOT {}").format(Literal(self.exported)))
+                cur.execute(_SETTINGS)
+                cur.execute(";\n".join(each.prepared.prepare for each in self.statements))
+                self.rows = _fetch(conn, self.statements, self.params)
+                cur.execute("ROLLBACK")
+        except psycopg.Error:
+            self.rows = None  # the first connection runs them: a pooler, a connection limit…
+
+    def result(self) -> list[list[_Row]] | None:
+        """The rows of each statement, or ``None`` if this connection could not read them."""
+        self.join()
+        return self.rows
 
 
 @contextmanager
@@ -405,10 +483,15 @@ class _Prepared:
         return SQL("EXECUTE {} ({})").format(Identifier(self.name), SQL(", ").join(literals))
 
 
+class _Statement(NamedTuple):
+    prepared: _Prepared
+    query: Query
+
+
 @cache
-def _statements(version: int, partial: bool) -> list[tuple[_Prepared, str]]:
-    """The prepared catalog queries of a full or partial read, each with its scope catalog."""
-    return [(_Prepared(query.sql, PARAMS), query.scope) for query in queries(version, partial)]
+def _statements(version: int, partial: bool) -> list[_Statement]:
+    """The prepared catalog queries of a full or partial read."""
+    return [_Statement(_Prepared(query.sql, PARAMS), query) for query in queries(version, partial)]
 
 
 _RESOLVE = _Prepared(RESOLVE, ("catalogs", "oids", "altered"))
@@ -440,5 +523,6 @@ SELECT set_config('search_path', 'pg_catalog', true),
        -- more than these queries run.
        set_config('work_mem', '64MB', true),
        set_config('jit', 'off', true),
+       pg_relation_size('pg_catalog.pg_class') AS catalog_size,
        ARRAY(SELECT name FROM pg_prepared_statements WHERE name LIKE 'migdocs\_%')
 """
