@@ -81,7 +81,7 @@ def _entry_index(node: Any, part: str | int) -> int | None:
 
 
 def _packed(mark: Any) -> int:
-    """A parser mark (0-based line and column) as one integer."""
+    """A parser mark (0-based line and column) as one integer, as `_convert` packs them."""
     return int(mark.line) << 32 | int(mark.column)
 
 
@@ -254,7 +254,8 @@ def _convert(node: yaml.Node, path: Path, entries: dict[int, tuple[Any, list[int
             item.value if item.tag is _STR else _convert(item, (*path, index), entries)
             for index, item in enumerate(node.value)
         ]
-        entries[id(items)] = (items, [_packed(item.start_mark) for item in node.value])
+        marks = [item.start_mark for item in node.value]
+        entries[id(items)] = (items, [mark.line << 32 | mark.column for mark in marks])
         return items
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
@@ -274,6 +275,7 @@ def _convert(node: yaml.Node, path: Path, entries: dict[int, tuple[Any, list[int
                 if value_node.tag is _STR
                 else _convert(value_node, (*path, key), entries)
             )
-        entries[id(result)] = (result, [_packed(key.start_mark) for key, _ in node.value])
+        marks = [key.start_mark for key, _ in node.value]
+        entries[id(result)] = (result, [mark.line << 32 | mark.column for mark in marks])
         return result
     raise YamlError(f"unsupported YAML node at {_describe(path)}", _mark(node))  # pragma: no cover
