@@ -39,9 +39,9 @@ class Document:
     """A loaded YAML document that can say where each of its values was written.
 
     Positions are kept as one packed integer per entry of each mapping (its key) and list
-    (its item), next to the data: the parser's node tree is let go as soon as the data is
-    built, since it takes many times the memory of the data (about 150 MB for a catalog of
-    10,000 entries) and that memory is the slow part of loading it.
+    (its item), next to the data, and the parser's node tree is let go as soon as the data
+    is built: it takes many times the memory of the data (about 150 MB for a catalog of
+    10,000 entries), and kept to the end it would add that to the peak of the whole run.
     """
 
     data: Any
