@@ -180,6 +180,40 @@ def test_partly_applied_and_pending(example: Path, pg_server: ScratchServer) -> 
         pg_server.drop_database(url)
 
 
+def test_a_ledger_that_misses_the_last_applied_migration(
+    example: Path, live_url: str, pg_server: ScratchServer
+) -> None:
+    """All four migrations ran, the ledger lists three: the runner would apply the fourth
+    again (and fail), so the audit says so."""
+    catalog = example / "catalog.yaml"
+    catalog.write_text(
+        catalog.read_text().replace(
+            "migrations:\n",
+            "ledger: {kind: table, table: public.schema_migrations}\nmigrations:\n",
+            1,
+        )
+    )
+    project = Project.load(catalog)
+    ids = [entry.id for entry in project.entries]
+    execute(
+        pg_server,
+        live_url,
+        "CREATE TABLE public.schema_migrations (version text PRIMARY KEY)",
+        *(f"INSERT INTO public.schema_migrations VALUES ('{i}')" for i in ids[:3]),
+    )
+    result = run("audit", "--database-url", live_url, "--format", "json", cwd=example)
+    report = json.loads(result.stdout)
+    live = [(f["code"], f["migration"]) for f in report["findings"] if f["code"].startswith("MG5")]
+    assert live == [("MG506", ids[3])], report["findings"]
+    [finding] = [f for f in report["findings"] if f["code"] == "MG506"]
+    assert "the ledger does not list it" in finding["message"]
+    execute(pg_server, live_url, f"INSERT INTO public.schema_migrations VALUES ('{ids[3]}')")
+    report = json.loads(
+        run("audit", "--database-url", live_url, "--format", "json", cwd=example).stdout
+    )
+    assert not [f for f in report["findings"] if f["code"].startswith("MG5")]
+
+
 def test_a_fleet_gets_one_section_per_database(
     example: Path, live_url: str, pg_server: ScratchServer, tmp_path: Path
 ) -> None:

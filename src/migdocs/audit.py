@@ -19,11 +19,13 @@ import psycopg
 from migdocs.drift import LiveSection, compare_live
 from migdocs.errors import MigdocsError
 from migdocs.ledger import (
+    LedgerRow,
     compare_ledger,
     ledger_table,
     ledger_tables,
     missing_ledger,
     read_ledger,
+    unrecorded,
 )
 from migdocs.pg import read_snapshot
 from migdocs.pg.live import connect_live, redact
@@ -97,6 +99,7 @@ def audit_database(project: Project, replay: ReplayResult, database: LiveDatabas
     try:
         snapshot = read_snapshot(database.conn)
         applied: set[str] | None = None
+        rows: list[LedgerRow] | None = None
         ledger_findings: list[Finding] = []
         if ledger.kind != "none":
             try:
@@ -122,5 +125,7 @@ def audit_database(project: Project, replay: ReplayResult, database: LiveDatabas
         skip_objects=sorted(ledger_tables(ledger)),
         ledger_applied=applied,
     )
+    if rows is not None:
+        ledger_findings += unrecorded(project, rows, section.states, database.name)
     section.findings[:0] = ledger_findings
     return section

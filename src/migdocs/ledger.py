@@ -303,3 +303,27 @@ def compare_ledger(project: Project, rows: list[LedgerRow], database: str) -> li
                 )
             )
     return findings
+
+
+def unrecorded(
+    project: Project, rows: list[LedgerRow], states: list[tuple[str, str]], database: str
+) -> list[Finding]:
+    """MG506 for migrations after the ledger's last row whose objects are in the database:
+    applied, by hand or by another runner, but not recorded, so the runner would apply them
+    again. (Gaps before the last row are [compare_ledger][migdocs.ledger.compare_ledger]'s.)"""
+    mismatch_rule = _rule("MG506")
+    entries = {entry.id: entry for entry in project.entries}
+    applied = {row.migration for row in rows if row.migration is not None}
+    last = max((entries[m].index for m in applied), default=-1)
+    return [
+        mismatch_rule.finding(
+            f"the migration is {state} in the database (its objects are there), but the "
+            "ledger does not list it: the runner would apply it again",
+            migration=migration,
+            database=database,
+        )
+        for migration, state in states
+        if state in ("applied", "partial")
+        and migration not in applied
+        and entries[migration].index > last
+    ]
