@@ -26,9 +26,10 @@ from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import Files
 
-from migdocs.site import extension
+from migdocs.site import extension, plugin
 from migdocs.site.extension import MigdocsExtension
 from migdocs.site.fragments import (
+    TABLE,
     Code,
     Link,
     Literal,
@@ -37,6 +38,7 @@ from migdocs.site.fragments import (
     html_code,
     html_table,
     html_text,
+    searchable,
 )
 from migdocs.site.pages import PAGE_ROWS, md
 
@@ -264,11 +266,50 @@ def test_search_reads_the_fragments_without_their_markup(
     """The search index gets highlighted SQL and plain tables without their spans and table
     tags, and the pages get their markup back: both as if search had read it all."""
     lighter = _build_in_process(example, example / "lighter")
-    monkeypatch.setattr(extension, "searchable", lambda html: html)
+    for module in (extension, plugin):
+        monkeypatch.setattr(module, "searchable", lambda html: html)
     whole = _build_in_process(example, example / "whole")
     assert lighter == whole
     index = (example / "lighter/search/search_index.json").read_text()
     assert "CREATE TABLE users" in index  # the SQL is searchable
+    assert "Session storage and performance indexes critical" not in index  # a table's text…
+    assert "Session storage and performance indexes high" in index  # …as search reads it
+
+
+TABLE_HTML = (
+    "<table>\n<thead>\n<tr>\n<th></th>\n<th>object</th>\n</tr>\n</thead>\n<tbody>\n<tr>\n"
+    "<td>creates</td>\n<td>table <code>users</code></td>\n</tr>\n<tr>\n<td></td>\n"
+    '<td><a href="../a/">Step <em>1</em></a></td>\n</tr>\n</tbody>\n</table>'
+)
+CODE_HTML = (
+    '<div class="highlight"><pre><span></span><code><span class="k">SELECT</span>'
+    '<span class="w"> </span><span class="mi">1</span>;\n</code></pre></div>'
+)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        f"<h1>T</h1>\n{TABLE_HTML}\n<h2 id='a'>A</h2>\n<p>x</p>",
+        f"<p>a</p>\n{TABLE_HTML}\n<hr />\n<p>b</p>",
+        f"<p>a</p>\n<hr />\n{TABLE_HTML}\n{TABLE_HTML}\n<p>b</p>",
+        f"<ul>\n<li>a</li>\n</ul>\n{CODE_HTML}\n{TABLE_HTML}",
+    ],
+)
+def test_searchable_html_gives_search_the_same_text(page: str) -> None:
+    from material.plugins.search.plugin import Parser
+
+    def sections(html: str) -> list[tuple[str, str, str | None]]:
+        parser = Parser()
+        parser.feed(html)
+        parser.close()
+        # What the index keeps of each section (create_entry_for_section strips them).
+        return [("".join(s.title).strip(), "".join(s.text).strip(), s.id) for s in parser.data]
+
+    light = TABLE.sub(lambda match: searchable(match.group(0)), page)
+    light = light.replace(CODE_HTML, searchable(CODE_HTML))
+    assert light.count("<") < page.count("<") / 2
+    assert sections(light) == sections(page)
 
 
 def _history(root: Path, count: int, start: dt.date) -> list[str]:

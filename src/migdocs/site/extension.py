@@ -54,8 +54,9 @@ if TYPE_CHECKING:
 SAFE_MARKER = "<!-- migdocs:catalog-text -->"
 _URL_ATTRIBUTES = ("href", "src", "action", "formaction", "xlink:href", "poster", "background")
 _UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:")
-#: How a ``Table`` fragment's line starts, before its key.
+#: The line that stands for a ``Table`` fragment once its marker is read: its key.
 _TABLE = "\x02migdocs-table:"
+_TABLE_LINE = re.compile(re.escape(_TABLE) + "([^\x03\\s]+)\x03")
 #: What browsers drop from a URL before reading its scheme.
 _IGNORED_IN_URL = re.compile(r"[\x00-\x20\x7f]+")
 
@@ -72,6 +73,8 @@ class MigdocsExtension(Extension):  # type: ignore[misc]
         self.for_search = False
         #: The fragments put in the page last converted, as (HTML, HTML as search reads it).
         self.placed: list[tuple[str, str]] = []
+        #: Whether the page last converted has ``Table`` fragments.
+        self.tables = False
 
     def extendMarkdown(self, md: Markdown) -> None:
         fragments = _FragmentPreprocessor(md, self)
@@ -98,6 +101,7 @@ class _FragmentPreprocessor(Preprocessor):  # type: ignore[misc]
         self.catalog_text = False
         self.placeholders.clear()
         self.extension.placed = placed = []
+        self.extension.tables = False
         parts = self.extension.fragments.parts
         out: list[str] = []
         for line in lines:
@@ -114,6 +118,7 @@ class _FragmentPreprocessor(Preprocessor):  # type: ignore[misc]
                 # Built into the tree by the block processor, with its catalog text still to
                 # render inline; a line of its own that no other processor reads.
                 out.append(f"{indent}{_TABLE}{match.group(2)}\x03")
+                self.extension.tables = True
                 continue
             rendered = self.highlight(fragment, indent) if isinstance(fragment, Code) else fragment
             if isinstance(rendered, list):
@@ -215,15 +220,16 @@ class _FragmentBlockProcessor(BlockProcessor):  # type: ignore[misc]
 
     def test(self, parent: Element, block: str) -> bool:
         if block.startswith(_TABLE):
-            return True
+            return _TABLE_LINE.fullmatch(block) is not None
         return block in self.page.placeholders and not self.parser.state.isstate("list")
 
     def run(self, parent: Element, blocks: list[str]) -> None:
         block = blocks.pop(0)
-        if not block.startswith(_TABLE):
+        match = _TABLE_LINE.fullmatch(block)
+        if match is None:
             SubElement(parent, "p").text = AtomicString(block)
             return
-        fragment = self.page.extension.fragments.parts[block[len(_TABLE) : -1]]
+        fragment = self.page.extension.fragments.parts[match.group(1)]
         assert isinstance(fragment, Table)
         table = SubElement(parent, "table")
         row = SubElement(SubElement(table, "thead"), "tr")

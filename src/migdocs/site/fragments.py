@@ -114,12 +114,22 @@ def html_code(value: object) -> str:
     return f"<code>{html.escape(str(value).strip(), quote=False)}</code>"
 
 
-_SPANS = re.compile(r"</?span\b[^>]*>")
+_SPANS_AND_LINKS = re.compile(r"</?(?:span|a)\b[^>]*>")
 _TABLE_TAGS = re.compile(r"(?:\s*</?(?:table|thead|tbody|tr|th|td)>\s*)+")
+#: A table as Markdown writes it (no attributes, so none that search would read).
+TABLE = re.compile(r"<table>\n.*?</table>", re.DOTALL)
 
 
 def searchable(html: str) -> str:
-    """``html`` (a plain table, or highlighted code) as the search index reads it: without
-    the tags that search leaves out of its text (spans, table structure), with the same
-    whitespace between words."""
-    return _TABLE_TAGS.sub("\n", _SPANS.sub("", html))
+    """``html`` (a table, or highlighted code) as the search index reads it: without the
+    tags that search leaves out of its text (spans, links, a table's structure), with the
+    same text between the tags it keeps.
+
+    Search makes a space of the whitespace between two cells, and of the whitespace after a
+    table unless the text before ends in one: a table becomes its cells' texts, one space
+    apart, between two void tags.
+    """
+    html = _SPANS_AND_LINKS.sub("", html)
+    if not html.startswith("<table>"):
+        return html
+    return f"<br>{_TABLE_TAGS.sub(' ', html).strip()}<br>"

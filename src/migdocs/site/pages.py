@@ -620,8 +620,12 @@ class Site:
         if replay is None:
             replayed = "not in this site's report"
         else:
-            steps = (("forward", "forward"), ("rollback", "rollback"), ("round trip", "round_trip"))
-            replayed = ", ".join(f"{step} {replay.get(key)}" for step, key in steps)
+            states = (
+                ("forward", "forward"),
+                ("rollback", "rollback"),
+                ("round trip", "round_trip"),
+            )
+            replayed = ", ".join(f"{step} {replay.get(key)}" for step, key in states)
         facts = [
             ["id", code(migration.id)],
             ["date", text(migration.date.isoformat())],

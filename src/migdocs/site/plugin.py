@@ -18,6 +18,10 @@ per month, the months' pages are the navigation's leaves: a migration page shows
 and month, and itself in the month's place, so the navigation of every page stays as short
 as a year's months, whatever the history's length. A marker such as
 ``<!-- migdocs:risk-matrix -->`` in a hand-written page becomes the generated block.
+
+The plain parts of the pages (tables of facts, highlighted SQL, long tables) are made by
+the plugin and put in place by its Markdown extension (``extension.py``), which it adds to
+the site's; catalog text stays Markdown, rendered by the site's Markdown on its page.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from mkdocs.structure.pages import Page
 from migdocs.errors import MigdocsError
 from migdocs.project import Project
 from migdocs.site.extension import MigdocsExtension
-from migdocs.site.fragments import Fragments
+from migdocs.site.fragments import TABLE, Fragments, searchable
 from migdocs.site.pages import MARKERS, Site, environment, static_report
 
 _MARKER = re.compile(r"<!--\s*migdocs:(" + "|".join(MARKERS) + r")\s*-->")
@@ -67,8 +71,8 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         self.catalog_path = Path("catalog.yaml")
         self.fragments = Fragments()
         self.extension = MigdocsExtension(self.fragments)
-        #: By page, the fragments its content holds as search reads them: (that, the HTML).
-        self.searched: dict[str, list[tuple[str, str]]] = {}
+        #: By page: its HTML as the search index gets it, its HTML, and the parts swapped.
+        self.searched: dict[str, tuple[str, str, list[tuple[str, str]]]] = {}
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.root = Path(config.config_file_path or ".").resolve().parent
@@ -176,30 +180,45 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
     def on_page_content(
         self, html: str, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str | None:
-        """Gives the search index the page's fragments as it reads them, without the markup
-        it leaves out (the spans of highlighted code, the structure of tables), which it
-        would otherwise parse tag by tag for nothing; ``on_page_context`` puts the markup
-        back once the index has the page."""
-        placed, self.extension.placed = self.extension.placed, []
+        """Gives the search index the page's fragments and tables as it reads them, without
+        the markup it leaves out (the spans of highlighted code, links, the structure of
+        tables), which it would otherwise parse tag by tag for nothing; ``on_page_context``
+        puts the markup back once the index has the page."""
+        extension = self.extension
+        placed, tables = extension.placed, extension.tables
+        extension.placed, extension.tables = [], False
+        light = html
         swapped = []
-        for full, light in placed:
-            if full != light and full in html:
-                html = html.replace(full, light, 1)
-                swapped.append((light, full))
+        for full, searched in placed:
+            if full != searched and full in light:
+                light = light.replace(full, searched, 1)
+                swapped.append((searched, full))
+        if tables and extension.for_search:
+
+            def lighten(match: re.Match[str]) -> str:
+                searched = searchable(match.group(0))
+                swapped.append((searched, match.group(0)))
+                return searched
+
+            light = TABLE.sub(lighten, light)
         if swapped:
-            self.searched[page.file.src_uri] = swapped
-        return html
+            self.searched[page.file.src_uri] = (light, html, swapped)
+        return light
 
     @event_priority(-100)  # after the search plugin has indexed the page
     def on_page_context(
         self, context: Any, *, page: Page, config: MkDocsConfig, nav: Navigation
     ) -> Any:
-        swapped = self.searched.pop(page.file.src_uri, None)
-        if swapped and page.content is not None:
-            content = page.content
-            for light, full in swapped:
-                content = content.replace(light, full, 1)
-            page.content = content
+        searched = self.searched.pop(page.file.src_uri, None)
+        if searched is not None and page.content is not None:
+            light, full, swapped = searched
+            if page.content == light:  # as it should be: nobody changed it in between
+                page.content = full
+            else:
+                content = page.content
+                for part, whole in swapped:
+                    content = content.replace(part, whole, 1)
+                page.content = content
         return context
 
     def on_serve(self, server: Any, *, config: MkDocsConfig, builder: Any) -> Any:
