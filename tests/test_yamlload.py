@@ -132,6 +132,16 @@ def test_documents(text: str, expected: Any) -> None:
         ("k: !custom x\n", "unsupported tag '!custom'", 1, 4),
         ("k: !!binary aGk=\n", "unsupported tag 'tag:yaml.org,2002:binary'", 1, 4),
         ("k: !!timestamp 2025-01-01\n", "unsupported tag 'tag:yaml.org,2002:timestamp'", 1, 4),
+        ("a: &x [1, *x]\n", "a: *x is inside its own anchor", 1, 11),  # not a RecursionError
+        ("a: {b: &x {c: *x}}\n", "a.b: *x is inside its own anchor", 1, 15),
+        ("a: *nope\n", "invalid YAML: found undefined alias 'nope'", 1, 4),
+        ("a: &x 1\nb: &x 2\n", "invalid YAML: second occurrence", 2, 4),
+        # what breaks the YAML comes first, wherever it is; then the first content problem
+        ("a: 1\na: 2\nb: *nope\n", "invalid YAML: found undefined alias 'nope'", 3, 4),
+        ("k: !!int abc\nk: 2\n", "'abc' is not an integer", 1, 4),
+        ("a: 1\n*u : 2\n", "invalid YAML: found undefined alias 'u'", 2, 1),
+        ("&k a: 1\n*k : 2\n", "the document: duplicate key 'a' (first at line 1)", 1, 1),
+        ("a: &m {x: 1}\n*m : 2\n", "the document: a key must be a plain value", 1, 4),
         (
             "k: !!python/object:os.system x\n",
             "unsupported tag 'tag:yaml.org,2002:python/object:os.system'",
@@ -167,6 +177,13 @@ def test_syntax_errors_have_a_position(text: str, line: int, column: int) -> Non
     assert caught.value.message.startswith("invalid YAML: ")
     assert len(caught.value.message) > len("invalid YAML: ")
     assert caught.value.mark == Mark(line, column)
+
+
+def test_a_syntax_error_comes_before_a_duplicate_key_above_it() -> None:
+    with pytest.raises(YamlError) as caught:
+        load_yaml("a: 1\na: 2\nb: [1\n")
+    assert caught.value.message.startswith("invalid YAML: ")
+    assert caught.value.mark == Mark(4, 1)
 
 
 @pytest.mark.parametrize("scalar", ["!!int abc", "!!float abc", "!!int 0x", "!!bool maybe"])

@@ -18,8 +18,8 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     _Parser = None
 
 
-def _composer(text: str) -> Any:
-    return _CoreComposer(text) if _Parser is not None else _PyCoreComposer(text)
+def _parser(text: str) -> Any:
+    return _Parser(text) if _Parser is not None else _PyParser(text)
 
 
 #: Path of a value inside the document: keys and list indexes from the root.
@@ -39,9 +39,9 @@ class Document:
     """A loaded YAML document that can say where each of its values was written.
 
     Positions are kept as one packed integer per entry of each mapping (its key) and list
-    (its item), next to the data, and the parser's node tree is let go as soon as the data
-    is built: it takes many times the memory of the data (about 150 MB for a catalog of
-    10,000 entries), and kept to the end it would add that to the peak of the whole run.
+    (its item), next to the data. Both are built from the parser's events: the node tree
+    PyYAML's composer would make first takes many times the memory of the data (about
+    150 MB for a catalog of 10,000 entries) and a fifth of the time of loading it.
     """
 
     data: Any
@@ -80,11 +80,6 @@ def _entry_index(node: Any, part: str | int) -> int | None:
     return None
 
 
-def _packed(mark: Any) -> int:
-    """A parser mark (0-based line and column) as one integer, as `_convert` packs them."""
-    return int(mark.line) << 32 | int(mark.column)
-
-
 class YamlError(Exception):
     """A document that is not valid YAML for migdocs, with its position."""
 
@@ -94,22 +89,8 @@ class YamlError(Exception):
         self.mark = mark
 
 
-class _CoreResolver(yaml.resolver.BaseResolver):
-    """Implicit tags of the YAML 1.2 core schema: only true/false are booleans, no timestamps."""
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-        # The parser asks once per node; a direct answer is several times faster than
-        # PyYAML's generic walk over its resolver tables.
-        if kind is _SCALAR_NODE:
-            if implicit[0] and value[:1] in _MAY_NOT_BE_TEXT:
-                return _resolve_plain(value)
-            return _STR
-        return _SEQ if kind is _SEQUENCE_NODE else _MAP
-
-
-_SCALAR_NODE, _SEQUENCE_NODE = yaml.ScalarNode, yaml.SequenceNode
 _TAG = "tag:yaml.org,2002:"
-_STR, _SEQ, _MAP = _TAG + "str", _TAG + "seq", _TAG + "map"
+_STR = _TAG + "str"
 _NULL, _BOOL, _INT_TAG, _FLOAT_TAG = _TAG + "null", _TAG + "bool", _TAG + "int", _TAG + "float"
 #: How a plain scalar that is not text can start (null, ~, true, false, numbers, .inf …).
 _MAY_NOT_BE_TEXT = frozenset(["", *"~nNtTfF-+.0123456789"])
@@ -136,51 +117,41 @@ def _resolve_plain(value: str) -> str:
     return _STR
 
 
-if _Parser is not None:
+class _PyParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    """PyYAML's pure Python parser, for a PyYAML built without libyaml."""
 
-    class _CoreComposer(_Parser, _CoreResolver):  # type: ignore[misc]
-        def __init__(self, text: str) -> None:
-            _Parser.__init__(self, text)
-            _CoreResolver.__init__(self)
-
-
-class _PyCoreComposer(
-    yaml.reader.Reader,
-    yaml.scanner.Scanner,
-    yaml.parser.Parser,
-    yaml.composer.Composer,
-    _CoreResolver,
-):
     def __init__(self, text: str) -> None:
         yaml.reader.Reader.__init__(self, text)
         yaml.scanner.Scanner.__init__(self)
         yaml.parser.Parser.__init__(self)
-        yaml.composer.Composer.__init__(self)
-        _CoreResolver.__init__(self)
 
 
-def _mark(node: yaml.Node) -> Mark:
-    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+def _mark(mark: Any) -> Mark:
+    return Mark(mark.line + 1, mark.column + 1)
 
 
-def _scalar(node: yaml.ScalarNode) -> Any:
-    tag = node.tag.removeprefix(_TAG)
-    value: str = node.value
+def _scalar(full_tag: str, value: str, mark: Any) -> Any:
+    """The value of a scalar with its (resolved or explicit) tag.
+
+    Raises:
+        YamlError: for a tag migdocs does not load, or a value its tag does not allow.
+    """
+    tag = full_tag.removeprefix(_TAG)
     if tag == "str":
         return value
     # An explicit tag (`!!int abc`) reaches here with a value the core schema may not allow.
     if tag == "null":
         if value not in _NULLS:
-            raise YamlError(f"{value!r} is not null", _mark(node))
+            raise YamlError(f"{value!r} is not null", _mark(mark))
         return None
     if tag == "bool":
         if value not in _BOOLS:
-            raise YamlError(f"{value!r} is not a boolean (true or false)", _mark(node))
+            raise YamlError(f"{value!r} is not a boolean (true or false)", _mark(mark))
         return value.lower() == "true"
     if tag == "int" and not _INT.match(value):
-        raise YamlError(f"{value!r} is not an integer", _mark(node))
+        raise YamlError(f"{value!r} is not an integer", _mark(mark))
     if tag == "float" and not _FLOAT.match(value):
-        raise YamlError(f"{value!r} is not a number", _mark(node))
+        raise YamlError(f"{value!r} is not a number", _mark(mark))
     if tag == "int":
         if value.startswith("0o"):
             return int(value[2:], 8)
@@ -194,7 +165,7 @@ def _scalar(node: yaml.ScalarNode) -> Any:
         if lowered == ".nan":
             return math.nan
         return float(value)
-    raise YamlError(f"unsupported tag {node.tag!r}", _mark(node))
+    raise YamlError(f"unsupported tag {full_tag!r}", _mark(mark))
 
 
 def _describe(path: Path) -> str:
@@ -218,9 +189,9 @@ def load_yaml(text: str) -> Document:
     Raises:
         YamlError: on a syntax error, a duplicate key, a non-scalar key or an unknown tag.
     """
-    composer = _composer(text)
+    parser = _parser(text)
     try:
-        root = composer.get_single_node()
+        return _Builder(parser.get_event).document()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Mark(mark.line + 1, mark.column + 1) if mark is not None else None
@@ -229,53 +200,191 @@ def load_yaml(text: str) -> Document:
     except yaml.YAMLError as exc:
         raise YamlError(f"invalid YAML: {exc}", None) from None
     finally:
-        composer.dispose()
-    if root is None:
-        return Document(data=None)
-    document = Document(data=None, start=_packed(root.start_mark))
-    document.data = _convert(root, (), document.entries)
-    return document
+        parser.dispose()
 
 
-def _key_text(node: yaml.Node) -> str | None:
-    """A mapping key as the loaded data names it (``None`` for a key that is not a scalar)."""
-    if not isinstance(node, yaml.ScalarNode):
-        return None
-    key = node.value if node.tag is _STR else _scalar(node)
-    return key if isinstance(key, str) else str(node.value)
+#: What a mapping has while it waits for its next key (a key of ``None`` is "null").
+_NO_KEY: Any = object()
 
 
-def _convert(node: yaml.Node, path: Path, entries: dict[int, tuple[Any, list[int]]]) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        # `resolve` hands back the very `_STR` object for text, by far the commonest scalar
-        return node.value if node.tag is _STR else _scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        items = [
-            item.value if item.tag is _STR else _convert(item, (*path, index), entries)
-            for index, item in enumerate(node.value)
-        ]
-        marks = [item.start_mark for item in node.value]
-        entries[id(items)] = (items, [mark.line << 32 | mark.column for mark in marks])
-        return items
-    if isinstance(node, yaml.MappingNode):
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if key_node.tag is _STR else _key_text(key_node)
-            if key is None:
-                raise YamlError(f"{_describe(path)}: a key must be a plain value", _mark(key_node))
-            if key in result:
-                first = next(k for k, _ in node.value if _key_text(k) == key)
-                raise YamlError(
-                    f"{_describe(path)}: duplicate key {key!r} (first at line "
-                    f"{first.start_mark.line + 1})",
-                    _mark(key_node),
-                )
-            result[key] = (
-                value_node.value
-                if value_node.tag is _STR
-                else _convert(value_node, (*path, key), entries)
-            )
-        marks = [key.start_mark for key, _ in node.value]
-        entries[id(result)] = (result, [mark.line << 32 | mark.column for mark in marks])
-        return result
-    raise YamlError(f"unsupported YAML node at {_describe(path)}", _mark(node))  # pragma: no cover
+@dataclass(slots=True)
+class _Anchored:
+    """What an anchor names, for its aliases: the value, where it was written, and (for a
+    scalar) its text, which is what names a mapping key."""
+
+    value: Any
+    mark: Any
+    text: str | None
+    done: bool
+
+
+class _Builder:
+    """Data and positions from the parser's events, in one pass.
+
+    Errors come in the order PyYAML's composer gave them before: what breaks the YAML
+    itself (syntax, an undefined alias, a second document) at once, where the parser finds
+    it; what breaks migdocs' rules (duplicate keys, keys that are not scalars, values their
+    explicit tag does not allow) only once the whole document has parsed, the first of
+    them in document order.
+    """
+
+    def __init__(self, get_event: Any) -> None:
+        self.get_event = get_event
+        self.entries: dict[int, tuple[Any, list[int]]] = {}
+        self.anchors: dict[str, _Anchored] = {}
+        self.problem: YamlError | None = None
+
+    def fail(self, message: str, mark: Any) -> None:
+        """Remember the first problem of the document's content; it is raised at the end."""
+        if self.problem is None:
+            self.problem = YamlError(message, _mark(mark))
+
+    def anchor(self, name: str | None, anchored: _Anchored) -> None:
+        if name is None:
+            return
+        if name in self.anchors:  # as PyYAML's composer: YAML 1.2 allows it, PyYAML does not
+            raise YamlError("invalid YAML: second occurrence", _mark(anchored.mark))
+        self.anchors[name] = anchored
+
+    def document(self) -> Document:
+        get = self.get_event
+        get()  # the stream's start
+        if isinstance(get(), yaml.StreamEndEvent):
+            return Document(data=None)  # no document at all (only comments, or nothing)
+        data, start = self.value()
+        get()  # the document's end
+        event = get()
+        if not isinstance(event, yaml.StreamEndEvent):
+            raise YamlError("invalid YAML: but found another document", _mark(event.start_mark))
+        if self.problem is not None:
+            raise self.problem
+        document = Document(data=data, start=start)
+        document.entries = self.entries
+        return document
+
+    def value(self) -> tuple[Any, int]:
+        """The document's value and its packed position."""
+        get, entries = self.get_event, self.entries
+        stack: list[tuple[Any, list[int], bool, Any, Path, _Anchored | None]] = []
+        container: Any = None  # the mapping or list being filled
+        marks: list[int] = []  # where each of its entries was written
+        is_map = False
+        key: Any = _NO_KEY
+        path: Path = ()
+        open_anchor: _Anchored | None = None
+        while True:
+            event = get()
+            kind = type(event)
+            if kind is yaml.ScalarEvent:
+                mark = event.start_mark
+                text = event.value
+                tag = event.tag
+                value: Any = text
+                if tag is None or tag == "!":
+                    if event.implicit[0] and text[:1] in _MAY_NOT_BE_TEXT:
+                        resolved = _resolve_plain(text)
+                        if resolved is not _STR:
+                            value = self.scalar(resolved, text, mark)
+                else:
+                    value = self.scalar(tag, text, mark)
+                scalar = True
+                if event.anchor is not None:
+                    self.anchor(event.anchor, _Anchored(value, mark, text, done=True))
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                mark = event.start_mark
+                new: Any = {} if kind is yaml.MappingStartEvent else []
+                anchored = None
+                if event.anchor is not None:
+                    anchored = _Anchored(new, mark, None, done=False)
+                    self.anchor(event.anchor, anchored)
+                if container is not None:
+                    if not is_map:
+                        marks.append(mark.line << 32 | mark.column)
+                        inner: Path = (*path, len(container))
+                    elif key is _NO_KEY:
+                        self.fail(f"{_describe(path)}: a key must be a plain value", mark)
+                        inner = path
+                    else:
+                        inner = (*path, key)
+                    stack.append((container, marks, is_map, key, path, open_anchor))
+                    path = inner
+                else:
+                    root_mark = mark.line << 32 | mark.column
+                container, marks = new, []
+                is_map, key, open_anchor = kind is yaml.MappingStartEvent, _NO_KEY, anchored
+                entries[id(new)] = (new, marks)
+                continue
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                value = container
+                if open_anchor is not None:
+                    open_anchor.done = True
+                if not stack:
+                    return value, root_mark
+                container, marks, is_map, key, path, open_anchor = stack.pop()
+                if not is_map:
+                    container.append(value)
+                elif key is _NO_KEY:  # a mapping or list as a key: reported, set aside
+                    key = object()
+                else:
+                    container[key] = value
+                    key = _NO_KEY
+                continue
+            elif kind is yaml.AliasEvent:
+                mark = event.start_mark
+                found = self.anchors.get(event.anchor)
+                if found is None:
+                    raise YamlError(
+                        f"invalid YAML: found undefined alias {event.anchor!r}", _mark(mark)
+                    )
+                if found.done:
+                    mark, text = found.mark, found.text
+                    value, scalar = self.copy(found.value), found.text is not None
+                else:  # an alias inside what it names: a value without end
+                    self.fail(f"{_describe(path)}: *{event.anchor} is inside its own anchor", mark)
+                    value, text, scalar = None, "", True
+            else:  # pragma: no cover - the parser gives no other event inside a document
+                raise YamlError(f"unexpected YAML event {kind.__name__}", None)
+            # a scalar or an alias: the document itself, a key, a mapping's value or an item
+            if container is None:
+                return value, mark.line << 32 | mark.column
+            if not is_map:
+                container.append(value)
+                marks.append(mark.line << 32 | mark.column)
+            elif key is not _NO_KEY:
+                container[key] = value
+                key = _NO_KEY
+            else:
+                if not scalar:
+                    self.fail(f"{_describe(path)}: a key must be a plain value", mark)
+                    key = object()
+                    continue
+                key = value if isinstance(value, str) else text
+                if key in container and self.problem is None:  # (then entries still align)
+                    first = marks[next(i for i, other in enumerate(container) if other == key)]
+                    self.fail(
+                        f"{_describe(path)}: duplicate key {key!r} (first at line "
+                        f"{(first >> 32) + 1})",
+                        mark,
+                    )
+                marks.append(mark.line << 32 | mark.column)
+
+    def scalar(self, tag: str, text: str, mark: Any) -> Any:
+        try:
+            return _scalar(tag, text, mark)
+        except YamlError as problem:
+            if self.problem is None:
+                self.problem = problem
+            return text
+
+    def copy(self, value: Any) -> Any:
+        """What an alias stands for: the anchored value again, with its positions."""
+        if isinstance(value, dict):
+            copied: Any = {key: self.copy(item) for key, item in value.items()}
+        elif isinstance(value, list):
+            copied = [self.copy(item) for item in value]
+        else:
+            return value
+        known = self.entries.get(id(value))
+        if known is not None:
+            self.entries[id(copied)] = (copied, known[1])
+        return copied
