@@ -5,8 +5,9 @@ from __future__ import annotations
 import gc
 import hashlib
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, KeysView, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple, TypeAlias
@@ -15,7 +16,7 @@ import psycopg
 from psycopg import Pipeline
 from psycopg.conninfo import make_conninfo
 from psycopg.pq import TransactionStatus
-from psycopg.sql import SQL, Composed, Identifier, Literal
+from psycopg.sql import SQL, Literal
 
 from migdocs.objects import ObjectRef
 from migdocs.pg.normalize import function_body, squeeze, unqualified
@@ -322,27 +323,65 @@ def read_snapshot(
     """
     if only is not None and not only:
         return Snapshot._make({}, only, frozenset())
-    scopes: dict[str, list[str]] = {catalog: [] for catalog in SCOPE_CATALOGS}
     params: dict[str, str | None] = {
         "schemas": None if schemas is None else _array(sorted(schemas)),
         "excluded": _array(sorted({*exclude_schemas, CAPTURE_SCHEMA})),
     }
     statements = _statements(conn.info.server_version, only is not None)
+    known = _PREPARED.get(conn)
+    try:
+        return _read(conn, statements, params, only, known)
+    except psycopg.errors.InvalidSqlStatementName:
+        if known is None:
+            raise
+    # A DISCARD or DEALLOCATE took the session's statements away: prepare them again.
+    del _PREPARED[conn]
+    return _read(conn, statements, params, only, None)
+
+
+#: The names of the statements each session has prepared, as far as this process knows.
+_PREPARED: weakref.WeakKeyDictionary[psycopg.Connection[Any], frozenset[str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _read(
+    conn: psycopg.Connection[Any],
+    statements: list[_Statement],
+    params: dict[str, str | None],
+    only: Touched | None,
+    known: frozenset[str] | None,
+) -> Snapshot:
+    """One read (see ``read_snapshot``), with the session's prepared statements if known.
+
+    In a pipeline: opening the transaction, the settings and the resolution of what a
+    partial read re-reads travel together, then the queries, then the rollback.
+    """
+    scopes: dict[str, list[str]] = {catalog: [] for catalog in SCOPE_CATALOGS}
     entries: dict[str, _Row | ObjectState] = {}
     covered: frozenset[ObjectId] = frozenset()
     begin = conn.info.transaction_status == TransactionStatus.IDLE
-    with _no_cyclic_gc(), conn.transaction(force_rollback=True), conn.cursor() as cur:
+    needed = [_RESOLVE, *(each.prepared for each in statements)]
+    ready = known is not None and all(statement.name in known for statement in needed)
+    with ExitStack() as stack:
+        stack.enter_context(_no_cyclic_gc())
+        if ready:
+            stack.enter_context(_pipeline(conn))
+        stack.enter_context(conn.transaction(force_rollback=True))
         if begin:
-            cur.execute(_BEGIN)
-        settings = cur.execute(_SETTINGS).fetchone()
-        prepared, catalog_size = (settings[-1], settings[-2]) if settings else ([], 0)
-        missing = [
-            statement.prepare
-            for statement in (_RESOLVE, *(statement for statement, _ in statements))
-            if statement.name not in prepared
-        ]
-        if missing:
-            cur.execute(";\n".join(missing))
+            conn.execute(_BEGIN)
+        if not ready:
+            # Once a session: what it has prepared, and the rest in one batch.
+            if known is None:
+                listing = conn.execute(_LISTING).fetchone()
+                known = frozenset(listing[0] if listing else ())
+            missing = [statement for statement in needed if statement.name not in known]
+            if missing:
+                conn.execute(";\n".join(statement.prepare for statement in missing))
+                known |= {statement.name for statement in missing}
+            stack.enter_context(_pipeline(conn))
+        settings = conn.cursor()
+        settings.execute(_SETTINGS)
         if only is not None:
             objects = sorted(only.objects)
             resolve = {
@@ -350,29 +389,39 @@ def read_snapshot(
                 "oids": _array([str(obj.oid) for obj in objects]),
                 "altered": _array(["t" if obj in only.altered else "f" for obj in objects]),
             }
-            cur.execute(_RESOLVE.execute(resolve), prepare=False)
-            covered = frozenset(ObjectId(catalog, oid) for catalog, oid in cur)
+            rows = conn.execute(_RESOLVE.execute(resolve), prepare=False).fetchall()
+            covered = frozenset(ObjectId(catalog, oid) for catalog, oid in rows)
             for scope in covered:
                 if scope.catalog in scopes:
                     scopes[scope.catalog].append(str(scope.oid))
             # A query whose scopes were not touched has nothing to say.
             statements = [each for each in statements if scopes[each.query.scope]]
-        params.update({catalog: _array(oids) for catalog, oids in scopes.items()})
+        params = {**params, **{catalog: _array(oids) for catalog, oids in scopes.items()}}
         second: _SecondConnection | None = None
-        if only is None and begin and catalog_size >= SECOND_CONNECTION_CATALOG:
-            row = cur.execute("SELECT pg_export_snapshot()").fetchone()
-            assert row is not None
-            second = _SecondConnection(
-                conn, row[0], [each for each in statements if each.query.second], params
-            )
-            statements = [each for each in statements if not each.query.second]
+        if only is None and begin:
+            size = settings.fetchone()
+            if size is not None and size[0] >= SECOND_CONNECTION_CATALOG:
+                row = conn.execute("SELECT pg_export_snapshot()").fetchone()
+                assert row is not None
+                second = _SecondConnection(
+                    conn, row[0], [each for each in statements if each.query.second], params
+                )
+                statements = [each for each in statements if not each.query.second]
         for rows in _fetch(conn, statements, params):
             entries.update({row[0]: row for row in rows})
         if second is not None:
             # Should the second connection have failed, its queries run here instead.
             for rows in second.result() or _fetch(conn, second.statements, params):
                 entries.update({row[0]: row for row in rows})
+    if known is not None:
+        _PREPARED[conn] = known
     return Snapshot._make(entries, only, covered)
+
+
+def _pipeline(conn: psycopg.Connection[Any]) -> AbstractContextManager[Any]:
+    """A pipeline where libpq has them: statements travel together, results come back
+    together, and the server runs the next statement while the client reads a result."""
+    return conn.pipeline() if Pipeline.is_supported() else nullcontext()
 
 
 #: The size of ``pg_class`` (bytes) from which a full read takes a second connection: about
@@ -383,13 +432,9 @@ SECOND_CONNECTION_CATALOG = 1 << 20
 def _fetch(
     conn: psycopg.Connection[Any], statements: list[_Statement], params: Mapping[str, str | None]
 ) -> list[list[_Row]]:
-    """The rows of each statement, as they arrive.
-
-    In a pipeline, the queries travel together, and the server runs the next ones while the
-    rows of the first are received. Binary rows: numbers and lists cost the client less to
-    load.
-    """
-    with conn.pipeline() if Pipeline.is_supported() else nullcontext():
+    """The rows of each statement, as they arrive (binary: numbers and lists cost the client
+    less to load)."""
+    with _pipeline(conn):
         cursors = [conn.cursor(binary=True) for _ in statements]
         for statement, each in zip(statements, cursors, strict=True):
             each.execute(statement.prepared.execute(params), prepare=False)
@@ -476,11 +521,18 @@ class _Prepared:
         types = ", ".join("text" for _ in params)
         self.prepare = f"PREPARE {self.name} ({types}) AS {text.replace('%%', '%')}"
 
-    def execute(self, values: Mapping[str, str | None]) -> Composed:
+    def execute(self, values: Mapping[str, str | None]) -> str:
         """The ``EXECUTE`` statement, with its values as literals (``EXECUTE`` takes no
         parameters of the extended protocol)."""
-        literals = [Literal(values.get(param)) for param in self.params]
-        return SQL("EXECUTE {} ({})").format(Identifier(self.name), SQL(", ").join(literals))
+        literals = ", ".join(_literal(values.get(param)) for param in self.params)
+        return f"EXECUTE {self.name} ({literals})"
+
+
+def _literal(value: str | None) -> str:
+    """A text literal (an escape string: the same whatever ``standard_conforming_strings``)."""
+    if value is None:
+        return "NULL"
+    return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 class _Statement(NamedTuple):
@@ -508,7 +560,8 @@ def _array(items: list[str]) -> str:
 
 _BEGIN = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 _SETTINGS = r"""
-SELECT set_config('search_path', 'pg_catalog', true),
+SELECT pg_relation_size('pg_catalog.pg_class') AS catalog_size,
+       set_config('search_path', 'pg_catalog', true),
        -- The joins are written in the order that suits a full and a partial read alike.
        set_config('join_collapse_limit', '1', true),
        set_config('from_collapse_limit', '1', true),
@@ -522,7 +575,6 @@ SELECT set_config('search_path', 'pg_catalog', true),
        -- Sorts and hashes of a whole catalog in memory; and no JIT, whose compiling costs
        -- more than these queries run.
        set_config('work_mem', '64MB', true),
-       set_config('jit', 'off', true),
-       pg_relation_size('pg_catalog.pg_class') AS catalog_size,
-       ARRAY(SELECT name FROM pg_prepared_statements WHERE name LIKE 'migdocs\_%')
+       set_config('jit', 'off', true)
 """
+_LISTING = r"SELECT ARRAY(SELECT name FROM pg_prepared_statements WHERE name LIKE 'migdocs\_%')"
