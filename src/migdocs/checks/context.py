@@ -229,23 +229,33 @@ class StaticContext:
         analysis.rollback_effect = effect
         dropped = effect.dropped_ids()
         drop_lines = _drop_lines(rollback)
-        for ref in effect.dropped:
-            line = drop_lines.get(ref.identity) or drop_lines.get(
+
+        def line_of(ref: ObjectRef) -> int | None:
+            return drop_lines.get(ref.identity) or drop_lines.get(
                 ref.parent.identity if ref.parent else ref.identity
             )
-            if _renamed_to(model, moved, ref) is not None:
+
+        for ref in effect.dropped:
+            kind = ref.kind
+            if kind not in _DROPS_WITH_IMPACT:
+                continue
+            if moved and _renamed_to(model, moved, ref) is not None:
                 continue  # renamed (back), not dropped: its rows are still there
-            if ref.kind is ObjectKind.TABLE:
-                impacts.append(ImpactReason(Impact.DATA_LOSS, f"drops table {ref.qualified}", line))
-            elif ref.kind is ObjectKind.COLUMN and not effect.covered(ref, dropped):
+            if kind is ObjectKind.TABLE:
                 impacts.append(
-                    ImpactReason(Impact.DATA_LOSS, f"drops column {ref.qualified}", line)
+                    ImpactReason(Impact.DATA_LOSS, f"drops table {ref.qualified}", line_of(ref))
                 )
-            elif ref.kind is ObjectKind.INDEX and not effect.covered(ref, dropped):
+            elif kind is ObjectKind.COLUMN and not effect.covered(ref, dropped):
+                impacts.append(
+                    ImpactReason(Impact.DATA_LOSS, f"drops column {ref.qualified}", line_of(ref))
+                )
+            elif kind is ObjectKind.INDEX and not effect.covered(ref, dropped):
                 key = effect.keys_before.get(ref.identity)
                 if key is None or not _key_still_served(model, key):
                     impacts.append(
-                        ImpactReason(Impact.PERFORMANCE, f"drops index {ref.qualified}", line)
+                        ImpactReason(
+                            Impact.PERFORMANCE, f"drops index {ref.qualified}", line_of(ref)
+                        )
                     )
         for ref in effect.recreated:
             if ref.kind is not ObjectKind.INDEX:
@@ -275,6 +285,10 @@ class StaticContext:
                 if not forward.covered(ref, dropped_by_forward) and not model.exists(ref):
                     analysis.not_restored.append(ref)
         model.undo(mark)
+
+
+#: What a rollback can drop that has an impact of its own (the rest goes with these).
+_DROPS_WITH_IMPACT = frozenset({ObjectKind.TABLE, ObjectKind.COLUMN, ObjectKind.INDEX})
 
 
 def _renamed_to(
