@@ -326,34 +326,28 @@ class Site:
                     "state": self._state(entry.id),
                 }
             )
-        header = ("date", "migration", "rollback risk", "checked")
         return [
             (
                 year,
                 [
-                    (
-                        calendar.month_name[month],
-                        items,
-                        self.table(
-                            header,
-                            [
-                                (
-                                    Text(item["date"]),
-                                    Link(
-                                        inline(item["title"]), f"{base}migrations/{item['id']}.md"
-                                    ),
-                                    Text(item["risk"]),
-                                    Text(item["state"]),
-                                )
-                                for item in items
-                            ],
-                        ),
-                    )
+                    (calendar.month_name[month], items, self._timeline_table(items, base))
                     for month, items in sorted(months.items())
                 ],
             )
             for year, months in sorted(years.items())
         ]
+
+    def _timeline_table(self, items: list[dict[str, Any]], base: str) -> str:
+        rows: list[tuple[Cell, ...]] = [
+            (
+                Text(item["date"]),
+                Link(inline(item["title"]), f"{base}migrations/{item['id']}.md"),
+                Text(item["risk"]),
+                Text(item["state"]),
+            )
+            for item in items
+        ]
+        return self.table(("date", "migration", "rollback risk", "checked"), rows)
 
     def _risk_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -608,59 +602,9 @@ class Site:
         forward_file = self.project.display(entry.forward_path)
         objects = _objects(migration, analysis, replay)
         forward_text = forward_sql if forward_sql is not None else "-- the file is missing"
-        fragments = self.fragments
-        code, text, table = html_code, html_text, html_table
-        reviewed = migration.reviewed
-        if reviewed is None:
-            stamp = text("never")
-        else:
-            stamp = text(f"{reviewed.date.isoformat()} by {' '.join(reviewed.by.split())}")
-            if reviewed.sha256:
-                stamp += f" (files {code(reviewed.sha256[:12])})"
-        if replay is None:
-            replayed = "not in this site's report"
-        else:
-            states = (
-                ("forward", "forward"),
-                ("rollback", "rollback"),
-                ("round trip", "round_trip"),
-            )
-            replayed = ", ".join(f"{step} {replay.get(key)}" for step, key in states)
-        facts = [
-            ["id", code(migration.id)],
-            ["date", text(migration.date.isoformat())],
-            ["file", code(forward_file)],
-            ["checked", text(state)],
-            ["reviewed", stamp],
-            ["replayed", text(replayed)],
-        ]
-        parts = {
-            "facts": fragments.marker(table(["", ""], facts)),
-            "forward_sql": fragments.marker(Code("sql", forward_text)),
-        }
-        if objects:
-            rows = [
-                [
-                    text(o["verb"]),
-                    f"{text(o['kind'])} {code(o['name'])}",
-                    text(o["sql"]),
-                    text(o["replay"]),
-                ]
-                for o in objects
-            ]
-            header = ["", "object", "in the SQL", "on replay"]
-            parts["objects"] = fragments.marker(table(header, rows))
-        if rollback_sql is not None:
-            parts["rollback_sql"] = fragments.marker(Code("sql", rollback_sql))
-        if replay:
-            steps = [
-                ["forward", replay.get("forward")],
-                ["rollback", replay.get("rollback")],
-                ["round trip", replay.get("round_trip")],
-                ["time", f"{replay.get('ms')} ms"],
-            ]
-            rows = [[text(step), text(value)] for step, value in steps]
-            parts["replay"] = fragments.marker(table(["step", "result"], rows))
+        parts = self._migration_parts(
+            migration, state, forward_file, objects, replay, forward_text, rollback_sql
+        )
         findings = self._finding_rows(self.findings.get(entry.id, []))
         return self.render(
             "migration.md.j2",
@@ -690,6 +634,63 @@ class Site:
             previous=_link(self.entries[position - 1]) if position > 0 else None,
             next=_link(self.entries[position + 1]) if position + 1 < len(self.entries) else None,
         )
+
+    def _migration_parts(
+        self,
+        migration: Migration,
+        state: str,
+        forward_file: str,
+        objects: list[dict[str, str]],
+        replay: dict[str, Any] | None,
+        forward_sql: str,
+        rollback_sql: str | None,
+    ) -> dict[str, str]:
+        """The markers of a migration page's plain parts: its facts, objects and replay steps
+        as HTML, its SQL to highlight."""
+        code, text, table, marker = html_code, html_text, html_table, self.fragments.marker
+        reviewed = migration.reviewed
+        if reviewed is None:
+            stamp = text("never")
+        else:
+            stamp = text(f"{reviewed.date.isoformat()} by {' '.join(reviewed.by.split())}")
+            if reviewed.sha256:
+                stamp += f" (files {code(reviewed.sha256[:12])})"
+        steps = [
+            ("forward", (replay or {}).get("forward")),
+            ("rollback", (replay or {}).get("rollback")),
+            ("round trip", (replay or {}).get("round_trip")),
+        ]
+        replayed = ", ".join(f"{step} {result}" for step, result in steps)
+        facts = [
+            ["id", code(migration.id)],
+            ["date", text(migration.date.isoformat())],
+            ["file", code(forward_file)],
+            ["checked", text(state)],
+            ["reviewed", stamp],
+            ["replayed", text(replayed if replay else "not in this site's report")],
+        ]
+        parts = {
+            "facts": marker(table(["", ""], facts)),
+            "forward_sql": marker(Code("sql", forward_sql)),
+        }
+        if objects:
+            rows = [
+                [
+                    text(o["verb"]),
+                    f"{text(o['kind'])} {code(o['name'])}",
+                    text(o["sql"]),
+                    text(o["replay"]),
+                ]
+                for o in objects
+            ]
+            parts["objects"] = marker(table(["", "object", "in the SQL", "on replay"], rows))
+        if rollback_sql is not None:
+            parts["rollback_sql"] = marker(Code("sql", rollback_sql))
+        if replay:
+            steps.append(("time", f"{replay.get('ms')} ms"))
+            rows = [[text(step), text(result)] for step, result in steps]
+            parts["replay"] = marker(table(["step", "result"], rows))
+        return parts
 
     def _schema_data(self) -> tuple[dict[str, list[dict[str, Any]]], set[tuple[str, str, str]]]:
         model = SchemaModel()
