@@ -271,7 +271,11 @@ class Replayer:
     # -- databases ----------------------------------------------------------------------------
 
     def _connect(self, database: str) -> Connection:
-        return self.server.connect(database, settings=self.settings)
+        conn = self.server.connect(database, settings=self.settings)
+        # psycopg prepares a statement run five times, and on ROLLBACK deallocates all the
+        # session's statements: the snapshot's own prepared queries would go each time.
+        conn.prepare_threshold = None
+        return conn
 
     def _main(self) -> Connection:
         if self.conn is None or self.conn.closed:

@@ -143,8 +143,10 @@ def take_touched(conn: psycopg.Connection[Any]) -> Touched:
     Returns:
         The touched catalog rows, ready for ``read_snapshot(conn, only=…)``.
     """
+    # Never prepared by psycopg: a ROLLBACK makes it deallocate all the session's statements,
+    # the snapshot's queries with them.
     rows = conn.execute(
-        f"DELETE FROM {CAPTURE_SCHEMA}.touched RETURNING catalog, objid, altered"
+        f"DELETE FROM {CAPTURE_SCHEMA}.touched RETURNING catalog, objid, altered", prepare=False
     ).fetchall()
     return _touched(rows)
 

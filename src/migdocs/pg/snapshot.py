@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import threading
@@ -330,6 +331,8 @@ def read_snapshot(
     statements = _statements(conn.info.server_version, only is not None)
     known = _PREPARED.get(conn)
     try:
+        if only is not None and known is not None and _quick(conn, statements, known):
+            return _read_partial(conn, statements, params, only)
         return _read(conn, statements, params, only, known)
     except psycopg.errors.InvalidSqlStatementName:
         if known is None:
@@ -343,6 +346,80 @@ def read_snapshot(
 _PREPARED: weakref.WeakKeyDictionary[psycopg.Connection[Any], frozenset[str]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def _quick(
+    conn: psycopg.Connection[Any], statements: list[_Statement], known: frozenset[str]
+) -> bool:
+    """Whether a partial read can take the quick way: its statements are prepared, and the
+    connection is in a transaction or in autocommit (so that it may open one itself)."""
+    status = conn.info.transaction_status
+    return (
+        (
+            status == TransactionStatus.INTRANS
+            or (status == TransactionStatus.IDLE and conn.autocommit)
+        )
+        and _RESOLVE.name in known
+        and all(each.prepared.name in known for each in statements)
+    )
+
+
+def _read_partial(
+    conn: psycopg.Connection[Any],
+    statements: list[_Statement],
+    params: dict[str, str | None],
+    only: Touched,
+) -> Snapshot:
+    """A partial read in two round trips: each a batch of statements in one message.
+
+    Replay reads what each step touched twice a migration: the statements and their round
+    trips, not the server's work, are most of what such a read costs. The batch opens a
+    savepoint (or a transaction) and sets the session; the second asks the queries and
+    rolls back, so the caller's transaction is as it was.
+    """
+    if conn.info.transaction_status == TransactionStatus.IDLE:
+        opening, closing = f"BEGIN; {_BEGIN}", "ROLLBACK"
+    else:
+        opening = "SAVEPOINT migdocs_read"
+        closing = "ROLLBACK TO SAVEPOINT migdocs_read; RELEASE SAVEPOINT migdocs_read"
+    objects = sorted(only.objects)
+    resolve = {
+        "catalogs": _array([obj.catalog for obj in objects]),
+        "oids": _array([str(obj.oid) for obj in objects]),
+        "altered": _array(["t" if obj in only.altered else "f" for obj in objects]),
+    }
+    scopes: dict[str, list[str]] = {catalog: [] for catalog in SCOPE_CATALOGS}
+    entries: dict[str, _Row | ObjectState] = {}
+    with _no_cyclic_gc(), conn.cursor() as cur:
+        try:
+            cur.execute(f"{opening}; {_SETTINGS}; {_RESOLVE.execute(resolve)}", prepare=False)
+            covered = frozenset(ObjectId(catalog, oid) for catalog, oid in _results(cur)[-1])
+            for scope in covered:
+                if scope.catalog in scopes:
+                    scopes[scope.catalog].append(str(scope.oid))
+            # A query whose scopes were not touched has nothing to say.
+            asked = [each for each in statements if scopes[each.query.scope]]
+            values = {**params, **{catalog: _array(oids) for catalog, oids in scopes.items()}}
+            executes = [each.prepared.execute(values) for each in asked]
+            cur.execute("; ".join([*executes, closing]), prepare=False)
+        except BaseException:
+            if not conn.closed and not conn.broken:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute(closing, prepare=False)
+            raise
+        for rows in _results(cur):
+            entries.update({row[0]: row for row in rows})
+    return Snapshot._make(entries, only, covered)
+
+
+def _results(cur: psycopg.Cursor[Any]) -> list[list[_Row]]:
+    """The rows of every statement of a batch that returns rows, in order."""
+    results = []
+    while True:
+        if cur.description is not None:
+            results.append(cur.fetchall())
+        if not cur.nextset():
+            return results
 
 
 def _read(
@@ -369,19 +446,19 @@ def _read(
             stack.enter_context(_pipeline(conn))
         stack.enter_context(conn.transaction(force_rollback=True))
         if begin:
-            conn.execute(_BEGIN)
+            conn.execute(_BEGIN, prepare=False)
         if not ready:
             # Once a session: what it has prepared, and the rest in one batch.
             if known is None:
-                listing = conn.execute(_LISTING).fetchone()
+                listing = conn.execute(_LISTING, prepare=False).fetchone()
                 known = frozenset(listing[0] if listing else ())
             missing = [statement for statement in needed if statement.name not in known]
             if missing:
-                conn.execute(";\n".join(statement.prepare for statement in missing))
+                conn.execute(";\n".join(s.prepare for s in missing), prepare=False)
                 known |= {statement.name for statement in missing}
             stack.enter_context(_pipeline(conn))
         settings = conn.cursor()
-        settings.execute(_SETTINGS)
+        settings.execute(_SETTINGS, prepare=False)
         if only is not None:
             objects = sorted(only.objects)
             resolve = {
@@ -401,7 +478,7 @@ def _read(
         if only is None and begin:
             size = settings.fetchone()
             if size is not None and size[0] >= SECOND_CONNECTION_CATALOG:
-                row = conn.execute("SELECT pg_export_snapshot()").fetchone()
+                row = conn.execute("SELECT pg_export_snapshot()", prepare=False).fetchone()
                 assert row is not None
                 second = _SecondConnection(
                     conn, row[0], [each for each in statements if each.query.second], params
