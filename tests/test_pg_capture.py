@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
@@ -224,3 +224,36 @@ def test_capture_needs_a_superuser(embedded_server: ScratchServer) -> None:
         embedded_server.drop_database(database)
         with embedded_server.connect("postgres") as admin:
             admin.execute(f"DROP ROLE {ROLE}_plain")
+
+
+class CountingCursor(psycopg.Cursor[Any]):
+    """Counts the statements a connection executes."""
+
+    executed = 0
+
+    def execute(self, *args: Any, **kwargs: Any) -> CountingCursor:
+        CountingCursor.executed += 1
+        super().execute(*args, **kwargs)
+        return self
+
+
+def test_taking_touched_keeps_the_snapshot_queries_prepared(
+    capturing: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    # psycopg prepares a statement run five times; once it has one, a ROLLBACK or a new
+    # DROP or ALTER makes it deallocate every statement of the session, the snapshot's too.
+    conn = capturing
+    assert conn.prepare_threshold == 5
+    conn.cursor_factory = CountingCursor  # type: ignore[assignment]
+    conn.execute("CREATE TABLE t (id int)")
+    read_snapshot(conn, only=take_touched(conn))
+    asked = []
+    for step in range(8):
+        conn.execute("BEGIN")
+        conn.execute(f"ALTER TABLE t ADD COLUMN c{step} int")
+        touched = take_touched(conn)
+        CountingCursor.executed = 0
+        read_snapshot(conn, only=touched)
+        asked.append(CountingCursor.executed)
+        conn.execute("ROLLBACK")
+    assert asked == [2] * 8  # each time the quick way, its statements still prepared
