@@ -242,18 +242,19 @@ def test_taking_touched_keeps_the_snapshot_queries_prepared(
 ) -> None:
     # psycopg prepares a statement run five times; once it has one, a ROLLBACK or a new
     # DROP or ALTER makes it deallocate every statement of the session, the snapshot's too.
+    # Replay's own statements are never prepared: neither may capture's or the snapshot's.
     conn = capturing
     assert conn.prepare_threshold == 5
     conn.cursor_factory = CountingCursor  # type: ignore[assignment]
-    conn.execute("CREATE TABLE t (id int)")
+    conn.execute("CREATE TABLE t (id int)", prepare=False)
     read_snapshot(conn, only=take_touched(conn))
     asked = []
     for step in range(8):
-        conn.execute("BEGIN")
-        conn.execute(f"ALTER TABLE t ADD COLUMN c{step} int")
+        conn.execute("BEGIN", prepare=False)
+        conn.execute(f"ALTER TABLE t ADD COLUMN c{step} int", prepare=False)
         touched = take_touched(conn)
         CountingCursor.executed = 0
         read_snapshot(conn, only=touched)
         asked.append(CountingCursor.executed)
-        conn.execute("ROLLBACK")
+        conn.execute("ROLLBACK", prepare=False)
     assert asked == [2] * 8  # each time the quick way, its statements still prepared
