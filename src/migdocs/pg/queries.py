@@ -230,6 +230,7 @@ class _Sql:
             FROM pg_attrdef ad
             JOIN pg_depend dd ON dd.classid = 'pg_attrdef'::regclass AND dd.objid = ad.oid
                 AND dd.refclassid = 'pg_class'::regclass
+                AND dd.refobjsubid = 0  -- a whole relation: not the default's own column
             JOIN pg_depend o ON o.classid = 'pg_class'::regclass AND o.objid = dd.refobjid
                 AND o.refclassid = 'pg_class'::regclass AND o.refobjid = ad.adrelid
                 AND o.refobjsubid = ad.adnum AND o.deptype = 'a') o"""
@@ -636,17 +637,18 @@ def _types(sql: _Sql) -> str:
         **_privileges("t.typacl", "'T'", "t.typowner"),
         "comment": "dsc.description",
     }
-    # A table's row type is the table's, and an array type its element's: the first by
-    # typrelid, the second by a hash of every type's array (pg_type has no index on it).
+    # A table's row type is the table's, and an array type its element's: the first by a
+    # hash of the (few) standalone composite types' relations, the second by a hash of every
+    # type's array (pg_type has no index on it).
     return f"""{_select(meta, _TYPE_COLUMNS, columns)}
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-LEFT JOIN pg_class rc ON rc.oid = t.typrelid
 LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
 LEFT JOIN pg_collation co ON co.oid = t.typcollation
 LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
 LEFT JOIN pg_range r ON r.rngtypid = t.oid
 {_described("pg_type", "t.oid")}
-WHERE t.typtype IN ('b', 'c', 'd', 'e', 'r') AND (t.typrelid = 0 OR rc.relkind = 'c')
+WHERE t.typtype IN ('b', 'c', 'd', 'e', 'r')
+  AND (t.typrelid = 0 OR t.typrelid IN (SELECT rc.oid FROM pg_class rc WHERE rc.relkind = 'c'))
   AND {schema_filter("n")} AND {sql.selected("pg_type", "t.oid")}
   AND NOT EXISTS (SELECT FROM pg_type a WHERE a.typarray = t.oid)
   AND {sql.not_member("pg_type", "t.oid")}

@@ -475,7 +475,8 @@ def _read(
             statements = [each for each in statements if scopes[each.query.scope]]
         params = {**params, **{catalog: _array(oids) for catalog, oids in scopes.items()}}
         second: _SecondConnection | None = None
-        if only is None and begin:
+        # A standby exports snapshots from PostgreSQL 10 on.
+        if only is None and begin and conn.info.server_version >= 100000:
             size = settings.fetchone()
             if size is not None and size[0] >= SECOND_CONNECTION_CATALOG:
                 row = conn.execute("SELECT pg_export_snapshot()", prepare=False).fetchone()
