@@ -199,3 +199,42 @@ def test_wrong_password_is_exit_2_material_without_the_password() -> None:
         right = make_conninfo(server.url(url), password="the-right-one")
         with connect_live(right) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def _sessions(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+    """The sessions the database has had (PostgreSQL counts one when it ends)."""
+    conn.execute("SELECT pg_stat_clear_snapshot()")
+    row = conn.execute(
+        "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+    ).fetchone()
+    assert row is not None
+    return int(row[0])  # type: ignore[call-overload]
+
+
+def test_a_big_live_read_takes_its_second_connection_with_the_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second connection of a big read logs in as the first did, password included, and
+    reads in a read-only session too."""
+    monkeypatch.setattr("migdocs.pg.snapshot.SECOND_CONNECTION_CATALOG", 0)
+    with ScratchServer.embedded() as server:
+        url = server.create_database()
+        with server.connect(url) as conn:
+            conn.execute("CREATE TABLE orders (id int PRIMARY KEY, total numeric(12,2))")
+            conn.execute("CREATE INDEX orders_total_idx ON orders (total)")
+            conn.execute("ALTER ROLE postgres PASSWORD 'the-right-one'")
+            data = Path(conn.execute("SHOW data_directory").fetchone()[0])  # type: ignore[index]
+            (data / "pg_hba.conf").write_text("local all all scram-sha-256\n")
+            conn.execute("SELECT pg_reload_conf()")
+        right = make_conninfo(server.url(url), password="the-right-one")
+        with connect_live(right) as watcher:
+            before = _sessions(watcher)
+            with connect_live(right) as conn:
+                snapshot = read_snapshot(conn)
+            deadline = time.monotonic() + 5
+            while _sessions(watcher) < before + 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            after = _sessions(watcher)
+    assert "index:public.orders_total_idx" in snapshot
+    assert "table:public.orders" in snapshot
+    assert after == before + 2  # the read's connection and its second one
