@@ -9,7 +9,7 @@ included.
 Usage: python -m bench.bench_verify [N ...]   (default 100 300 1000)
 
 Prints a Markdown table and writes bench/results/verify.json. Each figure is the best of
-three runs.
+three runs, the two taking turns (so that a busy machine slows both alike).
 """
 
 from __future__ import annotations
@@ -27,16 +27,14 @@ from bench.generate import generate
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def best_of(command: list[str], cwd: Path, runs: int = 3) -> float:
-    """The fastest wall-clock time of ``runs`` runs of ``command`` (which must succeed)."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
-        times.append(time.perf_counter() - start)
-        if result.returncode not in (0, 1):
-            sys.exit(f"{' '.join(command)} failed:\n{result.stderr}")
-    return min(times)
+def timed(command: list[str], cwd: Path) -> float:
+    """The wall-clock time of one run of ``command`` (which must succeed)."""
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode not in (0, 1):
+        sys.exit(f"{' '.join(command)} failed:\n{result.stderr}")
+    return elapsed
 
 
 def floor(catalog: str) -> None:
@@ -61,7 +59,10 @@ def main() -> None:
         floor(sys.argv[2])
         return
     sizes = [int(arg) for arg in sys.argv[1:]] or [100, 300, 1000]
-    migdocs = shutil.which("migdocs") or sys.exit("migdocs is not on PATH")
+    beside = Path(sys.executable).with_name("migdocs")
+    migdocs = shutil.which("migdocs") or (str(beside) if beside.exists() else None)
+    if migdocs is None:
+        sys.exit("migdocs is not on PATH")
     rows = []
     print("| migrations | migdocs verify | floor (SQL only) | ratio |")
     print("|---|---|---|---|")
@@ -69,11 +70,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             root = Path(folder)
             catalog = generate(root, size)
-            ours = best_of([migdocs, "verify"], root)
-            theirs = best_of(
-                [sys.executable, "-m", "bench.bench_verify", "--floor", str(catalog)],
-                Path(__file__).resolve().parent.parent,
-            )
+            here = Path(__file__).resolve().parent.parent
+            floor_command = [sys.executable, "-m", "bench.bench_verify", "--floor", str(catalog)]
+            runs = [
+                (timed([migdocs, "verify"], root), timed(floor_command, here)) for _ in range(3)
+            ]
+            ours = min(run[0] for run in runs)
+            theirs = min(run[1] for run in runs)
             rows.append({"migrations": size, "migdocs": ours, "floor": theirs})
             print(f"| {size:,} | {ours:.2f} s | {theirs:.2f} s | {ours / theirs:.1f}× |")
     RESULTS.mkdir(exist_ok=True)
