@@ -22,6 +22,7 @@ _RULES: tuple[type[Rule], ...] = (
     sql.EmptyScript,
     sql.HeavyLock,
     sql.MetaCommand,
+    sql.BadIgnoreComment,
     rollback.UndeclaredImpact,
     rollback.RollbackIncomplete,
     rollback.RiskTooLow,

@@ -44,9 +44,10 @@ class ParseError(Rule):
     """SQL does not parse.
 
     ## What it does
-    Parses every migration, rollback and setup file with PostgreSQL's own grammar (pglast)
-    and reports where it stops, with line and column. A file that is not UTF-8 is reported
-    here too.
+    Parses every migration and rollback file with PostgreSQL's own grammar (pglast) and
+    reports where it stops, with line and column. A file that is not UTF-8 is reported here
+    too. (A `replay.setup` file that does not parse stops the run instead, with exit 2:
+    every check and the replay build on it.)
 
     ## Why is this bad?
     PostgreSQL will refuse the file at deploy time; and until it parses, migdocs cannot tell
@@ -245,7 +246,9 @@ def declarable_drops(analysis: EntryAnalysis) -> list[ObjectRef]:
     for ref in analysis.mentioned_drops:
         if ref.identity not in transient:
             dropped.setdefault(ref.identity, ref)
-    for ref in effect.created:
+    # What the script drops and creates again (a view, to change a column under it) is
+    # still there after it: changed, not dropped.
+    for ref in [*effect.created, *effect.recreated]:
         dropped.pop(ref.identity, None)
     dropped_ids = set(dropped)
     return [
@@ -425,3 +428,67 @@ class MetaCommand(Rule):
                         line=problem.line,
                         column=problem.column,
                     )
+
+
+class BadIgnoreComment(Rule):
+    """An inline `-- migdocs: ignore` comment is incomplete or names no rule.
+
+    ## What it does
+    Reads every `-- migdocs: ignore MG205 (reason)` comment of the migration, rollback and
+    setup files and reports one that gives no reason, names a code that is no rule, names
+    no code at all, or has no statement after it to silence.
+
+    ## Why is this bad?
+    Turning a rule off for a whole project needs a `reason` in `rules:`; silencing it for one
+    statement deserves the same, or the next reader cannot tell a considered exception from
+    a hushed problem. A misspelt code silences nothing, while its author believes otherwise.
+
+    ## Example
+    ```sql
+    -- migdocs: ignore MG205
+    CREATE INDEX templates_type_idx ON templates (type);
+    ```
+
+    ## Use instead
+    ```sql
+    -- migdocs: ignore MG205 (templates has 40 rows)
+    CREATE INDEX templates_type_idx ON templates (type);
+    ```
+    """
+
+    code = "MG207"
+    name = "sql.bad-ignore-comment"
+    severity = Severity.WARNING
+    summary = "an inline ignore comment gives no reason, names no rule, or silences nothing"
+
+    def check(self, context: StaticContext) -> Iterator[Finding]:
+        from migdocs.checks.registry import rule_by_code
+
+        for entry, script in _scripts(context):
+            for comment in script.ignores:
+                if not comment.codes:
+                    problem = "names no rule code: write `-- migdocs: ignore MG205 (why)`"
+                else:
+                    unknown = [code for code in comment.codes if rule_by_code(code) is None]
+                    named = ", ".join(comment.codes)
+                    if unknown:
+                        problem = (
+                            f"names {', '.join(unknown)}, which is no rule "
+                            "(see `migdocs rules`), so it silences nothing"
+                        )
+                    elif not comment.applies:
+                        problem = f"for {named} has no statement after it to silence"
+                    elif comment.reason is None:
+                        problem = (
+                            f"for {named} gives no reason: say why in parentheses, "
+                            f"`-- migdocs: ignore {named} (the table has 40 rows)`"
+                        )
+                    else:
+                        continue
+                yield self.finding(
+                    f"`migdocs: ignore` {problem}",
+                    migration=entry.id if entry else None,
+                    file=script.display,
+                    line=comment.line,
+                    column=comment.column,
+                )

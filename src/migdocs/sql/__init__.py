@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from migdocs.sql.effects import HeavyStep, KeyInfo, Lock, Statement, Validation
 from migdocs.sql.model import Effect, SchemaModel
-from migdocs.sql.script import Script, ScriptProblem, parse_text, read_script
+from migdocs.sql.script import IgnoreComment, Script, ScriptProblem, parse_text, read_script
 
 __all__ = [
     "Effect",
     "HeavyStep",
+    "IgnoreComment",
     "KeyInfo",
     "Lock",
     "SchemaModel",

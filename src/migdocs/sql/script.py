@@ -24,6 +24,8 @@ _DIRECTIVE = re.compile(
     r"migdocs:\s*ignore\s+(?P<codes>MG\d{3}(?:\s*,\s*MG\d{3})*)\s*(?:\((?P<reason>[^)]*)\))?",
     re.IGNORECASE,
 )
+#: What an ignore comment starts with, whatever follows.
+_IGNORE = re.compile(r"migdocs:\s*ignore\b", re.IGNORECASE)
 _INCLUDES = ("i", "ir", "include", "include_relative")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 #: json.loads without its wrappers: pglast's JSON starts at its first character, and this runs
@@ -56,6 +58,25 @@ class ScriptProblem:
     column: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class IgnoreComment:
+    """A ``-- migdocs: ignore MG205 (reason)`` comment, as written.
+
+    Attributes:
+        codes: The rule codes it names, upper case (none when it names no code).
+        reason: Why, from the parentheses (``None`` when it gives none).
+        line: 1-based line of the comment.
+        column: 1-based column of the comment.
+        applies: Whether a statement follows it (or holds it) to silence.
+    """
+
+    codes: tuple[str, ...]
+    reason: str | None
+    line: int
+    column: int
+    applies: bool
+
+
 @dataclass
 class Script:
     """A migration or rollback file.
@@ -68,6 +89,7 @@ class Script:
         statements: Every statement with its effects, in order.
         problems: Why some of it could not be read.
         parsed: Whether the whole file parsed; if not, its effects are unknown.
+        ignores: Its ``-- migdocs: ignore`` comments, for the rule that checks them.
     """
 
     path: Path
@@ -77,6 +99,7 @@ class Script:
     statements: list[Statement] = field(default_factory=list)
     problems: list[ScriptProblem] = field(default_factory=list)
     parsed: bool = True
+    ignores: list[IgnoreComment] = field(default_factory=list)
     _ends: list[int] | None = field(default=None, init=False, repr=False, compare=False)
 
     @cached_property
@@ -304,13 +327,21 @@ def _apply_directives(script: Script, source: str, positions: Positions) -> None
     for token in tokens:
         if token.name not in ("SQL_COMMENT", "C_COMMENT"):
             continue
-        match = _DIRECTIVE.search(source[token.start : token.end + 1])
+        comment = source[token.start : token.end + 1]
+        match = _DIRECTIVE.search(comment)
         if match is None:
+            if _IGNORE.search(comment):  # `migdocs: ignore` with no code: silences nothing
+                line, column = positions.from_char(token.start)
+                script.ignores.append(IgnoreComment((), None, line, column, applies=False))
             continue
         codes = {code.strip().upper() for code in match.group("codes").split(",")}
-        line = positions.from_char(token.start)[0]
+        line, column = positions.from_char(token.start)
         target = script.statement_at(line)
         if target is None:
             target = next((st for st in script.statements if st.line > line), None)
         if target is not None:
             target.suppressed = target.suppressed | codes
+        reason = (match.group("reason") or "").strip() or None
+        script.ignores.append(
+            IgnoreComment(tuple(sorted(codes)), reason, line, column, applies=target is not None)
+        )
