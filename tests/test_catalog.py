@@ -407,6 +407,16 @@ ERRORS = [
         id="empty-in-list",
     ),
     pytest.param(
+        H + 'conventions:\n  migration: "{date}_{nam}.sql"\n  rollback: "{Date}_undo_{name}.sql"\n',
+        [
+            "catalog.yaml:4:3: conventions.migration: unknown placeholder {nam} in "
+            "'{date}_{nam}.sql' (known: {date}, {name}, {version})",
+            "catalog.yaml:5:3: conventions.rollback: unknown placeholder {Date} in "
+            "'{Date}_undo_{name}.sql' (known: {date}, {name}, {version})",
+        ],
+        id="convention-placeholder",
+    ),
+    pytest.param(
         "version: 1\nproject: {name: X}\nproject: {name: Y}\n",
         ["catalog.yaml:3:1: the document: duplicate key 'project' (first at line 2)"],
         id="duplicate-key-root",
@@ -460,8 +470,27 @@ def test_catalog_errors(tmp_path: Path, text: str, problems: list[str]) -> None:
 @pytest.mark.parametrize(
     ("text", "prefix", "words"),
     [
-        (H + "review: {every_days: 0}\n", "catalog.yaml:3:10: review.every_days: ", "0"),
-        (H + "review: {every_days: ninety}\n", "catalog.yaml:3:10: review.every_days: ", "integer"),
+        (
+            H + "review: {every_days: 0}\n",
+            "catalog.yaml:3:10: review.every_days: ",
+            "must be more than 0, got int 0",
+        ),
+        # as the other catalog messages read, not pydantic's words
+        (
+            H + "review: {every_days: ninety}\n",
+            "catalog.yaml:3:10: review.every_days: ",
+            "expected a whole number, got str 'ninety'",
+        ),
+        (
+            H + "review: {every_days: 1.5}\n",
+            "catalog.yaml:3:10: review.every_days: ",
+            "expected a whole number, got float 1.5",
+        ),
+        (
+            H + "review: {every_days: true}\n",
+            "catalog.yaml:3:10: review.every_days: ",
+            "expected a whole number, got bool True",
+        ),
         (
             H + "replay: {statement_timeout: forever}\n",
             "catalog.yaml:3:10: replay.statement_timeout: ",

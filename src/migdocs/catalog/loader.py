@@ -138,6 +138,16 @@ def _explain(shown: str, document: Document, error: ErrorDetails) -> str:
             "model_type": "a mapping",
         }[kind]
         return _problem(shown, document.mark(loc), loc, f"expected {wanted}, got {_shown(value)}")
+    if kind in ("int_parsing", "int_from_float"):
+        return _problem(
+            shown, document.mark(loc), loc, f"expected a whole number, got {_shown(value)}"
+        )
+    if kind in ("greater_than", "greater_than_equal"):
+        bound = error.get("ctx", {}).get("gt", error.get("ctx", {}).get("ge"))
+        relation = "more than" if kind == "greater_than" else "at least"
+        return _problem(
+            shown, document.mark(loc), loc, f"must be {relation} {bound}, got {_shown(value)}"
+        )
     message = error["msg"].removeprefix("Value error, ")
     if kind.startswith(("date_", "datetime_")):
         message = f"{value!r} is not a date (YYYY-MM-DD)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -100,6 +101,14 @@ class Paths(_Model):
     """Folder of the rollback scripts."""
 
 
+#: The placeholders of a file-name convention, with the regular expression each stands for.
+PLACEHOLDERS = {
+    "date": r"(?P<date>\d{4}-\d{2}-\d{2})",
+    "name": r"(?P<name>[a-z0-9_]+)",
+    "version": r"(?P<version>\d+(?:[._]\d+)*)",
+}
+
+
 class Conventions(_Model):
     """File name patterns: `{date}` is YYYY-MM-DD, `{name}` is [a-z0-9_]+, `{version}` digits."""
 
@@ -108,11 +117,21 @@ class Conventions(_Model):
     rollback: NonEmpty = "{date}_rollback_{name}.sql"
     """Pattern of a rollback file's name."""
 
+    @field_validator("migration", "rollback", mode="after")
+    @classmethod
+    def _known_placeholders(cls, pattern: str) -> str:
+        # A misspelt placeholder would match no file, and MG103 would flag every one.
+        for name in re.findall(r"\{([^{}]*)\}", pattern):
+            if name not in PLACEHOLDERS:
+                known = ", ".join(f"{{{known}}}" for known in PLACEHOLDERS)
+                raise ValueError(f"unknown placeholder {{{name}}} in {pattern!r} (known: {known})")
+        return pattern
+
 
 class ReviewPolicy(_Model):
     """How often every entry must be reviewed."""
 
-    every_days: Annotated[int, Field(gt=0)] = 90
+    every_days: Annotated[int, Field(gt=0, strict=True)] = 90
     """An entry reviewed longer ago than this is due again (MG601)."""
 
 
