@@ -106,8 +106,7 @@ BROKEN = [
     (
         "wrong-types",
         [
-            "catalog.yaml:3:10: review.every_days: Input should be a valid integer, unable to "
-            "parse string as an integer",
+            "catalog.yaml:3:10: review.every_days: expected a whole number, got str 'ninety'",
             "catalog.yaml:8:5: migrations[0].purpose: expected a string, got a list",
             "catalog.yaml:11:7: migrations[0].rollback.risk: 'catastrophic' is not one of low, "
             "medium, high, critical",
@@ -469,6 +468,34 @@ def test_catalog_given_from_elsewhere_keeps_its_name(tmp_path: Path) -> None:
         broken.err == f"migdocs: error: {tmp_path}/sub/catalog.yaml: no such catalog "
         "(create one with `migdocs init`)\n"
     )
+
+
+#: A path a report names: a SQL or YAML file, whatever the format wraps around it.
+_PATH = re.compile(r"(?:file=|uri\": \"|^ {2}|\(|>|\"file\": \"|^)([\w./-]+\.(?:sql|yaml))", re.M)
+
+
+@pytest.mark.parametrize("output_format", ["text", "json", "junit", "sarif", "github"])
+@pytest.mark.parametrize("catalog", ["psql/catalog.yaml", "./psql/catalog.yaml"])
+def test_every_path_is_relative_to_the_working_directory(output_format: str, catalog: str) -> None:
+    # The catalog is named from the working directory: so are its SQL files, everywhere a
+    # report names one (GitHub and SARIF open them from the checkout).
+    run = migdocs("--catalog", catalog, "check", "--format", output_format, cwd=FIXTURES)
+    assert run.code == 1, run.err
+    paths = set(_PATH.findall(run.out))
+    assert {p for p in paths if p.endswith(".sql")}, run.out
+    assert "psql/migrations/2025-08-30_initial_schema.sql" in paths
+    assert "psql/migrations/rollbacks/2025-08-31_rollback_add_email_uniqueness.sql" in paths
+    for path in paths:
+        assert (FIXTURES / path).is_file(), (path, run.out)
+
+
+def test_paths_of_a_catalog_named_absolutely_are_absolute(tmp_path: Path) -> None:
+    catalog = FIXTURES / "psql" / "catalog.yaml"
+    run = migdocs("--catalog", str(catalog), "check", "--format", "json", cwd=tmp_path)
+    files = {f["file"] for f in run.json()["findings"]}
+    assert files == {str(catalog), *(f for f in files if f.endswith(".sql"))}
+    assert f"{FIXTURES}/psql/migrations/2025-08-30_initial_schema.sql" in files
+    assert all(Path(f).is_absolute() and Path(f).is_file() for f in files)
 
 
 def test_output_is_written_atomically(tmp_path: Path) -> None:

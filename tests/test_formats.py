@@ -81,6 +81,7 @@ def report() -> Report:
         replay_status="failed",
         live=[{"database": DATABASE, "server": "PostgreSQL 15.19", "migrations": []}],
         live_status="failed",
+        entry_lines={"2025-01-01_users": 5, "2025-01-02_index": 19},
     )
 
 
@@ -168,6 +169,27 @@ def test_junit() -> None:
     assert root.get("failures") == str(sum(int(s.get("failures") or 0) for s in suites.values()))
 
 
+def test_junit_has_a_suite_for_a_clean_live_database() -> None:
+    clean = "postgresql://auditor@db2.example:5432/app"
+    done = Report(
+        catalog="catalog.yaml",
+        migrations=["2025-01-01_users", "2025-01-01_users"],  # an id twice (MG109)
+        replay=[],
+        replay_status="passed",
+        live=[{"database": clean, "server": "PostgreSQL 15.19", "migrations": []}],
+        live_status="passed",
+    )
+    root = ET.fromstring(FORMATS["junit"](done))
+    assert_junit_shape(root)
+    names = [suite.get("name") for suite in root.iter("testsuite")]
+    assert names == ["2025-01-01_users", f"live {clean}"]
+    [live] = [suite for suite in root.iter("testsuite") if suite.get("name") == f"live {clean}"]
+    assert [case.get("name") for case in live.iter("testcase")] == ["live"]
+    assert live.get("tests") == "1"
+    assert live.get("failures") == "0"
+    assert root.get("failures") == "0"
+
+
 def test_sarif_is_valid_against_the_sarif_2_1_0_schema() -> None:
     assert hashlib.sha256(SARIF_SCHEMA.read_bytes()).hexdigest() == SARIF_SCHEMA_SHA256
     schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
@@ -204,9 +226,24 @@ def test_sarif() -> None:
         "region": {"startLine": 3, "startColumn": 1},
     }
     assert driver["rules"][first["ruleIndex"]]["id"] == "MG205"
+    # GitHub refuses a log with one result located only logically (codeql-action#1738): a
+    # live finding points at its migration's catalog entry, a finding of no migration at
+    # the catalog.
+    for result in results:
+        [location] = result["locations"]
+        assert location["physicalLocation"]["artifactLocation"]["uri"]
     live = results[2]
     assert {"name": DATABASE, "kind": "resource"} in live["locations"][0]["logicalLocations"]
-    assert "physicalLocation" not in live["locations"][0]
+    assert live["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "catalog.yaml"},
+        "region": {"startLine": 19},
+    }
+    stray = results[3]
+    assert stray["ruleId"] == "MG502"
+    assert stray["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "catalog.yaml"}
+    }
+    assert {"name": DATABASE, "kind": "resource"} in stray["locations"][0]["logicalLocations"]
     # A relative URI reference: percent-encoded where a path has spaces or '&'.
     parse_error = results[5]["locations"][0]["physicalLocation"]
     assert parse_error == {
@@ -225,8 +262,12 @@ def test_github_escapes_data_and_properties() -> None:
         "::notice file=migrations/2025-01-01_users.sql,line=3,col=1,"
         "title=MG205 2025-01-01_users::creates index without CONCURRENTLY"
     )
+    # Every annotation names a file: a live finding its catalog entry, the others the catalog.
+    assert all(line.split(" ", 1)[1].startswith("file=") for line in lines[:-1])
+    missing = next(line for line in lines if "MG501" in line)
+    assert missing.startswith("::error file=catalog.yaml,line=19,title=MG501 2025-01-02_index::")
     stray = next(line for line in lines if "MG502" in line)
-    assert stray.startswith("::warning title=MG502::")
+    assert stray.startswith("::warning file=catalog.yaml,title=MG502::")
     assert "100%25 made by hand%3A" not in stray  # ':' is escaped in properties only
     assert stray.endswith(f"[{DATABASE}] table public.t, 100%25 made by hand:%0Ayes")
     unlisted = next(line for line in lines if "MG101" in line)
@@ -236,7 +277,29 @@ def test_github_escapes_data_and_properties() -> None:
         "::error file=migrations/2025-01-01 users & more.sql,line=7,col=12,"
         'title=MG200 2025-01-01_users::syntax error at or near "TABEL"'
     )
-    assert lines[-1].startswith("migdocs: 2 migrations, 4 errors")
+    assert lines[-1] == "migdocs: 2 migrations, 4 errors, 1 warning, 1 info"
+
+
+def test_github_summary_counts_in_words() -> None:
+    def summary(*severities: Severity) -> str:
+        findings = [Finding("MG403", severity, "x") for severity in severities]
+        return FORMATS["github"](Report(catalog="catalog.yaml", findings=findings)).splitlines()[-1]
+
+    assert summary(Severity.ERROR, Severity.WARNING, Severity.INFO) == (
+        "migdocs: 0 migrations, 1 error, 1 warning, 1 info"
+    )
+    assert summary(Severity.ERROR, Severity.ERROR, Severity.WARNING, Severity.WARNING) == (
+        "migdocs: 0 migrations, 2 errors, 2 warnings, 0 info"
+    )
+
+
+def test_sarif_uri_of_an_absolute_path_is_a_file_uri() -> None:
+    findings = [Finding("MG101", Severity.ERROR, "x", None, "/srv/app/migrations/a b.sql")]
+    log = json.loads(FORMATS["sarif"](Report(catalog="/srv/app/catalog.yaml", findings=findings)))
+    [result] = log["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "file:///srv/app/migrations/a%20b.sql"
+    }
 
 
 def test_github_escaping_table() -> None:
@@ -291,11 +354,6 @@ TEXT = """\
 [odd] id
   warning MG604 tab     here, bell andcarriage
 
-2025-01-01_users
-  migrations/2025-01-01_users.sql:3:1: info MG205 creates index without CONCURRENTLY
-  migrations/2025-01-01 users & more.sql:7:12: error MG200 syntax error at or near "TABEL"
-  catalog.yaml:100: error MG201 declares [bold]x[/bold] :smile:
-
 (project)
   warning MG502 postgresql://auditor@db.example:5432/app table public.t, 100% made by hand:
 yes
@@ -309,7 +367,7 @@ note: live: skipped (no --database-url)
 def test_text_groups_findings_by_migration_in_catalog_order() -> None:
     # Text is as written: `[bold]` and `:smile:` are not markup, `:100:` is no emoji (rich
     # made it 💯), tabs are expanded and control characters dropped as a terminal would.
-    # A migration listed twice (MG109) shows twice; findings of no migration come last.
+    # A migration listed twice (MG109) shows once; findings of no migration come last.
     assert render_text(text_report()) == TEXT
 
 
@@ -324,3 +382,11 @@ def test_colour_is_the_plain_text_with_styles() -> None:
 def test_text_of_a_clean_report() -> None:
     clean = Report(catalog="catalog.yaml", migrations=["a", "b"])
     assert render_text(clean) == "✓ 2 migrations: no findings\n"
+
+
+def test_text_of_a_replay_that_proved_nothing_has_no_tick() -> None:
+    # Only when the rules that would say why are turned off: then no finding, but no ✓.
+    unproved = Report(catalog="catalog.yaml", migrations=["a"], replay=[], replay_status="failed")
+    assert render_text(unproved) == "1 migrations: no findings · replay failed · live skipped\n"
+    proved = Report(catalog="catalog.yaml", migrations=["a"], replay=[], replay_status="passed")
+    assert render_text(proved) == "✓ 1 migrations: no findings · replay passed · live skipped\n"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from migdocs.errors import CatalogError
 from migdocs.project import Project
 from migdocs.sql.script import read_bytes
 
@@ -108,3 +109,71 @@ def test_read_bytes_of_a_folder_or_nothing(tmp_path: Path) -> None:
         read_bytes(tmp_path)
     with pytest.raises(FileNotFoundError):
         read_bytes(tmp_path / "missing.sql")
+
+
+@pytest.mark.parametrize(
+    ("catalog", "shown"),
+    [
+        ("catalog.yaml", "migrations/a.sql"),
+        ("p/catalog.yaml", "p/migrations/a.sql"),
+        ("./p/catalog.yaml", "p/migrations/a.sql"),
+        ("../p/catalog.yaml", "../p/migrations/a.sql"),
+        ("/srv/p/catalog.yaml", "/srv/p/migrations/a.sql"),
+    ],
+)
+def test_display_starts_where_the_catalog_was_named(
+    tmp_path: Path, catalog: str, shown: str
+) -> None:
+    # A report names the catalog as the user did: its files the same way, from the same place.
+    (tmp_path / "catalog.yaml").write_text(H, encoding="utf-8")
+    project = Project.load(tmp_path / "catalog.yaml", catalog)
+    path = project.root / "migrations" / "a.sql"
+    assert project.display(path) == shown
+    assert project.display(path) == shown  # the folder is known now: the same answer
+    assert project.display(project.root / "x.sql") == shown.replace("migrations/a.sql", "x.sql")
+
+
+SETUP = H + "replay:\n  setup:\n    - roles.sql\n    - setup.sql\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "catalog.yaml:6:7: replay.setup[1]: setup.sql does not exist"),
+        (
+            "CREATE ROLE app LOGIN,;\n",
+            "catalog.yaml:6:7: replay.setup[1]: setup.sql:1:22: does not parse: syntax error at "
+            'or near ","',
+        ),
+        (
+            b"-- caf\xe9\nCREATE ROLE app;\n",
+            "catalog.yaml:6:7: replay.setup[1]: setup.sql:1:7: not UTF-8 text (byte 0xe9); save "
+            "the file as UTF-8",
+        ),
+        ("folder", "catalog.yaml:6:7: replay.setup[1]: setup.sql is a folder, not a SQL file"),
+    ],
+    ids=["missing", "does-not-parse", "not-utf8", "folder"],
+)
+def test_a_setup_script_that_cannot_be_run_stops_the_run(
+    tmp_path: Path, content: str | bytes | None, problem: str
+) -> None:
+    (tmp_path / "roles.sql").write_text("CREATE ROLE app;\n", encoding="utf-8")
+    if content == "folder":
+        (tmp_path / "setup.sql").mkdir()
+    elif isinstance(content, bytes):
+        (tmp_path / "setup.sql").write_bytes(content)
+    elif content is not None:
+        (tmp_path / "setup.sql").write_text(content, encoding="utf-8")
+    (tmp_path / "catalog.yaml").write_text(SETUP, encoding="utf-8")
+    project = Project.load(tmp_path / "catalog.yaml", "catalog.yaml")
+    with pytest.raises(CatalogError) as caught:
+        project.setup_scripts()
+    assert caught.value.problems == [problem]
+
+
+def test_setup_scripts_that_parse(tmp_path: Path) -> None:
+    for name in ("roles.sql", "setup.sql"):
+        (tmp_path / name).write_text("CREATE ROLE app;\n", encoding="utf-8")
+    (tmp_path / "catalog.yaml").write_text(SETUP, encoding="utf-8")
+    project = Project.load(tmp_path / "catalog.yaml", "catalog.yaml")
+    assert [script.display for script in project.setup_scripts()] == ["roles.sql", "setup.sql"]

@@ -93,6 +93,134 @@ def test_audit_is_check_plus_verify(tmp_path: Path) -> None:
     assert result.returncode == 1
 
 
+TABLE_B = {
+    "name": "b",
+    "up": "CREATE TABLE b (id int);\n",
+    "down": "DROP TABLE b;\n",
+    "creates": {"tables": ["b"]},
+}
+FORWARD = "migrations/2025-01-02_b.sql"
+ROLLBACK = "migrations/rollbacks/2025-01-02_rollback_b.sql"
+
+
+def _break(root: Path, how: str) -> None:
+    forward, rollback = root / FORWARD, root / ROLLBACK
+    if how == "does-not-parse":
+        forward.write_text("-- b\nCREATE TABLE b (id int,);\n")
+    elif how == "not-utf8":
+        forward.write_bytes(b"-- caf\xe9\nCREATE TABLE b (id int);\n")
+    elif how == "migration-missing":
+        forward.unlink()
+    elif how == "rollback-missing":
+        rollback.unlink()
+    elif how == "rollback-does-not-parse":
+        rollback.write_text("DROP TABLE b,;\n")
+
+
+#: How a migration can be left unreplayed, and the static finding that must say so.
+UNREPLAYED = [
+    ("does-not-parse", "MG200", FORWARD, 2, "does not parse"),
+    ("not-utf8", "MG200", FORWARD, 1, "not UTF-8"),
+    ("migration-missing", "MG102", "catalog.yaml", 21, f"migration file {FORWARD} does not exist"),
+    ("rollback-missing", "MG104", "catalog.yaml", 30, f"rollback file {ROLLBACK} does not exist"),
+    ("rollback-does-not-parse", "MG200", ROLLBACK, 1, "does not parse"),
+]
+
+
+@pytest.mark.parametrize(
+    ("how", "code", "file", "line", "message"), UNREPLAYED, ids=[u[0] for u in UNREPLAYED]
+)
+def test_verify_fails_when_it_could_not_replay_a_migration(
+    tmp_path: Path, how: str, code: str, file: str, line: int, message: str
+) -> None:
+    make_project(tmp_path, [USERS, TABLE_B])
+    _break(tmp_path, how)
+    result = run("verify", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["summary"]["replay"] == "failed"
+    [finding] = report["findings"]
+    assert (finding["code"], finding["migration"], finding["file"], finding["line"]) == (
+        code,
+        "2025-01-02_b",
+        file,
+        line,
+    )
+    assert message in finding["message"]
+    assert "skipped" in (report["replay"][1]["forward"], report["replay"][1]["rollback"])
+    text = run("verify", cwd=tmp_path)
+    assert text.returncode == 1
+    assert "✓" not in text.stdout
+    assert f"{file}:{line}" in text.stdout
+    assert "note: 2025-01-02_b: the " in text.stdout  # and why it was not replayed
+
+
+def test_what_kept_a_migration_from_replay_is_settled_as_any_finding(tmp_path: Path) -> None:
+    make_project(tmp_path, [USERS, TABLE_B], rules={"MG200": {"severity": "warning"}})
+    _break(tmp_path, "does-not-parse")
+    result = run("verify", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert [f["severity"] for f in json.loads(result.stdout)["findings"]] == ["warning"]
+    assert run("verify", "--fail-on", "warning", cwd=tmp_path).returncode == 1
+    assert run("verify", "--since", "2025-01-02_b", cwd=tmp_path).returncode == 0
+
+
+def test_audit_reports_what_kept_a_migration_from_replay_once(tmp_path: Path) -> None:
+    make_project(tmp_path, [USERS, TABLE_B])
+    _break(tmp_path, "does-not-parse")
+    (tmp_path / ROLLBACK).unlink()
+    result = run("audit", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1
+    findings = [(f["code"], f["file"], f["line"]) for f in json.loads(result.stdout)["findings"]]
+    assert len(findings) == len(set(findings)), findings
+    assert ("MG200", FORWARD, 2) in findings
+    assert ("MG104", "catalog.yaml", 30) in findings
+
+
+def test_a_later_migration_blocked_by_a_failed_one_adds_nothing(tmp_path: Path) -> None:
+    uses_b = {
+        "name": "c",
+        "up": "ALTER TABLE b ADD COLUMN c int;\n",
+        "down": "ALTER TABLE b DROP COLUMN c;\n",
+        "creates": {"columns": ["b.c"]},
+    }
+    make_project(tmp_path, [USERS, TABLE_B, uses_b])
+    (tmp_path / FORWARD).write_text("CREATE TABLE b (id int REFERENCES nowhere (id));\n")
+    result = run("verify", "--format", "json", cwd=tmp_path)
+    report = json.loads(result.stdout)
+    # the failure of b says why c was not replayed
+    assert [(f["code"], f["migration"]) for f in report["findings"]] == [("MG401", "2025-01-02_b")]
+    assert report["replay"][2]["forward"] == "skipped"
+    assert result.returncode == 1
+
+
+def test_a_setup_script_that_is_missing_stops_verify(tmp_path: Path) -> None:
+    make_project(tmp_path, [USERS], replay={"setup": ["roles.sql"]})
+    for command in ("verify", "check"):
+        result = run(command, cwd=tmp_path)
+        assert result.returncode == 2
+        assert result.stdout == ""
+        assert result.stderr == (
+            "migdocs: error: catalog.yaml:6:5: replay.setup[0]: roles.sql does not exist\n"
+        )
+    (tmp_path / "roles.sql").write_text("CREATE ROLE;\n")
+    result = run("verify", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "migdocs: error: catalog.yaml:6:5: replay.setup[0]: roles.sql:1:12: does not parse"
+    )
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n", "# the fleet\n# postgresql://x@h/db\n"])
+def test_a_fleet_file_without_a_url_is_exit_2(tmp_path: Path, content: str) -> None:
+    make_project(tmp_path, [USERS])
+    (tmp_path / "fleet.txt").write_text(content)
+    result = run("audit", "--database-urls", "fleet.txt", cwd=tmp_path, timeout=30)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == "migdocs: error: fleet.txt: no database URL in it\n"
+
+
 def test_bad_statement_timeout_is_exit_2(tmp_path: Path) -> None:
     make_project(tmp_path, [USERS])
     result = run("verify", "--statement-timeout", "soon", cwd=tmp_path)

@@ -153,17 +153,27 @@ def write_atomically(path: Path, text: str) -> None:
         raise MigdocsError(f"{path}: cannot write: {exc.strerror}") from None
 
 
+def project_report(project: Project, **fields: Any) -> Report:
+    """A report on ``project``: its catalog, its migrations and where their entries are."""
+    from migdocs.report import Report
+
+    lines: dict[str, int | None] = {}
+    for entry in project.entries:
+        lines.setdefault(entry.id, project.loaded.line_of("migrations", entry.index))
+    return Report(
+        catalog=project.catalog_display,
+        migrations=[entry.id for entry in project.entries],
+        entry_lines=lines,
+        **fields,
+    )
+
+
 def static_report(project: Project, since: str | None) -> Report:
     """Run the static checks and settle their findings."""
     from migdocs.checks import run_static, settle
-    from migdocs.report import Report
 
     _, findings = run_static(project)
-    return Report(
-        catalog=project.catalog_display,
-        findings=settle(project, findings, since),
-        migrations=[entry.id for entry in project.entries],
-    )
+    return project_report(project, findings=settle(project, findings, since))
 
 
 @cli.command()
@@ -269,7 +279,10 @@ def replay_notes(replay: ReplayResult) -> list[str]:
     which migrations it could not replay and why."""
     notes = [f"replayed on {replay.server}"]
     for result in replay.migrations:
-        if result.forward == "skipped" and result.reason:
+        not_run = result.forward == "skipped" or (
+            result.forward == "ok" and result.rollback == "skipped"
+        )
+        if not_run and result.reason:
             notes.append(f"{result.migration}: {result.reason}")
     return notes
 
@@ -289,17 +302,19 @@ def verify(
 ) -> int:
     """Replay each migration, its rollback and the migration again on a scratch PostgreSQL."""
     from migdocs.checks import run_static, settle
-    from migdocs.report import Report
+    from migdocs.checks.replay import why_not_replayed
 
     project = options.project()
-    context, _ = run_static(project)
+    context, static_findings = run_static(project)
     replay = replay_on_scratch(
         project, context, scratch_url, statement_timeout, output_format, output
     )
-    report = Report(
-        catalog=project.catalog_display,
-        findings=settle(project, replay.findings, since),
-        migrations=[entry.id for entry in project.entries],
+    # What kept a migration from being replayed is part of verify's report (audit has all
+    # of check's findings already): a round trip nobody could run is not a pass.
+    skipped = why_not_replayed(project, replay, static_findings)
+    report = project_report(
+        project,
+        findings=settle(project, [*skipped, *replay.findings], since),
         replay=replay.to_json(),
         replay_status=replay.status,
         notes=replay_notes(replay),
@@ -355,10 +370,13 @@ def audit(
     from migdocs.audit import audit_fleet, open_fleet
     from migdocs.checks import run_static, settle
     from migdocs.pg.live import resolve_live_urls
-    from migdocs.report import Report
 
     project = options.project()
     urls = resolve_live_urls(list(database_urls), urls_file, live)
+    if urls_file is not None and not _lists_a_url(Path(urls_file)):
+        # A fleet file with no URL is a mistake (the wrong file, a generator that failed):
+        # auditing nothing and saying "live skipped" would pass CI on no evidence.
+        raise MigdocsError(f"{urls_file}: no database URL in it")
     with open_fleet(urls, connect_timeout=connect_timeout) as databases:
         context, static_findings = run_static(project)
         replay = replay_on_scratch(
@@ -379,10 +397,9 @@ def audit(
     live_status = "skipped"
     if sections:
         live_status = "failed" if any(f.code.startswith("MG5") for f in findings) else "passed"
-    report = Report(
-        catalog=project.catalog_display,
+    report = project_report(
+        project,
         findings=findings,
-        migrations=[entry.id for entry in project.entries],
         replay=replay.to_json(),
         replay_status=replay.status,
         live=[section.to_json() for section in sections],
@@ -390,6 +407,13 @@ def audit(
         notes=notes,
     )
     return emit(report, output_format, output, fail_on)
+
+
+def _lists_a_url(path: Path) -> bool:
+    """Whether a ``--database-urls`` file (already read once, so readable) has a line that
+    is neither blank nor a ``#`` comment."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return any(line.strip() and not line.strip().startswith("#") for line in lines)
 
 
 @cli.command()
@@ -538,7 +562,6 @@ def review(
     """
     from migdocs import review as reviewing
     from migdocs.checks import run_static, settle
-    from migdocs.report import Report
 
     project = options.project()
     if mark or mark_all:
@@ -564,11 +587,7 @@ def review(
         else:
             write_atomically(Path(output), text)
         return 0
-    report = Report(
-        catalog=project.catalog_display,
-        findings=findings,
-        migrations=[entry.id for entry in project.entries],
-    )
+    report = project_report(project, findings=findings)
     return emit(report, output_format, output, fail_on)
 
 

@@ -10,15 +10,9 @@ from functools import cached_property
 from pathlib import Path
 
 from migdocs.catalog import LoadedCatalog, Migration, load_catalog
-from migdocs.catalog.models import Catalog
+from migdocs.catalog.models import PLACEHOLDERS, Catalog
 from migdocs.errors import CatalogError, MigdocsError
 from migdocs.sql.script import Script, ScriptProblem, read_script
-
-_PLACEHOLDERS = {
-    "date": r"(?P<date>\d{4}-\d{2}-\d{2})",
-    "name": r"(?P<name>[a-z0-9_]+)",
-    "version": r"(?P<version>\d+(?:[._]\d+)*)",
-}
 
 
 def convention_pattern(convention: str) -> re.Pattern[str]:
@@ -26,11 +20,19 @@ def convention_pattern(convention: str) -> re.Pattern[str]:
     out = ""
     for part in re.split(r"(\{[a-z]+\})", convention):
         placeholder = part[1:-1] if part.startswith("{") and part.endswith("}") else None
-        if placeholder is not None and placeholder in _PLACEHOLDERS:
-            out += _PLACEHOLDERS[placeholder]
+        if placeholder is not None and placeholder in PLACEHOLDERS:
+            out += PLACEHOLDERS[placeholder]
         else:
             out += re.escape(part)
     return re.compile(f"^{out}$")
+
+
+def _folder_shown(catalog: str) -> str:
+    """The folder of a catalog named ``catalog`` (as the user named it), as reports show it:
+    ``""`` for the working directory."""
+    folder = os.path.dirname(catalog)
+    shown = Path(folder).as_posix() if folder else ""
+    return "" if shown == "." else shown
 
 
 @dataclass
@@ -60,12 +62,15 @@ class Project:
 
     Args:
         loaded: The validated catalog.
+        relative_to_catalog: Whether reports name the SQL files from where ``loaded.display``
+            names the catalog (``psql/catalog.yaml``, ``psql/migrations/a.sql``), so that
+            every path of a report starts from the same place; else from the project folder.
 
     Raises:
         CatalogError: when a path in the catalog leads outside the project.
     """
 
-    def __init__(self, loaded: LoadedCatalog) -> None:
+    def __init__(self, loaded: LoadedCatalog, *, relative_to_catalog: bool = True) -> None:
         self.loaded = loaded
         self.catalog: Catalog = loaded.catalog
         self.root = loaded.path.parent.resolve()
@@ -74,6 +79,7 @@ class Project:
         self._listings: dict[Path, dict[str, os.DirEntry[str]]] = {}
         self._children: dict[Path, dict[str, Path]] = {}
         self._shown_folders: dict[str, str] = {}
+        self._shown_root = _folder_shown(loaded.display) if relative_to_catalog else ""
         self.migrations_dir = self._folder("migrations", self.catalog.paths.migrations, problems)
         self.rollbacks_dir = self._folder("rollbacks", self.catalog.paths.rollbacks, problems)
         self.entries: list[Entry] = []
@@ -106,8 +112,15 @@ class Project:
 
     @classmethod
     def load(cls, catalog_path: Path, display: str | None = None) -> Project:
-        """Load the catalog at ``catalog_path`` and the project around it."""
-        return cls(load_catalog(catalog_path, display))
+        """Load the catalog at ``catalog_path`` and the project around it.
+
+        Args:
+            catalog_path: The catalog file.
+            display: How reports name it, as the user did; its SQL files are then named
+                from the same place. Without it, messages name the catalog by
+                ``catalog_path`` and reports name the files from the project folder.
+        """
+        return cls(load_catalog(catalog_path, display), relative_to_catalog=display is not None)
 
     # -- paths --------------------------------------------------------------------------------
 
@@ -178,7 +191,9 @@ class Project:
         return listing
 
     def display(self, path: Path) -> str:
-        """A path as reports show it: relative to the project, with ``/``."""
+        """A path as reports show it, with ``/``: from the catalog's folder as the user named
+        it, so that every path of a report starts where the catalog's does (the working
+        directory, or the root when the catalog was named by an absolute path)."""
         # Most paths are a file name in one of a few folders: each folder is worked out once.
         folder, name = os.path.split(path)
         shown = self._shown_folders.get(folder)
@@ -189,17 +204,23 @@ class Project:
         except ValueError:
             pass
         else:
-            self._shown_folders[folder] = "" if relative == "." else relative
+            self._shown_folders[folder] = self._from_root(relative)
         return self._display(path)
 
     def _display(self, path: Path) -> str:
         try:
-            return path.relative_to(self.root).as_posix()
+            return self._from_root(path.relative_to(self.root).as_posix())
         except ValueError:
             try:
-                return path.resolve().relative_to(self.root).as_posix()
+                return self._from_root(path.resolve().relative_to(self.root).as_posix())
             except ValueError:
                 return path.as_posix()
+
+    def _from_root(self, relative: str) -> str:
+        """A path relative to the project folder, as reports show it."""
+        if relative == ".":
+            return self._shown_root
+        return f"{self._shown_root}/{relative}" if self._shown_root else relative
 
     @property
     def catalog_display(self) -> str:
@@ -244,8 +265,37 @@ class Project:
         return self.script(entry.rollback_path) if entry.rollback_path is not None else None
 
     def setup_scripts(self) -> list[Script]:
-        """The ``replay.setup`` scripts that exist."""
-        return [s for s in (self.script(path) for path in self.setup_paths) if s is not None]
+        """The ``replay.setup`` scripts, parsed.
+
+        Raises:
+            CatalogError: when one is missing, cannot be read or does not parse: replay
+                would start from another schema than production's, and every check built
+                on it would be wrong (naming the catalog's line and the file).
+        """
+        scripts: list[Script] = []
+        problems: list[str] = []
+        for index, path in enumerate(self.setup_paths):
+            script = self.script(path)
+            shown = self.display(path)
+            problem = self._read_problems.get(path)
+            message = None
+            if problem is not None:
+                message = f"{shown} {problem.message}"
+            elif script is None:
+                message = f"{shown} does not exist"
+            elif not script.parsed:
+                first = next((p for p in script.problems if p.code == "MG200"), None)
+                if first is None:  # only a psql include stopped it
+                    first = next(iter(script.problems), ScriptProblem("MG200", "does not parse"))
+                where = ":".join(str(n) for n in (first.line, first.column) if n is not None)
+                message = f"{shown}{':' + where if where else ''}: {first.message}"
+            if message is not None:
+                problems.append(self.loaded.error(("replay", "setup", index), message))
+            elif script is not None:
+                scripts.append(script)
+        if problems:
+            raise CatalogError(problems)
+        return scripts
 
     @cached_property
     def migration_pattern(self) -> re.Pattern[str]:

@@ -5,8 +5,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from migdocs.catalog.models import Severity
 from migdocs.checks.base import Rule
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from migdocs.project import Project
+    from migdocs.replay import ReplayResult
+    from migdocs.report.finding import Finding
 
 
 class ForwardFails(Rule):
@@ -151,3 +161,58 @@ class ReplayDisagreesWithCatalog(Rule):
         "or not those it declares"
     )
     phase = "replay"
+
+
+#: The static findings that keep a file from being replayed: missing, unreadable, not parsed.
+_MISSING_CODE = {"forward": "MG102", "rollback": "MG104"}
+
+
+def why_not_replayed(
+    project: Project, replay: ReplayResult, static: Iterable[Finding]
+) -> list[Finding]:
+    """The static findings that explain each script replay skipped.
+
+    A migration whose file is missing, unreadable, not UTF-8 or does not parse is not
+    replayed, and neither is a round trip whose rollback is: nothing is proved for it. The
+    finding that says why (MG102, MG104 or MG200, or MG206 for a psql include) must be in
+    `verify`'s report, so that such a run does not pass. A migration skipped because an
+    earlier one failed needs none: that one's finding says why.
+
+    Args:
+        project: The project replayed.
+        replay: What replay did, one result per entry in catalog order.
+        static: The static findings of the project (raw, as `run_static` gives them).
+
+    Returns:
+        Those of ``static`` that explain a skipped script, in their order, each once.
+    """
+    blocked: dict[str, list[tuple[str, str]]] = {}  # migration -> (missing code, file shown)
+    for entry, result in zip(project.entries, replay.migrations, strict=True):
+        path: Path | None
+        if result.forward == "skipped":
+            side, path, script = "forward", entry.forward_path, project.forward(entry)
+        elif result.forward == "ok" and result.rollback == "skipped":
+            side, path, script = "rollback", entry.rollback_path, project.rollback(entry)
+        else:
+            continue
+        if path is None or (script is not None and script.parsed):
+            continue  # blocked by an earlier migration, which has its own finding
+        blocked.setdefault(entry.id, []).append((_MISSING_CODE[side], project.display(path)))
+    if not blocked:
+        return []
+    found: list[Finding] = []
+    includes: list[Finding] = []
+    unparsed: set[str] = set()
+    for finding in static:
+        why = blocked.get(finding.migration or "")
+        if why is None:
+            continue
+        for missing, shown in why:
+            if finding.code == missing or (finding.code == "MG200" and finding.file == shown):
+                found.append(finding)
+                unparsed.add(shown)
+            elif finding.code == "MG206" and finding.file == shown:
+                includes.append(finding)
+    # A file that does not parse only because of a psql include (`\i`) has no MG200.
+    found += [finding for finding in includes if finding.file not in unparsed]
+    return list(dict.fromkeys(found))

@@ -18,7 +18,8 @@ class Finding:
         severity: error, warning or info.
         message: What is wrong, in words.
         migration: The catalog id it concerns, where one applies.
-        file: The file to look at (catalog or SQL), relative to the project.
+        file: The file to look at (catalog or SQL), named from where the catalog is named
+            (the working directory, unless the catalog was named by an absolute path).
         line: 1-based line in ``file``, where known.
         column: 1-based column in ``file``, where known.
         database: The audited database (redacted URL), for live findings.

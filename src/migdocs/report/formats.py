@@ -36,19 +36,27 @@ def text_lines(report: Report) -> list[Line]:
             lines.append(line)
         lines.append([])
     lines.extend([(f"note: {note}", "dim")] for note in report.notes)
-    counts = report.counts()
-    parts = [
-        f"{counts[key]} {key if counts[key] == 1 or key == 'info' else key + 's'}" for key in counts
-    ]
     checked = f"{len(report.migrations)} migrations"
     extra = ""
     if report.replay is not None:
         extra = f" · replay {report.replay_status} · live {report.live_status}"
     if report.findings:
-        lines.append([(f"{checked}:", "bold"), (f" {', '.join(parts)}{extra}", "")])
+        lines.append([(f"{checked}:", "bold"), (f" {_counted(report)}{extra}", "")])
+    elif report.replay is not None and report.replay_status == "failed":
+        # Only when the rules that say why are turned off: no finding, but nothing proved.
+        lines.append([(f"{checked}:", "bold"), (f" no findings{extra}", "")])
     else:
         lines.append([("✓", "bold green"), (f" {checked}: no findings{extra}", "")])
     return lines
+
+
+def _counted(report: Report) -> str:
+    """``1 error, 2 warnings, 0 info``."""
+    counts = report.counts()
+    return ", ".join(
+        f"{count} {key if count == 1 or key == 'info' else key + 's'}"
+        for key, count in counts.items()
+    )
 
 
 def render_text(report: Report, *, color: bool = False, width: int = 100) -> str:
@@ -105,16 +113,20 @@ def render_junit(report: Report) -> str:
         if finding.database and finding.migration is None:
             group = f"live {finding.database}"
         groups.setdefault(group, []).append(finding)
-    names = [*report.migrations, "(project)"]
-    names += [f"live {section['database']}" for section in report.live]
+    # Two entries may share an id (MG109): still one suite per name.
+    names = list(dict.fromkeys([*report.migrations, "(project)"]))
+    databases = [f"live {section['database']}" for section in report.live]
+    names += [name for name in databases if name not in names]
     names += [name for name in groups if name not in names]
     total = failed = 0
     for name in names:
         findings = groups.get(name, [])
-        if name not in report.migrations and not findings:
+        if name == "(project)" and not findings:
             continue
+        # A live database is checked by the live family only: a clean one passes that case.
+        run = {"live"} if name in databases else set(_families_run(report))
+        families = sorted({_family(f.code) for f in findings} | run)
         suite = ET.SubElement(suites, "testsuite", name=name)
-        families = sorted({_family(f.code) for f in findings} | set(_families_run(report)))
         suite_failures = 0
         for family in families:
             case = ET.SubElement(suite, "testcase", classname=name, name=family)
@@ -164,8 +176,6 @@ _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 def render_sarif(report: Report) -> str:
     """SARIF 2.1.0: the rules from the registry with their help, results in files and lines."""
-    from urllib.parse import quote
-
     from migdocs.checks import all_rules
 
     rules = all_rules()
@@ -195,17 +205,15 @@ def render_sarif(report: Report) -> str:
         }
         if finding.code in index:
             result["ruleIndex"] = index[finding.code]
-        location: dict[str, Any] = {}
-        if finding.file is not None:
-            # SARIF wants a URI reference: a relative path, percent-encoded.
-            uri = quote(finding.file.replace("\\", "/"), safe="/")
-            physical: dict[str, Any] = {"artifactLocation": {"uri": uri}}
-            if finding.line is not None:
-                region: dict[str, int] = {"startLine": finding.line}
-                if finding.column is not None:
-                    region["startColumn"] = finding.column
-                physical["region"] = region
-            location["physicalLocation"] = physical
+        file, line, column = report.place(finding)
+        physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(file)}}
+        if line is not None:
+            region: dict[str, int] = {"startLine": line}
+            if column is not None:
+                region["startColumn"] = column
+            physical["region"] = region
+        # GitHub's code scanning refuses a whole log if one result has no physical location.
+        location: dict[str, Any] = {"physicalLocation": physical}
         logical = [
             {"name": name, "kind": kind}
             for name, kind in ((finding.migration, "module"), (finding.database, "resource"))
@@ -213,8 +221,7 @@ def render_sarif(report: Report) -> str:
         ]
         if logical:
             location["logicalLocations"] = logical
-        if location:
-            result["locations"] = [location]
+        result["locations"] = [location]
         results.append(result)
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -222,6 +229,19 @@ def render_sarif(report: Report) -> str:
         "runs": [{"tool": {"driver": driver}, "results": results}],
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+def _uri(path: str) -> str:
+    """A path as SARIF wants it: a relative URI reference, percent-encoded, or for an absolute
+    path a ``file:`` URI."""
+    from pathlib import PurePosixPath, PureWindowsPath
+    from urllib.parse import quote
+
+    if PureWindowsPath(path).is_absolute():
+        return PureWindowsPath(path).as_uri()
+    if PurePosixPath(path).is_absolute():
+        return PurePosixPath(path).as_uri()
+    return quote(path.replace("\\", "/"), safe="/")
 
 
 def _escape_data(text: str) -> str:
@@ -239,13 +259,12 @@ def render_github(report: Report) -> str:
     """GitHub Actions workflow commands: one ``::error file=…,line=…::`` line per finding."""
     lines = []
     for finding in report.findings:
-        properties = []
-        if finding.file is not None:
-            properties.append(f"file={_escape_property(finding.file)}")
-            if finding.line is not None:
-                properties.append(f"line={finding.line}")
-                if finding.column is not None:
-                    properties.append(f"col={finding.column}")
+        file, line, column = report.place(finding)
+        properties = [f"file={_escape_property(file)}"]
+        if line is not None:
+            properties.append(f"line={line}")
+            if column is not None:
+                properties.append(f"col={column}")
         title = finding.code + (f" {finding.migration}" if finding.migration else "")
         properties.append(f"title={_escape_property(title)}")
         database = f"[{finding.database}] " if finding.database else ""
@@ -253,11 +272,7 @@ def render_github(report: Report) -> str:
         lines.append(
             f"::{_GITHUB_COMMAND[finding.severity.value]} {','.join(properties)}::{message}"
         )
-    counts = report.counts()
-    lines.append(
-        f"migdocs: {len(report.migrations)} migrations, {counts['error']} errors, "
-        f"{counts['warning']} warnings, {counts['info']} info"
-    )
+    lines.append(f"migdocs: {len(report.migrations)} migrations, {_counted(report)}")
     return "\n".join(lines) + "\n"
 
 

@@ -30,6 +30,9 @@ class Report:
         live: One section per audited database.
         live_status: ``passed``, ``failed`` or ``skipped``.
         notes: Things the reader should know about the run (e.g. why live was skipped).
+        entry_lines: The line of each migration's entry in the catalog, by id: where the
+            formats that must point at a file (SARIF, GitHub) place a finding of a migration
+            that has no file of its own (a live finding).
     """
 
     catalog: str
@@ -40,6 +43,7 @@ class Report:
     live: list[dict[str, Any]] = field(default_factory=list)
     live_status: str = "skipped"
     notes: list[str] = field(default_factory=list)
+    entry_lines: dict[str, int | None] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         """How many findings of each severity."""
@@ -72,12 +76,25 @@ class Report:
             data["notes"] = self.notes
         return data
 
+    def place(self, finding: Finding) -> tuple[str, int | None, int | None]:
+        """Where a finding is, for formats whose every result needs a file: its own file and
+        line, else its migration's catalog entry, else the catalog.
+
+        Returns:
+            The file, its line and its column (each line or column where known).
+        """
+        if finding.file is not None:
+            return finding.file, finding.line, finding.column
+        if finding.migration is not None:
+            return self.catalog, self.entry_lines.get(finding.migration), None
+        return self.catalog, None, None
+
     def by_migration(self) -> list[tuple[str | None, list[Finding]]]:
         """Findings grouped by migration in catalog order; those of no migration last."""
         groups: dict[str | None, list[Finding]] = {}
         for finding in self.findings:
             groups.setdefault(finding.migration, []).append(finding)
-        order = [m for m in self.migrations if m in groups]
+        order = list(dict.fromkeys(m for m in self.migrations if m in groups))
         known = set(self.migrations)
         order += [m for m in groups if m is not None and m not in known]
         result: list[tuple[str | None, list[Finding]]] = [(m, groups[m]) for m in order]
