@@ -664,3 +664,76 @@ def test_reapply_that_fails(tmp_path: Path, pg_server: ScratchServer) -> None:
     assert "DETAIL: Key (email)=(a@example.com) is duplicated." in finding.message
     assert finding.file == "migrations/2025-01-02_unique_email.sql"
     assert finding.line == 1
+
+
+def test_reapply_that_fails_after_an_incomplete_rollback_is_mg404_too(
+    tmp_path: Path, pg_server: ScratchServer
+) -> None:
+    project = make_project(
+        tmp_path,
+        [
+            {
+                "name": "orders",
+                "up": "CREATE TABLE orders (id int);\nCREATE INDEX orders_id_idx ON orders (id);\n",
+                # Leaves the table behind: MG403, and the migration cannot run again.
+                "down": "DROP INDEX orders_id_idx;",
+                "creates": {"tables": ["orders"], "indexes": ["orders_id_idx"]},
+            },
+        ],
+    )
+    result = replay(project, pg_server)
+    assert codes(result) == ["MG403", "MG404"]
+    reapply = result.findings[1]
+    assert reapply.message.startswith(
+        "re-applying the migration after its rollback fails (the rollback did not restore the "
+        'schema: MG403): relation "orders" already exists'
+    )
+    assert (reapply.file, reapply.line) == ("migrations/2025-01-01_orders.sql", 1)
+    assert reapply.migration == "2025-01-01_orders"
+    assert by_id(result)["orders"]["round_trip"] == "differs"
+
+
+@pytest.mark.parametrize("how", ["does-not-parse", "not-utf8", "missing"])
+def test_a_migration_that_cannot_be_read_holds_back_what_needs_its_declared_objects(
+    tmp_path: Path, pg_server: ScratchServer, how: str
+) -> None:
+    make_project(
+        tmp_path,
+        [
+            USERS,
+            {
+                "name": "orders",
+                "up": "CREATE TABLE orders (id int PRIMARY KEY, user_id bigint);",
+                "down": "DROP TABLE orders;",
+                "creates": {"tables": ["orders"]},
+            },
+            {
+                "name": "orders_index",
+                "up": "CREATE INDEX orders_user_idx ON orders (user_id);",
+                "down": "DROP INDEX orders_user_idx;",
+                "creates": {"indexes": ["orders_user_idx"]},
+            },
+            {
+                "name": "users_name",
+                "up": "ALTER TABLE users ADD COLUMN name text;",
+                "down": "ALTER TABLE users DROP COLUMN name;",
+                "creates": {"columns": ["users.name"]},
+            },
+        ],
+    )
+    forward = tmp_path / "migrations" / "2025-01-02_orders.sql"
+    if how == "does-not-parse":
+        forward.write_text("CREATE TABLE orders (id int PRIMARY KEY,);\n")
+    elif how == "not-utf8":
+        forward.write_bytes(b"-- caf\xe9\nCREATE TABLE orders (id int PRIMARY KEY);\n")
+    else:
+        forward.unlink()
+    result = replay(Project.load(tmp_path / "catalog.yaml"), pg_server)
+    assert codes(result) == []  # no MG401 for what could never have run
+    items = by_id(result)
+    assert items["orders"]["forward"] == "skipped"
+    assert items["orders_index"]["forward"] == "skipped"
+    assert items["orders_index"]["reason"] == (
+        "not replayed: it needs table public.orders, which 2025-01-02_orders should have made"
+    )
+    assert items["users_name"]["round_trip"] == "ok"

@@ -361,10 +361,9 @@ class Replayer:
             else:
                 self._replay(entry, forward, result)
                 self._compare_with_catalog(entry, result)
-            if result.forward != "ok" and forward is not None:
-                for statement in forward.statements:
-                    for ref in [*statement.creates, *(new for _, new in statement.renames)]:
-                        missing.setdefault(_lookup(ref), entry.id)
+            if result.forward != "ok":
+                for ref in _would_make(entry, forward):
+                    missing.setdefault(_lookup(ref), entry.id)
             result.ms = round((time.perf_counter() - started) * 1000)
             results.append(result)
             if self.progress is not None:
@@ -489,9 +488,11 @@ class Replayer:
         if failure is not None:
             result.round_trip = "differs"
             result.differences.append(f"re-applying fails at {failure.location}: {failure.message}")
-            if undone:
-                return  # what the rollback left behind makes it fail: MG403 said it already
+            # Also after an MG403: what the rollback left behind may be why, but a deploy
+            # after this rollback fails, and the statement and the server's words say where.
             what = "re-applying the migration after its rollback fails"
+            if undone:
+                what += " (the rollback did not restore the schema: MG403)"
             self.findings.append(failure.finding(ReapplyDiffers, what, entry.id))
             return
         if undone or not trip.forward.opaque:
@@ -665,6 +666,19 @@ def _failure(script: Script, statement: Statement, error: psycopg.Error) -> Fail
     if diag.message_hint:
         parts.append(f"HINT: {diag.message_hint}")
     return Failure(script.display, line, column, " — ".join(parts), error.sqlstate)
+
+
+def _would_make(entry: Entry, forward: Script | None) -> list[ObjectRef]:
+    """What a migration that did not run should have made: what its statements create, and,
+    when its SQL could not be read or parsed (so that it has no statements, or only some),
+    what its catalog entry declares it creates."""
+    made: list[ObjectRef] = []
+    if forward is not None:
+        for statement in forward.statements:
+            made += [*statement.creates, *(new for _, new in statement.renames)]
+    if forward is None or not forward.parsed:
+        made += entry.migration.creates.refs()
+    return made
 
 
 def _blocker(forward: Script, missing: dict[Identity, str]) -> str | None:
