@@ -129,6 +129,25 @@ def test_hand_dropped_index(
         )
     ]
     assert section.findings[0].database == "postgresql://auditor@db.example/app"
+    # The migration ran, and its only object was dropped since: applied, with MG501.
+    assert states(section) == ["applied"] * 4
+
+
+def test_an_object_dropped_by_hand_from_an_earlier_migration_is_mg501_not_partial(
+    project: Project, replayed: ReplayResult, live: psycopg.Connection[Any]
+) -> None:
+    deploy(live, project)
+    live.execute("DROP INDEX sessions_expire_idx")  # sessions also makes its table: kept
+    section = audit(project, replayed, live)
+    assert messages(section) == [
+        (
+            "MG501",
+            "sessions",
+            "index public.sessions_expire_idx is missing (made by 2025-01-03_sessions)",
+        )
+    ]
+    # A partial state would say MG504; the migration ran, so it is applied.
+    assert states(section) == ["applied"] * 4
 
 
 def test_hand_made_index_and_tools_schema(
@@ -201,3 +220,26 @@ def test_ledger_says_applied_so_missing_objects_are_drift(
     section = audit(project, replayed, live, ledger_applied=applied)
     assert [code for code, _, _ in messages(section)] == ["MG501"]
     assert "sessions_expire_idx" in section.findings[0].message
+
+
+def test_a_migration_skipped_in_the_middle(
+    project: Project, replayed: ReplayResult, live: psycopg.Connection[Any]
+) -> None:
+    for index in (0, 2, 3):
+        entry = project.entries[index]
+        script = project.forward(entry)
+        assert script is not None
+        for statement in script.statements:
+            live.execute(script.statement_text(statement).encode())
+    # Without a ledger, the objects say it ran before later ones: its index was dropped.
+    section = audit(project, replayed, live)
+    assert states(section) == ["applied"] * 4
+    assert [(code, migration) for code, migration, _ in messages(section)] == [
+        ("MG501", "email_index")
+    ]
+    # A ledger that does not list it says it never ran: pending, and nothing of it is drift
+    # (the ledger's gap is MG506, the ledger's finding).
+    ledger = {entry.id for entry in project.entries} - {project.entries[1].id}
+    section = audit(project, replayed, live, ledger_applied=ledger)
+    assert states(section) == ["applied", "pending", "applied", "applied"]
+    assert section.findings == []

@@ -9,11 +9,13 @@ same snapshot queries and names every difference in terms of that history:
 - MG503: an object exists with another definition;
 - MG504: a migration is only partly applied.
 
-Each migration gets a state: ``applied`` (everything it makes is there and everything it
-drops is gone), ``partial`` (some of that holds), ``pending`` (none does). A migration whose
-objects are all missing while later ones are applied is not pending: its objects were
-dropped by hand (MG501). Only the last migration applied at all can be half-deployed: its
-missing objects are MG504; missing objects of earlier, applied migrations are MG501.
+Each migration gets a state, and its state and its findings agree: ``partial`` (MG504) is a
+migration that may have stopped halfway — the last one of which something is there, or,
+with a ledger, one the ledger does not list — with only some of what it makes there (and
+what it drops gone); ``pending`` is one that did not run, of which nothing is there;
+``applied`` is one that ran. Missing objects of a migration that ran and finished (an
+earlier one, or one the ledger lists) were dropped by hand since: they are MG501, and the
+migration is ``applied``, even when none of its objects is left.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from migdocs.checks.registry import rule_by_code
 from migdocs.objects import GLOBAL_KINDS, ObjectRef
 from migdocs.pg import Change, Difference, Snapshot, diff
 from migdocs.pg.diff import describe_change
-from migdocs.project import Project
+from migdocs.project import Entry, Project
 from migdocs.replay import ReplayResult
 from migdocs.report.finding import Finding
 
@@ -185,20 +187,29 @@ def compare_live(
     for entry in project.entries:
         if states[entry.id] == "unknown":
             states[entry.id] = "applied" if entry.index <= frontier else "pending"
-    half_done = {
-        entry.id
-        for entry in project.entries
-        if states[entry.id] == "partial"
-        and (
-            (ledger_applied is not None and entry.id not in ledger_applied)
-            or (ledger_applied is None and entry.index == frontier)
-        )
-    }
-    pending_tail = {
-        entry.id
-        for entry in project.entries
-        if states[entry.id] == "pending" and entry.index > frontier
-    }
+
+    def ran(entry: Entry) -> bool:
+        """Whether the migration ran: the ledger lists it, or (without a ledger) it is not
+        after the last migration of which something is there."""
+        if ledger_applied is not None:
+            return entry.id in ledger_applied
+        return entry.index <= frontier
+
+    # Only a migration that may still be running or have stopped halfway is partly applied
+    # (MG504): the last one applied, or one the ledger does not list. One that ran, and
+    # finished, is applied: what of it is missing was dropped by hand since (MG501), what
+    # it drops and is there again was made by hand (MG502). One that did not run, of which
+    # nothing is there, is pending, and its objects are not drift.
+    half_done: set[str] = set()
+    for entry in project.entries:
+        state = states[entry.id]
+        if state == "partial" and (
+            entry.index == frontier if ledger_applied is None else not ran(entry)
+        ):
+            half_done.add(entry.id)
+        elif state == "partial" or (state == "pending" and ran(entry)):
+            states[entry.id] = "applied"
+    pending_tail = {entry.id for entry in project.entries if states[entry.id] == "pending"}
     section.states = [(entry.id, states[entry.id]) for entry in project.entries]
 
     for entry in project.entries:
