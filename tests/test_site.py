@@ -504,6 +504,29 @@ def test_a_failed_build_leaves_the_previous_site_whole(example: Path) -> None:
     assert sorted(p.name for p in example.iterdir() if p.name.startswith(".out")) == []
 
 
+def test_a_catalog_error_only_the_checks_find_stops_plain_mkdocs_cleanly(example: Path) -> None:
+    """`mkdocs build` (not `migdocs build`): the checks' catalog error is a PluginError."""
+    catalog = example / "catalog.yaml"
+    catalog.write_text(
+        catalog.read_text().replace(
+            "migrations:\n", "replay: {setup: [nope.sql]}\nmigrations:\n", 1
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(example / "out")],
+        cwd=example,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "migdocs: catalog.yaml:" in result.stderr
+    assert "nope.sql" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (example / "out").exists()
+
+
 @pytest.fixture
 def served(example: Path) -> Iterator[str]:
     assert run(example, "build", "--site-dir", str(example / "out")).returncode == 0

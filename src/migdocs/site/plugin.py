@@ -103,7 +103,10 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
             except (OSError, ValueError) as error:
                 raise PluginError(f"migdocs: {path}: not a migdocs JSON report: {error}") from None
         elif self.config.check:
-            report, context = static_report(project)
+            try:
+                report, context = static_report(project)
+            except MigdocsError as error:  # a catalog error only the checks reach
+                raise PluginError(f"migdocs: {error}") from None
         else:
             report = {"findings": []}
         override = self.root / self.config.templates if self.config.templates else None
