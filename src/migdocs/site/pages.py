@@ -406,7 +406,7 @@ class Site:
             "declared impact",
             "computed impact",
             "least honest risk",
-            "",
+            "check",
         )
         cells: list[tuple[Cell, ...]] = [
             (
