@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -122,6 +123,8 @@ def test_drift_is_reported_in_every_format(
         in live["MG503", "2025-08-30_initial_schema"]["message"]
     )
     assert report["summary"]["live"] == "failed"
+    # The index was dropped by hand from a migration that ran: MG501, and it is applied.
+    assert [m["state"] for m in report["live"][0]["migrations"]] == ["applied"] * 4
 
     text = run("audit", "--database-url", live_url, cwd=example)
     assert text.returncode == 1
@@ -301,3 +304,45 @@ def test_audit_changes_nothing_in_the_live_database(
     assert result.returncode == 0, result.stderr
     time.sleep(0.7)  # statistics reach the views with a delay
     assert _state(pg_server, live_url) == before
+
+
+def test_a_database_migrated_by_an_application_role_audits_clean(
+    example: Path, pg_server: ScratchServer
+) -> None:
+    """Production's migrations run as the application's role, which owns the database;
+    replay runs as the scratch server's superuser. What the migrating role owns is what
+    the migrations make; an object given to another role by hand is MG503."""
+    role = f"migdocs_app_owner_{secrets.token_hex(4)}"
+    url = pg_server.create_database()
+    try:
+        with pg_server.connect(url) as admin:
+            admin.execute(f"CREATE ROLE {role}")
+            admin.execute(f"ALTER DATABASE {admin.info.dbname} OWNER TO {role}")
+        with pg_server.connect(url) as app:
+            app.execute(f"SET ROLE {role}")
+            project = Project.load(example / "catalog.yaml")
+            for entry in project.entries:
+                script = project.forward(entry)
+                assert script is not None
+                for statement in script.statements:
+                    app.execute(script.statement_text(statement).encode())
+        result = run("audit", "--database-url", url, "--format", "json", cwd=example)
+        report = json.loads(result.stdout)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert not [f for f in report["findings"] if f["code"].startswith("MG5")]
+        assert [m["state"] for m in report["live"][0]["migrations"]] == ["applied"] * 4
+        execute(pg_server, url, "ALTER TABLE users OWNER TO postgres")
+        result = run("audit", "--database-url", url, "--format", "json", cwd=example)
+        live = [f for f in json.loads(result.stdout)["findings"] if f["code"].startswith("MG5")]
+        assert [(f["code"], f["migration"], f["message"]) for f in live] == [
+            (
+                "MG503",
+                "2025-08-30_initial_schema",
+                f"table public.users: owner {role} → postgres (migrations → live) "
+                "(last changed by 2025-08-30_initial_schema)",
+            )
+        ]
+        assert result.returncode == 1
+    finally:
+        pg_server.drop_database(url)
+        execute(pg_server, pg_server.url("postgres"), f"DROP ROLE IF EXISTS {role}")

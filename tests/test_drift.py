@@ -3,6 +3,7 @@ the schema replay builds, each difference named with its code, object and migrat
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,8 @@ import psycopg
 import pytest
 
 from migdocs.checks import run_static
-from migdocs.drift import LiveSection, compare_live
-from migdocs.pg import ScratchServer, read_snapshot
+from migdocs.drift import LiveSection, compare_live, migrating_role
+from migdocs.pg import ScratchServer, Snapshot, read_snapshot
 from migdocs.project import Project
 from migdocs.replay import ReplayResult, replay_project
 from test_replay import make_project
@@ -243,3 +244,154 @@ def test_a_migration_skipped_in_the_middle(
     section = audit(project, replayed, live, ledger_applied=ledger)
     assert states(section) == ["applied", "pending", "applied", "applied"]
     assert section.findings == []
+
+
+# -- owners: the role that ran the migrations ---------------------------------------------------
+
+
+@pytest.fixture
+def roles(pg_server: ScratchServer, embedded_server: ScratchServer) -> Iterator[dict[str, str]]:
+    """Throwaway roles on the replay's server and the live one: ``app``, which runs the
+    migrations in production, ``reporting``, which a migration names as an owner, and
+    ``other``, which a DBA gives a table to by hand."""
+    suffix = secrets.token_hex(4)
+    names = {role: f"migdocs_drift_{role}_{suffix}" for role in ("app", "reporting", "other")}
+    servers = list({id(s): s for s in (embedded_server, pg_server)}.values())
+    try:
+        for server in servers:
+            with server.connect(server.url("postgres")) as admin:
+                for name in names.values():
+                    admin.execute(f"CREATE ROLE {name}")
+        yield names
+    finally:
+        for server in servers:
+            with server.connect(server.url("postgres")) as admin:
+                for name in names.values():
+                    admin.execute(f"DROP ROLE IF EXISTS {name}")
+
+
+def owned_history(roles: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": "users",
+            "up": """
+                CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL);
+                -- The owner's own ACL items name the owner: it may update emails only.
+                REVOKE TRUNCATE, UPDATE ON users FROM CURRENT_USER;
+                GRANT UPDATE (email) ON users TO CURRENT_USER;
+                CREATE SCHEMA app;
+                CREATE FUNCTION app.answer() RETURNS int LANGUAGE sql AS 'SELECT 42';
+                CREATE TYPE app.mood AS ENUM ('ok');
+                CREATE VIEW active_users AS SELECT id FROM users;
+                """,
+            "down": "DROP VIEW active_users; DROP SCHEMA app CASCADE; DROP TABLE users;",
+            "creates": {
+                "tables": ["users"],
+                "schemas": ["app"],
+                "functions": ["app.answer"],
+                "types": ["app.mood"],
+                "views": ["active_users"],
+            },
+        },
+        {
+            "name": "reports",
+            "up": f"""
+                CREATE TABLE reports (id int);
+                ALTER TABLE reports OWNER TO {roles["reporting"]};
+                CREATE TABLE audit (id int);
+                -- By name: the replay's role (postgres), as production's superuser.
+                ALTER TABLE audit OWNER TO postgres;
+                """,
+            "down": "DROP TABLE reports; DROP TABLE audit;",
+            "creates": {"tables": ["reports", "audit"]},
+        },
+    ]
+
+
+@pytest.fixture
+def owned(
+    tmp_path: Path,
+    roles: dict[str, str],
+    embedded_server: ScratchServer,
+    pg_server: ScratchServer,
+) -> Iterator[tuple[Project, ReplayResult, psycopg.Connection[Any]]]:
+    """The history replayed as ``postgres``, and deployed on a live database as ``app``
+    (which owns the database, as an application's role does), but for the statements that
+    give a table away, which a DBA runs as a superuser."""
+    project = make_project(tmp_path, owned_history(roles))
+    context, _ = run_static(project)
+    replayed = replay_project(project, context, embedded_server)
+    assert replayed.findings == []
+    assert replayed.role == "postgres"
+    url = pg_server.create_database()
+    try:
+        with pg_server.connect(url) as admin, pg_server.connect(url) as app:
+            admin.execute(f"ALTER DATABASE {admin.info.dbname} OWNER TO {roles['app']}")
+            app.execute(f"SET ROLE {roles['app']}")
+            for entry in project.entries:
+                script = project.forward(entry)
+                assert script is not None
+                for statement in script.statements:
+                    text = script.statement_text(statement)
+                    (admin if "OWNER TO " in text else app).execute(text.encode())
+            yield project, replayed, admin
+    finally:
+        pg_server.drop_database(url)
+
+
+def test_what_the_migrating_role_owns_is_not_drift(
+    owned: tuple[Project, ReplayResult, psycopg.Connection[Any]], roles: dict[str, str]
+) -> None:
+    project, replayed, live = owned
+    snapshot = read_snapshot(live)
+    assert snapshot["table:public.users"].attrs["owner"] == roles["app"]
+    assert snapshot["table:public.users"].attrs["revoked"] == (
+        f"{roles['app']}:TRUNCATE",
+        f"{roles['app']}:UPDATE",
+    )
+    assert snapshot["column:public.users.email"].attrs["grants"] == (f"{roles['app']}:UPDATE",)
+    assert replayed.schema["table:public.users"].attrs["owner"] == "postgres"
+    section = audit(project, replayed, live)
+    assert section.findings == []
+    assert states(section) == ["applied", "applied"]
+
+
+def test_an_object_given_to_another_role_by_hand_is_mg503(
+    owned: tuple[Project, ReplayResult, psycopg.Connection[Any]], roles: dict[str, str]
+) -> None:
+    project, replayed, live = owned
+    live.execute(f"ALTER TABLE users OWNER TO {roles['other']}")
+    live.execute(f"ALTER TABLE reports OWNER TO {roles['app']}")
+    live.execute(f"ALTER TABLE audit OWNER TO {roles['app']}")
+    section = audit(project, replayed, live)
+    assert [message for _, _, message in messages(section)] == [
+        f"table public.audit: owner postgres → {roles['app']} (migrations → live) "
+        "(last changed by 2025-01-02_reports)",
+        f"table public.reports: owner {roles['reporting']} → {roles['app']} "
+        "(migrations → live) (last changed by 2025-01-02_reports)",
+        f"table public.users: owner {roles['app']} → {roles['other']} (migrations → live) "
+        "(last changed by 2025-01-01_users)",
+        # Its ACL follows its owner: what the owner took from itself names the new owner.
+        f"table public.users: revoked +{roles['other']}:TRUNCATE +{roles['other']}:UPDATE "
+        f"−{roles['app']}:TRUNCATE −{roles['app']}:UPDATE "
+        "(migrations → live) (last changed by 2025-01-01_users)",
+        f"column public.users.email: grants +{roles['other']}:UPDATE −{roles['app']}:UPDATE "
+        "(migrations → live) (last changed by 2025-01-01_users)",
+    ]
+
+
+def test_the_migrating_role_is_the_owner_of_most_of_what_the_migrations_made(
+    owned: tuple[Project, ReplayResult, psycopg.Connection[Any]], roles: dict[str, str]
+) -> None:
+    _, replayed, live = owned
+    expected, actual = replayed.schema, read_snapshot(live)
+    assert migrating_role(expected, actual, replayed) == roles["app"]
+    for table in ("users", "active_users"):
+        live.execute(f"ALTER TABLE {table} OWNER TO {roles['other']}")
+    # Five objects owned by whoever ran the migrations: two given away leave app the most.
+    assert migrating_role(expected, read_snapshot(live), replayed) == roles["app"]
+    live.execute(f"ALTER SCHEMA app OWNER TO {roles['other']}")
+    assert migrating_role(expected, read_snapshot(live), replayed) == roles["other"]
+    # Nothing of the migrations in the database: nothing to tell.
+    empty = Snapshot()
+    assert migrating_role(expected, empty, replayed) is None

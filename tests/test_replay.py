@@ -7,6 +7,7 @@ the findings and the ``replay`` section.
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,18 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
+from pglast import parser
 
 from migdocs.checks import run_static
 from migdocs.pg import ScratchServer, read_snapshot
 from migdocs.project import Project
-from migdocs.replay import ReplayResult, replay_project, statement_timeout_setting, transactional
+from migdocs.replay import (
+    ReplayResult,
+    owner_target,
+    replay_project,
+    statement_timeout_setting,
+    transactional,
+)
 from migdocs.sql.script import parse_text
 
 
@@ -129,13 +137,17 @@ def test_rollback_that_leaves_an_index_behind(tmp_path: Path, pg_server: Scratch
         ],
     )
     result = replay(project, pg_server)
-    assert codes(result) == ["MG403"]
+    assert codes(result) == ["MG403", "MG404"]
     finding = result.findings[0]
     assert finding.message == (
         "after the rollback, index public.users_total_idx: still present "
         "(the migration makes it; the rollback leaves it)"
     )
     assert finding.file == "migrations/rollbacks/2025-01-02_rollback_indexes.sql"
+    # So the migration cannot run again after its rollback: where, and the server's words.
+    reapply = result.findings[1]
+    assert (reapply.file, reapply.line) == ("migrations/2025-01-02_indexes.sql", 3)
+    assert reapply.message.endswith('relation "users_total_idx" already exists')
     assert by_id(result)["indexes"]["round_trip"] == "differs"
 
 
@@ -201,7 +213,9 @@ def test_rollback_that_does_not_restore_what_the_migration_drops(
     result = replay(project, pg_server)
     assert [f.message for f in result.findings] == [
         "after the rollback, column public.users.total: not restored "
-        "(the migration drops it; the rollback does not bring it back)"
+        "(the migration drops it; the rollback does not bring it back)",
+        "re-applying the migration after its rollback fails (the rollback did not restore "
+        'the schema: MG403): column "total" of relation "users" does not exist',
     ]
 
 
@@ -340,9 +354,11 @@ def test_enum_value_added_then_used(tmp_path: Path, pg_server: ScratchServer) ->
     )
     result = replay(project, pg_server)
     # An enum value cannot be dropped: the rollback really leaves it, and replay says so.
-    assert [f.code for f in result.findings] == ["MG403"]
+    assert [f.code for f in result.findings] == ["MG403", "MG404"]
     assert "type public.mood" in result.findings[0].message
     assert "happy" in result.findings[0].message
+    # And so the migration cannot be applied again (without ADD VALUE IF NOT EXISTS).
+    assert 'enum label "happy" already exists' in result.findings[1].message
     assert by_id(result)["happy"]["forward"] == "ok"
 
 
@@ -737,3 +753,25 @@ def test_a_migration_that_cannot_be_read_holds_back_what_needs_its_declared_obje
         "not replayed: it needs table public.orders, which 2025-01-02_orders should have made"
     )
     assert items["users_name"]["round_trip"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("ALTER TABLE app.t OWNER TO postgres", [(("relation", "app", "t"), "postgres")]),
+        ("ALTER VIEW v OWNER TO CURRENT_USER", [(("relation", None, "v"), None)]),
+        ("ALTER TABLE t ADD COLUMN a int, OWNER TO x", [(("relation", None, "t"), "x")]),
+        ("ALTER FUNCTION app.f(int) OWNER TO x", [(("function", "app", "f"), "x")]),
+        ("ALTER PROCEDURE p OWNER TO x", [(("function", None, "p"), "x")]),
+        ("ALTER DOMAIN app.d OWNER TO x", [(("type", "app", "d"), "x")]),
+        ('ALTER SCHEMA s OWNER TO "Postgres"', [(("schema", None, "s"), "Postgres")]),
+        ("CREATE SCHEMA s AUTHORIZATION x", [(("schema", None, "s"), "x")]),
+        ("CREATE SCHEMA AUTHORIZATION x", [(("schema", None, "x"), "x")]),
+        ("CREATE SCHEMA s", []),
+        ("ALTER TABLE t ADD COLUMN owner text", []),
+        ("ALTER SERVER s OWNER TO x", []),  # not in a snapshot
+    ],
+)
+def test_owner_target(sql: str, expected: list[tuple[Any, str | None]]) -> None:
+    found = owner_target(json.loads(parser.parse_sql_json(sql)))
+    assert [(target, spec.get("rolename")) for target, spec in found] == expected

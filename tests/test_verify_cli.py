@@ -59,8 +59,13 @@ def test_verify_reports_round_trip_problems_in_json(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert report["summary"]["replay"] == "failed"
     assert report["summary"]["live"] == "skipped"
-    assert [f["code"] for f in report["findings"]] == ["MG403"]
-    assert report["findings"][0]["file"] == "migrations/rollbacks/2025-01-02_rollback_indexes.sql"
+    found = {f["code"]: f for f in report["findings"]}
+    assert sorted(found) == ["MG403", "MG404"]  # the index left behind stops a re-apply
+    assert found["MG403"]["file"] == "migrations/rollbacks/2025-01-02_rollback_indexes.sql"
+    assert (found["MG404"]["file"], found["MG404"]["line"]) == (
+        "migrations/2025-01-02_indexes.sql",
+        1,
+    )
     assert report["live"] == []
     second = report["replay"][1]
     assert set(second) >= {"migration", "forward", "rollback", "round_trip", "ms", "changes"}
@@ -74,10 +79,17 @@ def test_verify_reports_round_trip_problems_in_json(tmp_path: Path) -> None:
 
 
 def test_verify_severity_settings_and_since_apply(tmp_path: Path) -> None:
-    make_project(tmp_path, [USERS, LEAKY], rules={"MG403": {"severity": "warning"}})
+    make_project(
+        tmp_path,
+        [USERS, LEAKY],
+        rules={"MG403": {"severity": "warning"}, "MG404": {"severity": "info"}},
+    )
     result = run("verify", "--format", "json", cwd=tmp_path)
     assert result.returncode == 0
-    assert [f["severity"] for f in json.loads(result.stdout)["findings"]] == ["warning"]
+    assert sorted((f["code"], f["severity"]) for f in json.loads(result.stdout)["findings"]) == [
+        ("MG403", "warning"),
+        ("MG404", "info"),
+    ]
     since = run("verify", "--since", "2025-01-02_indexes", "--fail-on", "info", cwd=tmp_path)
     assert since.returncode == 0, since.stdout
 

@@ -21,6 +21,7 @@ migration is ``applied``, even when none of its objects is left.
 from __future__ import annotations
 
 import fnmatch
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,6 +135,7 @@ def compare_live(
     actual = scoped(live, settings.schemas, patterns, skip)
     section = LiveSection(database, server)
     made_by = replay.provenance
+    expected = _as_migrated_here(expected, actual, replay)
     dropped_by: dict[str, str] = {}
     for result in replay.migrations:
         for key in result.removed:
@@ -274,6 +276,52 @@ def compare_live(
                 )
             )
     return section
+
+
+def migrating_role(expected: Snapshot, actual: Snapshot, replay: ReplayResult) -> str | None:
+    """The role that ran the migrations on the live database: the one that owns most of
+    what the migrations made there without naming an owner (what replay's own role owns).
+
+    A tie goes to replay's role, then to the first name; ``None`` when none of those
+    objects is in the live database.
+    """
+    votes: Counter[str] = Counter()
+    for key in _owned_by_whoever_migrates(expected, replay):
+        if key in actual and isinstance(owner := actual.attribute(key, "owner"), str):
+            votes[owner] += 1
+    if not votes:
+        return None
+    return min(votes, key=lambda role: (-votes[role], role != replay.role, role))
+
+
+def _owned_by_whoever_migrates(expected: Snapshot, replay: ReplayResult) -> list[str]:
+    """What the migrations made that replay's role owns because it ran them: not what a
+    migration gave to that role by name, not what ``replay.setup`` made (production has
+    it from someone else)."""
+    made = {ref.key for result in replay.migrations for ref in result.added_refs}
+    return [
+        key
+        for key in sorted(made)
+        if key in expected
+        and expected.attribute(key, "owner") == replay.role
+        and not replay.owner_named(expected.ref(key))
+    ]
+
+
+def _as_migrated_here(expected: Snapshot, actual: Snapshot, replay: ReplayResult) -> Snapshot:
+    """The expected schema as the live database's migrating role would have made it.
+
+    Replay runs as the scratch server's role (``postgres``), production's migrations as
+    an application role: what replay's role owns because it ran the migrations is owned
+    by the live database's migrating role instead, and so are the owner's own items of
+    its ACL. An explicit owner (``OWNER TO reporting``) stays as it is.
+    """
+    if not replay.role:
+        return expected
+    role = migrating_role(expected, actual, replay)
+    if role is None or role == replay.role:
+        return expected
+    return expected.owned_by(replay.role, role, _owned_by_whoever_migrates(expected, replay))
 
 
 def ignored_key(key: str, patterns: list[str]) -> bool:

@@ -23,12 +23,14 @@ than running the SQL.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from pglast import parser
 from psycopg import errors as pg_errors
 
 from migdocs.checks.base import Rule
@@ -191,6 +193,13 @@ class ReplayResult:
         provenance: For each object of ``schema``, the id of the last migration that
             created or changed it.
         server: The scratch server's version, e.g. ``PostgreSQL 18.6``.
+        role: The role replay ran the migrations as (the scratch session's
+            ``current_user``): it owns whatever they made without naming an owner.
+        owners_named: Objects a migration gave to ``role`` by its name (``OWNER TO
+            postgres``, ``CREATE SCHEMA … AUTHORIZATION postgres``), as
+            ``(family, schema, name)`` (see [owner_target][migdocs.replay.owner_target];
+            the schema ``None`` where the statement left it unqualified): their owner
+            is that role by name, not whoever ran the migrations.
     """
 
     migrations: list[MigrationReplay]
@@ -199,6 +208,16 @@ class ReplayResult:
     provenance: dict[str, str]
     server: str
     dropped_refs: dict[str, ObjectRef] = field(default_factory=dict)
+    role: str = ""
+    owners_named: frozenset[OwnerTarget] = frozenset()
+
+    def owner_named(self, ref: ObjectRef) -> bool:
+        """Whether a migration gave ``ref`` to the replay's role by that role's name."""
+        family = owner_family(ref.kind)
+        return family is not None and (
+            (family, ref.schema, ref.name) in self.owners_named
+            or (family, None, ref.name) in self.owners_named
+        )
 
     @property
     def status(self) -> str:
@@ -343,6 +362,8 @@ class Replayer:
                 raise MigdocsError(f"{failure.location}: replay setup failed: {failure.message}")
         if self.capture:
             take_touched(conn)
+        row = conn.execute("SELECT current_user").fetchone()
+        role = str(row[0]) if row else ""
         self.snapshot = read_snapshot(conn)
         results: list[MigrationReplay] = []
         missing: dict[Identity, str] = {}  # what failed migrations should have made
@@ -369,6 +390,11 @@ class Replayer:
             if self.progress is not None:
                 self.progress(done, total, entry.id)
         dropped = {ref.key: ref for result in results for ref in result.removed_refs}
+        named: dict[OwnerTarget, bool] = {}
+        for entry, result in zip(self.project.entries, results, strict=True):
+            forward = self.project.forward(entry)
+            if result.forward == "ok" and forward is not None:
+                _follow_owners(forward, role, named)
         return ReplayResult(
             results,
             self.findings,
@@ -376,6 +402,8 @@ class Replayer:
             self.provenance,
             self.server.server_version,
             dropped,
+            role,
+            frozenset(target for target, by_name in named.items() if by_name),
         )
 
     def _replay(self, entry: Entry, forward: Script, result: MigrationReplay) -> None:
@@ -666,6 +694,96 @@ def _failure(script: Script, statement: Statement, error: psycopg.Error) -> Fail
     if diag.message_hint:
         parts.append(f"HINT: {diag.message_hint}")
     return Failure(script.display, line, column, " — ".join(parts), error.sqlstate)
+
+
+#: What an ``OWNER TO`` statement's object is: ``(family, schema, name)``, the family one of
+#: ``relation``, ``type``, ``function`` and ``schema``, the schema ``None`` when unqualified.
+OwnerTarget = tuple[str, str | None, str]
+
+#: The family of each kind of object that has an owner in a snapshot.
+_OWNER_FAMILIES = {
+    ObjectKind.TABLE: "relation",
+    ObjectKind.VIEW: "relation",
+    ObjectKind.MATVIEW: "relation",
+    ObjectKind.SEQUENCE: "relation",
+    ObjectKind.TYPE: "type",
+    ObjectKind.FUNCTION: "function",
+    ObjectKind.SCHEMA: "schema",
+}
+#: The same, by the object types of the parser's ``ALTER … OWNER TO``.
+_OWNER_OBJECT_TYPES = {
+    **dict.fromkeys(("TABLE", "VIEW", "MATVIEW", "SEQUENCE", "FOREIGN_TABLE"), "relation"),
+    **dict.fromkeys(("TYPE", "DOMAIN"), "type"),
+    **dict.fromkeys(("FUNCTION", "PROCEDURE", "ROUTINE", "AGGREGATE"), "function"),
+    "SCHEMA": "schema",
+}
+
+
+def owner_family(kind: ObjectKind) -> str | None:
+    """The family of objects whose ``OWNER TO`` names ``kind`` (``None``: it has no owner)."""
+    return _OWNER_FAMILIES.get(kind)
+
+
+def owner_target(tree: dict[str, Any]) -> list[tuple[OwnerTarget, dict[str, Any]]]:
+    """The owners a parsed statement (pglast's JSON of one statement) sets: each object,
+    and the ``RoleSpec`` it names as its owner."""
+    found: list[tuple[OwnerTarget, dict[str, Any]]] = []
+    for raw in tree.get("stmts", ()):
+        ((tag, body),) = raw["stmt"].items()
+        if tag == "AlterTableStmt":
+            family = _OWNER_OBJECT_TYPES.get(body.get("objtype", "OBJECT_TABLE")[7:])
+            relation = body.get("relation") or {}
+            for wrapped in body.get("cmds") or ():
+                cmd = wrapped.get("AlterTableCmd", {})
+                if family and cmd.get("subtype") == "AT_ChangeOwner" and "relname" in relation:
+                    target = (family, relation.get("schemaname"), relation["relname"])
+                    found.append((target, cmd.get("newowner") or {}))
+        elif tag == "AlterOwnerStmt":
+            family = _OWNER_OBJECT_TYPES.get(body.get("objectType", "")[7:])
+            names = _names(body.get("object") or {})
+            if family and names:
+                schema = names[-2] if len(names) > 1 and family != "schema" else None
+                found.append(((family, schema, names[-1]), body.get("newowner") or {}))
+        elif tag == "CreateSchemaStmt" and body.get("authrole"):
+            name = body.get("schemaname") or body["authrole"].get("rolename")
+            if name:
+                found.append((("schema", None, name), body["authrole"]))
+    return found
+
+
+def _names(node: dict[str, Any]) -> list[str]:
+    """The dotted name of an ``ALTER … OWNER TO``'s object (a string, a list, a function)."""
+    if "String" in node:
+        return [node["String"]["sval"]]
+    items = node.get("List", {}).get("items") or node.get("ObjectWithArgs", {}).get("objname")
+    return [item["String"]["sval"] for item in items or () if "String" in item]
+
+
+def _follow_owners(script: Script, role: str, named: dict[OwnerTarget, bool]) -> None:
+    """Follow, statement by statement, which objects a migration gives to ``role`` by its
+    name (``True``), or to another role or ``CURRENT_USER`` (``False``); a new object is
+    the running role's again (it is forgotten)."""
+    for statement in script.statements:
+        for ref in statement.creates:
+            family = owner_family(ref.kind)
+            if family is not None:
+                named.pop((family, ref.schema, ref.name), None)
+                named.pop((family, None, ref.name), None)
+        command = statement.command
+        if not (command.startswith("ALTER") or command in ("AlterOwner", "CREATE SCHEMA")):
+            continue
+        text = script.statement_text(statement)
+        lowered = text.lower()
+        if "owner" not in lowered and "authorization" not in lowered:
+            continue  # no OWNER TO or AUTHORIZATION can be in it: nothing to parse
+        try:
+            tree = json.loads(parser.parse_sql_json(text))
+        except parser.ParseError:  # pragma: no cover - the whole file parsed
+            continue
+        for target, spec in owner_target(tree):
+            named[target] = (
+                spec.get("roletype") == "ROLESPEC_CSTRING" and spec.get("rolename") == role
+            )
 
 
 def _would_make(entry: Entry, forward: Script | None) -> list[ObjectRef]:

@@ -19,7 +19,8 @@ from psycopg.conninfo import make_conninfo
 from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Literal
 
-from migdocs.objects import ObjectRef
+from migdocs.objects import ObjectKind, ObjectRef
+from migdocs.pg.diff import SET_ATTRIBUTES
 from migdocs.pg.normalize import function_body, squeeze, unqualified
 from migdocs.pg.queries import LAYOUTS, PARAMS, RESOLVE, SCOPE_CATALOGS, Layout, Query, queries
 
@@ -202,6 +203,48 @@ class Snapshot(Mapping[str, ObjectState]):
         entries = self._entries
         return Snapshot._make({key: entries[key] for key in keys if key in entries})
 
+    def attribute(self, key: str, name: str) -> AttrValue:
+        """One attribute of the object of ``key`` as read, without making its state (a list
+        as a tuple, in the order it arrived); ``None`` when the object has no such attribute.
+
+        Raises:
+            KeyError: when the snapshot has no such object.
+        """
+        entry = self._entries[key]
+        if type(entry) is not tuple:
+            return entry.attrs.get(name)  # type: ignore[union-attr]
+        position = _POSITIONS[entry[3]].get(name)
+        if position is None:
+            return None
+        value = entry[position]
+        return tuple(value) if isinstance(value, list) else value
+
+    def owned_by(self, role: str, owner: str, keys: Iterable[str]) -> Snapshot:
+        """This snapshot with the objects of ``keys`` that ``role`` owns owned by ``owner``.
+
+        Their ``owner``, and the items of their own ACLs that name ``role`` — which are the
+        owner's (``revoked``: what the owner took away from itself; ``grants``; the
+        ``grants`` of a table's columns) — name ``owner`` instead. Everything else is kept
+        as it was: an object another role owns, and any other mention of ``role``.
+        """
+        entries = dict(self._entries)
+        tables: set[str] = set()
+        for key in keys:
+            entry = entries.get(key)
+            if entry is None or self.attribute(key, "owner") != role:
+                continue
+            entries[key] = _renamed(entry, role, owner, ("owner", "grants", "revoked"))
+            if self.ref(key).kind is ObjectKind.TABLE:
+                tables.add(key)
+        if tables:
+            for key, entry in self._entries.items():
+                if self.attribute(key, "grants") is None:
+                    continue  # only columns and owned objects have grants; most have none
+                ref = self.ref(key)
+                if ref.kind is ObjectKind.COLUMN and ref.parent and ref.parent.key in tables:
+                    entries[key] = _renamed(entry, role, owner, ("grants",))
+        return Snapshot._make(entries)
+
     @property
     def partial(self) -> bool:
         """Whether this holds only what a read with ``only=`` re-read."""
@@ -265,6 +308,42 @@ class Snapshot(Mapping[str, ObjectState]):
         return self._index
 
 
+#: Each layout's attributes by name: their columns in its rows.
+_POSITIONS: list[dict[str, int]] = [dict(layout.attrs) for layout in LAYOUTS]
+
+
+def _renamed(
+    entry: _Row | ObjectState, role: str, owner: str, names: tuple[str, ...]
+) -> _Row | ObjectState:
+    """An object's row (or state) with ``role`` as the ``names`` attributes name it (the
+    owner; the grantee of an ACL item, ``role:PRIVILEGE``) replaced by ``owner``."""
+
+    def rename(value: Any) -> Any:
+        if isinstance(value, str):
+            return owner if value == role else value
+        if isinstance(value, list | tuple):
+            items = []
+            for item in value:
+                grantee, colon, privilege = str(item).rpartition(":")
+                items.append(f"{owner}:{privilege}" if colon and grantee == role else item)
+            return type(value)(sorted(items))
+        return value
+
+    if type(entry) is not tuple:
+        state: ObjectState = entry  # type: ignore[assignment]
+        attrs = dict(state.attrs)
+        for name in names:
+            if name in attrs:
+                attrs[name] = rename(attrs[name])
+        return ObjectState(state.ref, attrs)
+    row = list(entry)
+    positions = _POSITIONS[row[3]]
+    for name in names:
+        if (position := positions.get(name)) is not None:
+            row[position] = rename(row[position])
+    return tuple(row)
+
+
 def _ref(row: _Row, layout: Layout) -> ObjectRef:
     return ObjectRef(layout.kind, row[4], row[6], row[5], row[7])
 
@@ -276,7 +355,13 @@ def _state(row: _Row) -> ObjectState:
     attrs: dict[str, AttrValue] = {name: row[index] for name, index in layout.attrs}
     for name in layout.lists:
         value = attrs[name]
-        attrs[name] = () if value is None else tuple(value)  # type: ignore[arg-type]
+        if value is None:
+            attrs[name] = ()
+        elif name in SET_ATTRIBUTES:
+            # A set, whatever order the server's collation sorted it in.
+            attrs[name] = tuple(sorted(value))  # type: ignore[arg-type]
+        else:
+            attrs[name] = tuple(value)  # type: ignore[arg-type]
     if layout.finish in ("view", "view15"):
         definition = str(attrs["definition"])
         if layout.finish == "view15":
