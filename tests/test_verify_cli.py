@@ -206,6 +206,24 @@ def test_a_later_migration_blocked_by_a_failed_one_adds_nothing(tmp_path: Path) 
     assert result.returncode == 1
 
 
+def test_a_later_migration_that_needs_an_unparsed_one_is_held_back(tmp_path: Path) -> None:
+    uses_b = {
+        "name": "c",
+        "up": "ALTER TABLE b ADD COLUMN c int;\n",
+        "down": "ALTER TABLE b DROP COLUMN c;\n",
+        "creates": {"columns": ["b.c"]},
+    }
+    make_project(tmp_path, [USERS, TABLE_B, uses_b])
+    _break(tmp_path, "does-not-parse")
+    result = run("verify", "--format", "json", cwd=tmp_path)
+    report = json.loads(result.stdout)
+    # MG200 says why b was not replayed; c, which needs b's table, is not run to fail.
+    assert [(f["code"], f["migration"]) for f in report["findings"]] == [("MG200", "2025-01-02_b")]
+    assert report["replay"][2]["forward"] == "skipped"
+    assert "which 2025-01-02_b should have made" in report["replay"][2]["reason"]
+    assert result.returncode == 1
+
+
 def test_a_setup_script_that_is_missing_stops_verify(tmp_path: Path) -> None:
     make_project(tmp_path, [USERS], replay={"setup": ["roles.sql"]})
     for command in ("verify", "check"):
