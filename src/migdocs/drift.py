@@ -6,7 +6,9 @@ same snapshot queries and names every difference in terms of that history:
 
 - MG501: an object the migrations make is missing;
 - MG502: the database has an object no migration makes (or one a migration drops);
-- MG503: an object exists with another definition;
+- MG503: an object exists with another definition (its owner too: what replay's role owns
+  because it ran the migrations is expected to belong to the role that ran them on the
+  live database, the owner of most of what they made there);
 - MG504: a migration is only partly applied.
 
 Each migration gets a state, and its state and its findings agree: ``partial`` (MG504) is a
@@ -278,15 +280,18 @@ def compare_live(
     return section
 
 
-def migrating_role(expected: Snapshot, actual: Snapshot, replay: ReplayResult) -> str | None:
+def migrating_role(
+    expected: Snapshot, actual: Snapshot, replay: ReplayResult, keys: list[str] | None = None
+) -> str | None:
     """The role that ran the migrations on the live database: the one that owns most of
-    what the migrations made there without naming an owner (what replay's own role owns).
+    what the migrations made there without naming an owner (what replay's own role owns;
+    ``keys``, when the caller has them already).
 
     A tie goes to replay's role, then to the first name; ``None`` when none of those
     objects is in the live database.
     """
     votes: Counter[str] = Counter()
-    for key in _owned_by_whoever_migrates(expected, replay):
+    for key in _owned_by_whoever_migrates(expected, replay) if keys is None else keys:
         if key in actual and isinstance(owner := actual.attribute(key, "owner"), str):
             votes[owner] += 1
     if not votes:
@@ -314,14 +319,15 @@ def _as_migrated_here(expected: Snapshot, actual: Snapshot, replay: ReplayResult
     Replay runs as the scratch server's role (``postgres``), production's migrations as
     an application role: what replay's role owns because it ran the migrations is owned
     by the live database's migrating role instead, and so are the owner's own items of
-    its ACL. An explicit owner (``OWNER TO reporting``) stays as it is.
+    its ACL. An owner a migration names (``OWNER TO reporting``) stays as it is.
     """
     if not replay.role:
         return expected
-    role = migrating_role(expected, actual, replay)
+    keys = _owned_by_whoever_migrates(expected, replay)
+    role = migrating_role(expected, actual, replay, keys)
     if role is None or role == replay.role:
         return expected
-    return expected.owned_by(replay.role, role, _owned_by_whoever_migrates(expected, replay))
+    return expected.owned_by(replay.role, role, keys)
 
 
 def ignored_key(key: str, patterns: list[str]) -> bool:
