@@ -189,14 +189,17 @@ def test_audit_reports_what_kept_a_migration_from_replay_once(tmp_path: Path) ->
     assert ("MG104", "catalog.yaml", 30) in findings
 
 
+#: A migration that needs the table of ``TABLE_B``.
+USES_B = {
+    "name": "c",
+    "up": "ALTER TABLE b ADD COLUMN c int;\n",
+    "down": "ALTER TABLE b DROP COLUMN c;\n",
+    "creates": {"columns": ["b.c"]},
+}
+
+
 def test_a_later_migration_blocked_by_a_failed_one_adds_nothing(tmp_path: Path) -> None:
-    uses_b = {
-        "name": "c",
-        "up": "ALTER TABLE b ADD COLUMN c int;\n",
-        "down": "ALTER TABLE b DROP COLUMN c;\n",
-        "creates": {"columns": ["b.c"]},
-    }
-    make_project(tmp_path, [USERS, TABLE_B, uses_b])
+    make_project(tmp_path, [USERS, TABLE_B, USES_B])
     (tmp_path / FORWARD).write_text("CREATE TABLE b (id int REFERENCES nowhere (id));\n")
     result = run("verify", "--format", "json", cwd=tmp_path)
     report = json.loads(result.stdout)
@@ -207,13 +210,7 @@ def test_a_later_migration_blocked_by_a_failed_one_adds_nothing(tmp_path: Path) 
 
 
 def test_a_later_migration_that_needs_an_unparsed_one_is_held_back(tmp_path: Path) -> None:
-    uses_b = {
-        "name": "c",
-        "up": "ALTER TABLE b ADD COLUMN c int;\n",
-        "down": "ALTER TABLE b DROP COLUMN c;\n",
-        "creates": {"columns": ["b.c"]},
-    }
-    make_project(tmp_path, [USERS, TABLE_B, uses_b])
+    make_project(tmp_path, [USERS, TABLE_B, USES_B])
     _break(tmp_path, "does-not-parse")
     result = run("verify", "--format", "json", cwd=tmp_path)
     report = json.loads(result.stdout)

@@ -596,7 +596,7 @@ class Replayer:
             ("drops", "drops", result.removed_refs, static_drops),
         )
         for key, verb, observed, static_seen in sides:
-            declared = getattr(entry.migration, key).refs()
+            declared = self.context.declared(entry, key)
             for ref in declared:
                 if _found(ref, observed) or (ref.parent and _found(ref.parent, observed)):
                     continue

@@ -600,7 +600,11 @@ class Site:
         computed = sorted(reason.impact.value for reason in analysis.impacts)
         state = self._state(entry.id)
         forward_file = self.project.display(entry.forward_path)
-        objects = _objects(migration, analysis, replay)
+        context = self.context
+        assert context is not None  # made in __post_init__
+        objects = _objects(
+            context.declared(entry, "creates"), context.declared(entry, "drops"), analysis, replay
+        )
         forward_text = forward_sql if forward_sql is not None else "-- the file is missing"
         parts = self._migration_parts(
             migration, state, forward_file, objects, replay, forward_text, rollback_sql
@@ -903,14 +907,17 @@ def _found(ref: ObjectRef, among: list[ObjectRef]) -> bool:
 
 
 def _objects(
-    migration: Migration, analysis: EntryAnalysis, replay: dict[str, Any] | None
+    creates: list[ObjectRef],
+    drops: list[ObjectRef],
+    analysis: EntryAnalysis,
+    replay: dict[str, Any] | None,
 ) -> list[dict[str, str]]:
-    """The declared objects with where each was seen."""
+    """The declared objects (``creates``, ``drops``) with where each was seen."""
     rows = []
     for verb, declared, seen_sql, seen_key in (
         (
             "creates",
-            migration.creates.refs(),
+            creates,
             [
                 *analysis.mentioned_creates,
                 *(analysis.forward_effect.created if analysis.forward_effect else []),
@@ -919,7 +926,7 @@ def _objects(
         ),
         (
             "drops",
-            migration.drops.refs(),
+            drops,
             [
                 *analysis.mentioned_drops,
                 *(analysis.forward_effect.dropped if analysis.forward_effect else []),
