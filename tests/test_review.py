@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -221,3 +222,81 @@ def test_a_flow_style_entry_is_refused_with_the_reason(project: Path) -> None:
     )
     assert "Traceback" not in result.stderr
     assert path.read_bytes() == before
+
+
+def _stamp_each(path: str, ids: list[str]) -> None:
+    """One reviewer's run: stamps ``ids`` one at a time, each a read, an edit and a write."""
+    from migdocs.review import Stamp, stamp_catalog
+
+    for migration in ids:
+        stamp_catalog(Path(path), [Stamp(migration, "2025-07-01", "ops", None)])
+
+
+def test_concurrent_marks_all_land(tmp_path: Path) -> None:
+    """Four processes stamping 15 entries each: the lock keeps every one of the 60 stamps."""
+    import multiprocessing
+
+    ids = [f"2025-01-01_m{number:02d}" for number in range(60)]
+    entries = "".join(
+        f"  - id: {i}\n    date: 2025-01-01\n    title: M\n    purpose: P.\n"
+        "    rollback: {none: x}\n"
+        for i in ids
+    )
+    path = tmp_path / "catalog.yaml"
+    path.write_text(f"version: 1\nproject: {{name: Shop}}\nmigrations:\n{entries}")
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=_stamp_each, args=(str(path), ids[start::4])) for start in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
+    assert path.read_text().count("    reviewed: {date: 2025-07-01, by: ops}\n") == 60
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog.yaml"]
+
+
+def test_a_read_only_catalog_is_refused(project: Path) -> None:
+    path = project / "catalog.yaml"
+    path.chmod(0o444)
+    before = path.read_bytes()
+    result = run(project, "review", "--mark", "2025-01-03_items", "--by", "ops")
+    assert result.returncode == 2
+    assert result.stderr == "migdocs: error: catalog.yaml: read-only; not written\n"
+    assert "stamped" not in result.stdout
+    assert path.read_bytes() == before
+    assert stat.S_IMODE(path.stat().st_mode) == 0o444
+
+
+def test_a_symlinked_catalog_is_stamped_through_the_link(project: Path) -> None:
+    """The link stays a link; its target is stamped in its own folder, mode and owner kept."""
+    shared = project / "shared"
+    shared.mkdir()
+    (project / "catalog.yaml").rename(shared / "catalog.yaml")
+    (project / "catalog.yaml").symlink_to("shared/catalog.yaml")
+    target = shared / "catalog.yaml"
+    target.chmod(0o640)
+    owner = (1234, 1234) if os.geteuid() == 0 else (os.geteuid(), os.getegid())
+    os.chown(target, *owner)
+    result = run(project, "review", "--mark", "2025-01-03_items", "--by", "ops")
+    assert result.returncode == 0, result.stderr
+    assert os.readlink(project / "catalog.yaml") == "shared/catalog.yaml"
+    assert target.read_text().count("reviewed: {date: 2025-07-01, by: ops, sha256: ") == 1
+    status = target.stat()
+    assert stat.S_IMODE(status.st_mode) == 0o640
+    assert (status.st_uid, status.st_gid) == owner
+    assert sorted(p.name for p in shared.iterdir()) == ["catalog.yaml"]
+
+
+def test_a_date_like_title_is_stamped_and_kept(project: Path) -> None:
+    """`2025-13-45` is text in YAML 1.2 (the catalog's); ruamel's timestamp rule took it for a
+    date and crashed the stamp."""
+    path = project / "catalog.yaml"
+    path.write_text(path.read_text().replace("    title: Items\n", "    title: 2025-13-45\n"))
+    assert run(project, "check").returncode in (0, 1)
+    result = run(project, "review", "--mark", "2025-01-03_items", "--by", "ops")
+    assert result.returncode == 0, result.stderr
+    text = path.read_text()
+    assert "    title: 2025-13-45\n" in text
+    assert text.count("reviewed: {date: 2025-07-01, by: ops, sha256: ") == 1

@@ -136,21 +136,16 @@ def emit(report: Report, output_format: str, output: str | None, fail_on: str) -
 def write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` so that a reader never sees half a file.
 
-    Raises:
-        MigdocsError: when the folder does not exist or cannot be written.
-    """
-    import tempfile
+    Only a regular file is replaced (a symlink to one is followed, and stays a link); a path
+    that does not exist yet is created with the umask's mode.
 
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise MigdocsError(f"{path}: folder {folder} does not exist")
-    try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise MigdocsError(f"{path}: cannot write: {exc.strerror}") from None
+    Raises:
+        MigdocsError: when the path is not a regular file, is read-only, or its folder does
+            not exist or cannot be written.
+    """
+    from migdocs.atomic import replace_file
+
+    replace_file(path, text)
 
 
 def project_report(project: Project, **fields: Any) -> Report:
@@ -467,7 +462,11 @@ def build(
             return code
     try:
         target = build_site(
-            Path(config_file), site_dir, strict=strict, report=report.name if report else None
+            Path(config_file),
+            site_dir,
+            strict=strict,
+            report=report.name if report else None,
+            catalog=Path(options.catalog),
         )
     finally:
         if report is not None:

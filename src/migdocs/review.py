@@ -4,23 +4,29 @@ Stamping edits ``catalog.yaml`` in place. ruamel.yaml reads the file as a round-
 document, which knows where every entry and key sits; the new ``reviewed`` line replaces
 the old one there (or goes after the entry's last line), so that every other byte of the
 file — comments, order, quoting, blank lines — stays as it was. The new text is validated as
-a catalog before it replaces the file, atomically.
+a catalog before it replaces the file, atomically (through a symlink to its target, with its
+mode and owner; a read-only catalog is refused). Reviewers stamping at the same time each
+hold an exclusive lock on the catalog from reading it to replacing it, so no stamp is lost.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import os
 import re
-import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import YAMLError
 
+from migdocs.atomic import replace_file, writable_target
 from migdocs.catalog import load_catalog
 from migdocs.clock import today
 from migdocs.errors import CatalogError, MigdocsError
@@ -132,34 +138,93 @@ def stamp_catalog(path: Path, new_stamps: list[Stamp]) -> None:
     """Write the stamps into the catalog file, changing nothing else in it.
 
     Raises:
-        MigdocsError: when the file cannot be read, edited or written; it is then unchanged.
+        MigdocsError: when the file cannot be read, edited or written, is read-only or not
+            a regular file, or no longer has an entry to stamp; it is then unchanged.
     """
-    try:
-        raw = path.read_bytes()
-        text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise MigdocsError(f"{path}: cannot read: {error}") from None
-    newline = "\r\n" if "\r\n" in text else "\n"
-    lines = text.splitlines(keepends=True)
-    try:
-        document = YAML(typ="rt").load(text)
-    except YAMLError as error:
-        raise MigdocsError(f"{path}: {error}") from None
-    migrations = document.get("migrations") if isinstance(document, CommentedMap) else None
-    if not isinstance(migrations, CommentedSeq):
-        raise MigdocsError(f"{path}: no migrations list to stamp")
-    edits: list[tuple[int, int, list[str]]] = []  # (first line, end line, replacement)
-    by_id = {str(item.get("id")): index for index, item in enumerate(migrations)}
-    for stamp in new_stamps:
-        index = by_id[stamp.migration]
-        entry = migrations[index]
+    writable_target(path)  # refused before waiting for the lock
+    with _locked(path) as handle:
         try:
-            edits.append(_edit(lines, migrations, index, entry, stamp, newline))
-        except MigdocsError as error:
-            raise MigdocsError(f"{path}:{error}") from None
-    for first, end, replacement in sorted(edits, reverse=True):
-        lines[first:end] = replacement
-    _write_validated(path, "".join(lines))
+            with open(handle, "rb", closefd=False) as stream:
+                text = stream.read().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise MigdocsError(f"{path}: cannot read: {error}") from None
+        lines = text.splitlines(keepends=True)
+        newline = "\r\n" if "\r\n" in text else "\n"
+        try:
+            document = _positions().load(text)
+        except YAMLError as error:
+            raise MigdocsError(f"{path}: {error}") from None
+        migrations = document.get("migrations") if isinstance(document, CommentedMap) else None
+        if not isinstance(migrations, CommentedSeq):
+            raise MigdocsError(f"{path}: no migrations list to stamp")
+        edits: list[tuple[int, int, list[str]]] = []  # (first line, end line, replacement)
+        by_id = {str(item.get("id")): index for index, item in enumerate(migrations)}
+        for stamp in new_stamps:
+            index = by_id.get(stamp.migration)
+            if index is None:  # removed by someone else since this run loaded the catalog
+                raise MigdocsError(f"{path}: no migration with id {stamp.migration!r}")
+            try:
+                edits.append(_edit(lines, migrations, index, migrations[index], stamp, newline))
+            except MigdocsError as error:
+                raise MigdocsError(f"{path}:{error}") from None
+        for first, end, replacement in sorted(edits, reverse=True):
+            lines[first:end] = replacement
+        replace_file(path, "".join(lines), newline="", validate=_validator(path))
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[int]:
+    """The catalog, open for reading and locked against other stamping runs until the end.
+
+    The lock is on the file itself, which a stamp replaces: a run that waited on the old
+    file gets it once the file is already another, so it locks the new one instead.
+    """
+    while True:
+        try:
+            handle = os.open(path, os.O_RDONLY)
+        except OSError as error:
+            raise MigdocsError(f"{path}: cannot read: {error.strerror}") from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            locked, now = os.fstat(handle), os.stat(path)
+            if (locked.st_dev, locked.st_ino) == (now.st_dev, now.st_ino):
+                break
+        except OSError as error:
+            os.close(handle)
+            raise MigdocsError(f"{path}: cannot lock: {error.strerror}") from None
+        os.close(handle)
+    try:
+        yield handle
+    finally:
+        os.close(handle)  # releases the lock
+
+
+class _TextDates(RoundTripConstructor):
+    """ruamel's round-trip constructor, with dates left as text: the catalog is YAML 1.2,
+    whose core schema has no timestamps, and only positions are read from this load (a title
+    such as ``2025-13-45`` would otherwise fail as a date that does not exist)."""
+
+
+_TextDates.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
+
+
+def _positions() -> YAML:
+    """A round-trip loader that keeps where every key and entry is, for editing the text."""
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _TextDates
+    return yaml
+
+
+def _validator(path: Path) -> Callable[[Path], None]:
+    """A check that a stamped text is still a catalog, before it replaces ``path``."""
+
+    def validate(written: Path) -> None:
+        try:
+            load_catalog(written, path.name)
+        except CatalogError as error:  # pragma: no cover - a bug in the splice
+            raise MigdocsError(f"{path}: stamping would break the catalog: {error}") from None
+
+    return validate
 
 
 def _edit(
@@ -228,23 +293,6 @@ def _trailing_comment(line: str) -> str:
     """A ``# comment`` at the end of a flow-style line, kept when the line is replaced."""
     match = re.search(r"\s#\s.*$", line.rstrip("\r\n"))
     return match.group(0).strip() if match and "}" in line[: match.start() + 1] else ""
-
-
-def _write_validated(path: Path, text: str) -> None:
-    """Replace the file with ``text`` only if ``text`` is a valid catalog."""
-    folder = path.parent
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        try:
-            load_catalog(Path(temporary), path.name)
-        except CatalogError as error:  # pragma: no cover - a bug in the splice
-            raise MigdocsError(f"{path}: stamping would break the catalog: {error}") from None
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def dump(data: Any) -> str:

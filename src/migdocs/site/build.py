@@ -1,5 +1,11 @@
 """`migdocs build`: MkDocs' build into a temporary folder, then a swap, so that a build that
-fails leaves the previous site whole."""
+fails leaves the previous site whole.
+
+The swap replaces the whole site folder, so the folder must be one migdocs may replace: not
+the project, the docs, the catalog's folder, the migrations or the rollbacks (nor a folder
+that holds one of them), and, when it has anything in it, a site that migdocs built before:
+each site carries a marker file, `MARKER`, at its root.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +17,29 @@ from pathlib import Path
 
 from migdocs.errors import MigdocsError
 
+#: The file at the root of every site migdocs builds: a folder with it may be replaced.
+MARKER = ".migdocs-site"
+_MARKER_TEXT = "A site built by migdocs: `migdocs build` replaces this folder whole.\n"
+
 
 def build_site(
-    config_file: Path, site_dir: str | None, *, strict: bool = False, report: str | None = None
+    config_file: Path,
+    site_dir: str | None,
+    *,
+    strict: bool = False,
+    report: str | None = None,
+    catalog: Path | None = None,
 ) -> Path:
     """Build the site of ``config_file`` into ``site_dir`` (default: the config's).
 
+    Args:
+        catalog: A catalog besides the plugin's whose folder the site must not replace
+            (``migdocs --catalog``).
+
     Raises:
-        MigdocsError: when the config cannot be loaded or the build fails; the previous
-            site is then untouched.
+        MigdocsError: when the config cannot be loaded, the site folder is one that must
+            not be replaced (see `check_site_dir`), or the build fails; the previous site is
+            then untouched.
     """
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
@@ -34,14 +54,21 @@ def build_site(
         raise MigdocsError(f"{config_file}: {error}") from None
     target = Path(site_dir) if site_dir else Path(config.site_dir)
     target = target.resolve()
+    named = "--site-dir" if site_dir else f"{config_file}: site_dir"
+    plugin = config.plugins.get("migdocs")
+    if report is not None and plugin is None:
+        raise MigdocsError(f"{config_file}: the migdocs plugin is not in `plugins`")
+    root = Path(config.config_file_path or config_file).resolve().parent
+    keep = [(root, "the project folder"), (Path(config.docs_dir).resolve(), "the docs folder")]
+    if plugin is not None:  # its catalog is relative to mkdocs.yml
+        keep.append(((root / plugin.config.catalog).resolve().parent, "the catalog's folder"))
+    if catalog is not None and catalog.is_file():
+        keep.append((catalog.resolve().parent, "the catalog's folder"))
+    check_site_dir(target, keep, named)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     config.site_dir = str(staging)
-    if report is not None:
-        plugin = config.plugins.get("migdocs")
-        if plugin is None:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise MigdocsError(f"{config_file}: the migdocs plugin is not in `plugins`")
+    if report is not None and plugin is not None:
         plugin.config.report = os.path.abspath(report)
     collected = _Collector()
     logger = logging.getLogger("mkdocs")
@@ -57,6 +84,14 @@ def build_site(
         raise
     finally:
         logger.removeHandler(collected)
+    try:
+        # Where the SQL is, the plugin knows once it has loaded the catalog: a folder of
+        # SQL is not empty, so only a marker planted in it gets this far.
+        check_site_dir(target, _sql_folders(plugin), named, replaceable=False)
+    except MigdocsError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    (staging / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
     previous = None
     if target.exists():
         previous = target.with_name(f".{target.name}.old-{os.getpid()}")
@@ -65,6 +100,64 @@ def build_site(
     if previous is not None:
         shutil.rmtree(previous, ignore_errors=True)
     return target
+
+
+def check_site_dir(
+    target: Path, keep: list[tuple[Path, str]], named: str, *, replaceable: bool = True
+) -> None:
+    """Refuse a site folder whose replacement would destroy what is not a site.
+
+    Args:
+        target: The site folder, resolved.
+        keep: Folders (resolved) that neither the site nor a folder holding the site may be,
+            each with what it is, for the message.
+        named: How the user named the folder (``--site-dir``, ``mkdocs.yml: site_dir``).
+        replaceable: Also refuse what is not a folder, and a folder with anything in it that
+            is not a site migdocs (or, before the marker, MkDocs) built.
+
+    Raises:
+        MigdocsError: naming the folder and why it is refused.
+    """
+    where = f"{named} {target}"
+    for folder, what in keep:
+        if target == folder:
+            raise MigdocsError(f"{where}: is {what}; choose a folder of its own, such as site/")
+        if folder.is_relative_to(target):
+            raise MigdocsError(f"{where}: holds {what} ({folder}); choose a folder of its own")
+        if what == "the docs folder" and target.is_relative_to(folder):
+            raise MigdocsError(f"{where}: is inside {what} ({folder})")
+    if not replaceable or not os.path.lexists(target):
+        return
+    if not target.is_dir():
+        raise MigdocsError(f"{where}: not a folder; the site is a folder migdocs replaces whole")
+    if any(target.iterdir()) and not is_site(target):
+        raise MigdocsError(
+            f"{where}: not empty, and not a site built by migdocs (it has no {MARKER}); "
+            "migdocs replaces the site folder whole: empty it or choose another"
+        )
+
+
+def is_site(folder: Path) -> bool:
+    """Whether ``folder`` is a site migdocs may replace: one it marked, or one that MkDocs
+    built (its home page and its sitemap or search index) before migdocs marked its sites."""
+    if (folder / MARKER).is_file():
+        return True
+    index = (folder / "search" / "search_index.json").is_file()
+    return (folder / "index.html").is_file() and ((folder / "sitemap.xml").is_file() or index)
+
+
+def _sql_folders(plugin: object) -> list[tuple[Path, str]]:
+    """The migrations and rollbacks folders of the catalog the plugin built the site of."""
+    from migdocs.site.plugin import MigdocsPlugin
+
+    if not isinstance(plugin, MigdocsPlugin) or plugin.site is None:
+        return []
+    project = plugin.site.project
+    name = project.catalog_display
+    return [
+        (project.migrations_dir.resolve(), f"the migrations folder of {name}"),
+        (project.rollbacks_dir.resolve(), f"the rollbacks folder of {name}"),
+    ]
 
 
 class _Collector(logging.Handler):

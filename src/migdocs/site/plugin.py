@@ -45,6 +45,7 @@ from mkdocs.structure.pages import Page
 
 from migdocs.errors import MigdocsError
 from migdocs.project import Project
+from migdocs.site.docs_guard import check_docs
 from migdocs.site.extension import MigdocsExtension
 from migdocs.site.fragments import TABLE, Fragments, searchable
 from migdocs.site.pages import MARKERS, Site, environment, static_report
@@ -77,6 +78,7 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.root = Path(config.config_file_path or ".").resolve().parent
         self.catalog_path = self.root / self.config.catalog
+        check_docs(Path(config.docs_dir), self.root)  # before MkDocs walks it
         extensions = config.markdown_extensions
         for extension in extensions:
             if isinstance(extension, MigdocsExtension):
