@@ -10,9 +10,11 @@ reproduce (line numbers, anchors, titles…) the block is highlighted by superfe
 method; with no superfences at all, it goes back into the page as a fenced block.
 
 A page that shows catalog text carries ``SAFE_MARKER``; on such a page, links whose target
-would run code (``javascript:``, ``vbscript:``, ``data:``, however encoded) are defused and
-event and style attributes (which ``attr_list`` would let a catalog set) are dropped. Raw
-HTML in catalog text is escaped before it gets here (``pages.md``).
+would run code (``javascript:``, ``vbscript:``, ``data:``, however encoded) are defused (the
+target is shown after the link, as text) and event and style attributes are dropped. Raw
+HTML and attribute lists in catalog text are escaped before they get here (``escape.md``),
+as is every other value a page shows (``escape.py``). Control characters of ``Text`` and
+``Literal`` parts are shown by their pictures (``fragments.visible``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from migdocs.site.fragments import (
     Table,
     Text,
     searchable,
+    visible,
 )
 
 if TYPE_CHECKING:
@@ -249,12 +252,12 @@ def _fill(element: Element, parts: tuple[Part, ...]) -> None:
     for part in parts:
         if isinstance(part, Literal):
             last = SubElement(element, "code")
-            last.text = AtomicString(code_escape(part.value.strip()))
+            last.text = AtomicString(code_escape(visible(part.value).strip()))
         elif isinstance(part, Link):
             last = SubElement(element, "a", href=part.target)
             _fill(last, (part.label,))
         else:
-            text = AtomicString(part.value) if isinstance(part, Text) else part
+            text = AtomicString(visible(part.value)) if isinstance(part, Text) else part
             if last is None:
                 element.text = text
             else:
@@ -287,6 +290,9 @@ class _SafeTreeprocessor(Treeprocessor):  # type: ignore[misc]
                 if lowered.startswith("on") or lowered in ("style", "srcdoc"):
                     del element.attrib[name]
                 elif lowered in _URL_ATTRIBUTES and unsafe_url(element.attrib[name]):
+                    # Defused, and still shown: the history says what the catalog wrote.
+                    shown = f" ({element.attrib[name]})"
+                    element.tail = AtomicString(shown + (element.tail or ""))
                     element.attrib[name] = "#unsafe"
 
 

@@ -106,12 +106,31 @@ def html_table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
 
 def html_text(value: object) -> str:
     """Plain text as HTML (what Markdown makes of text with no Markdown in it)."""
-    return html.escape(str(value), quote=False)
+    return html.escape(visible(str(value)), quote=False)
 
 
 def html_code(value: object) -> str:
     """A code span as Markdown renders it."""
-    return f"<code>{html.escape(str(value).strip(), quote=False)}</code>"
+    return f"<code>{html.escape(visible(str(value)).strip(), quote=False)}</code>"
+
+
+#: Control characters: C0 (but whitespace), DEL and C1.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def visible(value: str) -> str:
+    """``value`` with each control character (an ESC, a NUL, Python-Markdown's own
+    placeholder marks ``\\x02`` and ``\\x03``…) shown by its Unicode picture (``␛``), so
+    that none reaches a page, forges a placeholder or hides text; whitespace stays."""
+    if not _CONTROL.search(value):
+        return value
+    return _CONTROL.sub(lambda match: _picture(ord(match.group(0))), value)
+
+
+def _picture(code: int) -> str:
+    if code < 0x20:
+        return chr(0x2400 + code)
+    return "\u2421" if code == 0x7F else "\ufffd"
 
 
 _SPANS_AND_LINKS = re.compile(r"</?(?:span|a)\b[^>]*>")

@@ -1,17 +1,17 @@
 """The generated pages: Markdown from Jinja2 templates, fed by the project and a report.
 
-Catalog text is the user's Markdown, but raw HTML in it is escaped (``<`` and ``>`` outside
-code spans become entities) and every page or block that shows it carries the mark on which
-the plugin's Markdown extension defuses links and attributes that would run code, so a
-catalog cannot put a script into the published site; titles, which themes print without
-escaping, get ``‹`` and ``›`` instead. Everything is
+Every value lands escaped for where it lands (``escape.py``: catalog Markdown with raw HTML
+and attribute lists escaped, names and messages as plain text, code spans whatever their
+backticks, link targets percent-encoded, Mermaid names reduced to what Mermaid reads), and
+every page or block carries the mark on which the plugin's Markdown extension defuses links
+and attributes that would run code, so neither a catalog, nor a file name, nor a database
+can put a script into the published site, and each is shown as written. Everything is
 sorted and nothing depends on the clock or the machine, so two builds are identical.
 """
 
 from __future__ import annotations
 
 import calendar
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +26,17 @@ from migdocs.checks.rollback import minimum_risk
 from migdocs.objects import CATALOG_KEY_OF, ObjectKind, ObjectRef
 from migdocs.project import Project
 from migdocs.report import Report
+from migdocs.site.escape import (
+    cell,
+    code,
+    heading,
+    inline,
+    md,
+    mermaid_name,
+    message,
+    text,
+    url,
+)
 from migdocs.site.extension import SAFE_MARKER
 from migdocs.site.fragments import (
     Cell,
@@ -54,72 +65,6 @@ OK, BAD, NONE = "✔", "✘", "—"
 MARKERS = ("risk-matrix", "timeline", "review-status")
 
 
-def md(text: object) -> str:
-    """Catalog Markdown with raw HTML escaped: ``<`` and ``>`` become entities, except in
-    code spans, whose content Markdown escapes itself.
-
-    A code span is left alone only where Markdown cannot read the backticks otherwise: when
-    every run of backticks in the text opens a span that a run of the same length closes on
-    the same line, none escaped. Otherwise nothing is taken for code (a ``<`` in what
-    Markdown then shows as code reads ``&lt;``: a wart, never a hole).
-    """
-    value = "" if text is None else str(text)
-    if "`" not in value:
-        return _escape_html(value)
-    spans = _code_spans(value)
-    parts = []
-    last = 0
-    for start, end in spans:
-        parts.append(_escape_html(value[last:start]))
-        parts.append(value[start:end])
-        last = end
-    parts.append(_escape_html(value[last:]))
-    return "".join(parts)
-
-
-_BACKTICKS = re.compile(r"`+")
-
-
-def _code_spans(text: str) -> list[tuple[int, int]]:
-    """Where the code spans of ``text`` are, when Markdown can only read them so; else none."""
-    spans = []
-    runs = list(_BACKTICKS.finditer(text))
-    index = 0
-    while index < len(runs):
-        opening = runs[index]
-        if text[opening.start() - 1 : opening.start()] == "\\":
-            return []
-        width = len(opening.group(0))
-        closing = next(
-            (i for i in range(index + 1, len(runs)) if len(runs[i].group(0)) == width), None
-        )
-        if closing is None or "\n" in text[opening.end() : runs[closing].start()]:
-            return []
-        spans.append((opening.start(), runs[closing].end()))
-        index = closing + 1
-    return spans
-
-
-def _escape_html(text: str) -> str:
-    return text.replace("<", "&lt;").replace(">", "&gt;")
-
-
-def title_text(text: object) -> str:
-    """A title for headings, navigation and ``<title>``: no HTML can come through."""
-    value = " ".join(str(text or "").split())
-    return value.replace("<", "‹").replace(">", "›").replace("&", "and")
-
-
-def inline(text: object) -> str:
-    """Catalog Markdown for one line of a table built cell by cell: escaped, on one line."""
-    return md(" ".join(str(text or "").split()))
-
-
-def cell(text: object) -> str:
-    """Markdown for a table cell: escaped, on one line, pipes escaped."""
-    return md(" ".join(str(text or "").split())).replace("|", "\\|")
-
-
 def environment(override: Path | None = None) -> jinja2.Environment:
     """The templates: a project's own folder first, then the package's."""
     loaders: list[jinja2.BaseLoader] = []
@@ -134,7 +79,17 @@ def environment(override: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(md=md, cell=cell, title_text=title_text)
+    env.filters.update(
+        md=md,
+        inline=inline,
+        cell=cell,
+        heading=heading,
+        title_text=heading,  # its former name, which custom templates may use
+        text=text,
+        code=code,
+        message=message,
+        url=url,
+    )
     return env
 
 
@@ -341,7 +296,7 @@ class Site:
         rows: list[tuple[Cell, ...]] = [
             (
                 Text(item["date"]),
-                Link(inline(item["title"]), f"{base}migrations/{item['id']}.md"),
+                Link(inline(item["title"]), f"{base}migrations/{url(item['id'])}.md"),
                 Text(item["risk"]),
                 Text(item["state"]),
             )
@@ -410,7 +365,7 @@ class Site:
         )
         cells: list[tuple[Cell, ...]] = [
             (
-                Link(inline(row["title"]), f"{base}migrations/{row['id']}.md"),
+                Link(inline(row["title"]), f"{base}migrations/{url(row['id'])}.md"),
                 Literal(row["file"]),
                 *(Text(row[key]) for key in ("risk", "declared", "computed", "minimum", "state")),
             )
@@ -451,14 +406,17 @@ class Site:
         due = due[:PAGE_ROWS]
         stamps = [] if self.large else stamps
         due_rows: list[tuple[Cell, ...]] = [
-            (Link(inline(item["title"]), f"{base}migrations/{item['id']}.md"), inline(item["why"]))
+            (
+                Link(inline(item["title"]), f"{base}migrations/{url(item['id'])}.md"),
+                message(item["why"]),
+            )
             for item in due
         ]
         stamp_rows: list[tuple[Cell, ...]] = [
             (
-                Link(inline(item["title"]), f"{base}migrations/{item['id']}.md"),
+                Link(inline(item["title"]), f"{base}migrations/{url(item['id'])}.md"),
                 Text(item["date"]),
-                inline(item["by"]),
+                Text(item["by"]),
             )
             for item in stamps
         ]
@@ -520,9 +478,9 @@ class Site:
             [
                 (
                     Text(row["icon"]),
-                    Link(Text(row["code"]), f"{rules}#{row['code'].lower()}"),
-                    inline(row["where"]),
-                    inline(row["message"]),
+                    Link(Text(row["code"]), f"{rules}#{url(row['code'].lower())}"),
+                    Text(row["where"]),
+                    message(row["message"]),
                 )
                 for row in rows
             ],
@@ -559,7 +517,10 @@ class Site:
                         ("migration", "state"),
                         [
                             (
-                                Link(Text(item["migration"]), f"migrations/{item['migration']}.md"),
+                                Link(
+                                    Text(item["migration"]),
+                                    f"migrations/{url(item['migration'])}.md",
+                                ),
                                 Text(item["state"]),
                             )
                             for item in section.get("migrations", [])
@@ -621,10 +582,10 @@ class Site:
             computed=sorted(set(computed)),
             forward_sql=forward_text,
             forward_more=forward_more,
-            forward_link=f"../sql/{entry.forward_path.name}",
+            forward_link=f"../sql/{url(entry.forward_path.name)}",
             rollback_sql=rollback_sql,
             rollback_more=rollback_more,
-            rollback_link=f"../sql/{entry.rollback_path.name}" if entry.rollback_path else "",
+            rollback_link=f"../sql/{url(entry.rollback_path.name)}" if entry.rollback_path else "",
             replay=replay,
             replay_changes=[
                 ("Added", (replay or {}).get("changes", {}).get("added", [])),
@@ -749,6 +710,7 @@ class Site:
             schemas.setdefault(table.schema or "public", []).append(
                 {
                     "name": f"{table.schema}.{table.name}",
+                    "table": table.name,
                     "by": introduced.get(table.identity, "?"),
                     "columns": sorted(columns, key=lambda c: c["name"]),
                     "indexes": indexes,
@@ -773,16 +735,20 @@ class Site:
             "| schema | tables | pages |",
             "|---|---|---|",
         ]
+        slugs: dict[str, str] = {}
         for schema, tables in sorted(schemas.items()):
+            # A page name per schema, told apart when two names reduce to the same one.
+            slug = mermaid_name(schema)
+            slug = slugs[slug] = slug if slug not in slugs else f"{slug}_{len(slugs)}"
             links = []
             for number, chunk in enumerate(_chunks(tables, SCHEMA_TABLES), 1):
-                uri = f"schema/{_entity(schema)}-{number}.md"
-                first, last = chunk[0]["name"].split(".", 1)[1], chunk[-1]["name"].split(".", 1)[1]
-                links.append(f"[{first} … {last}]({uri})")
+                uri = f"schema/{slug}-{number}.md"
+                first, last = chunk[0]["table"], chunk[-1]["table"]
+                links.append(f"[{text(first)} … {text(last)}]({url(uri)})")
                 pages[f"{base}/{uri}"] = self._schema_page(
                     f"Schema {schema}: {first} … {last}", {schema: chunk}, relations, "../"
                 )
-            lines.append(f"| {schema} | {len(tables)} | {', '.join(links)} |")
+            lines.append(f"| {text(schema)} | {len(tables)} | {', '.join(links)} |")
         pages[f"{base}/schema.md"] = "\n".join(lines) + "\n"
         return pages
 
@@ -795,17 +761,26 @@ class Site:
     ) -> str:
         diagrams = {}
         for schema, items in schemas.items():
-            names = {item["name"].split(".", 1)[1] for item in items}
+            # Each table its own entity, even where two names reduce to the same one.
+            entities: dict[str, str] = {}
+            for item in items:
+                entity = mermaid_name(item["table"])
+                taken = set(entities.values())
+                entities[item["table"]] = next(
+                    name
+                    for name in (entity, *(f"{entity}_{n}" for n in range(2, len(items) + 2)))
+                    if name not in taken
+                )
             lines = []
             for item in items:
-                name = _entity(item["name"].split(".", 1)[1])
-                lines.append(f"    {name} {{")
+                lines.append(f"    {entities[item['table']]} {{")
                 for column in item["columns"]:
-                    lines.append(f"        {_entity(column['type'])} {_entity(column['name'])}")
+                    kind, name = mermaid_name(column["type"]), mermaid_name(column["name"])
+                    lines.append(f"        {kind} {name}")
                 lines.append("    }")
             for owner_schema, owner, target in sorted(relations):
-                if owner_schema == schema and owner in names and target in names:
-                    lines.append(f"    {_entity(target)} ||--o{{ {_entity(owner)} : references")
+                if owner_schema == schema and owner in entities and target in entities:
+                    lines.append(f"    {entities[target]} ||--o{{ {entities[owner]} : references")
             diagrams[schema] = "\n".join(lines)
         tables = {
             schema: [
@@ -843,16 +818,11 @@ class Site:
     @staticmethod
     def _by(migration_id: str, base: str) -> Link:
         """A link to the migration that introduced something."""
-        return Link(Text(migration_id), f"{base}migrations/{migration_id}.md")
+        return Link(Text(migration_id), f"{base}migrations/{url(migration_id)}.md")
 
 
 def _chunks(rows: list[Any], size: int) -> list[list[Any]]:
     return [rows[start : start + size] for start in range(0, len(rows), size)] or [[]]
-
-
-def _entity(text: str) -> str:
-    """A name Mermaid's erDiagram accepts."""
-    return re.sub(r"[^A-Za-z0-9_]", "_", text) or "_"
 
 
 def _excerpt(text: str | None) -> tuple[str | None, int]:

@@ -30,6 +30,7 @@ import calendar
 import json
 import re
 from collections.abc import Iterator
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ from migdocs.errors import MigdocsError
 from migdocs.project import Project
 from migdocs.site.docs_guard import check_docs
 from migdocs.site.extension import MigdocsExtension
-from migdocs.site.fragments import TABLE, Fragments, searchable
+from migdocs.site.fragments import TABLE, Fragments, searchable, visible
 from migdocs.site.pages import MARKERS, Site, environment, static_report
 
 _MARKER = re.compile(r"<!--\s*migdocs:(" + "|".join(MARKERS) + r")\s*-->")
@@ -189,6 +190,11 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         the markup it leaves out (the spans of highlighted code, links, the structure of
         tables), which it would otherwise parse tag by tag for nothing; ``on_page_context``
         puts the markup back once the index has the page."""
+        if self.site is not None and page.file.src_uri.startswith(self.site.prefix + "/"):
+            # The title as the page's heading holds it, HTML-escaped. Material prints a meta
+            # title as it is; the page's title it runs through `striptags` for <title>,
+            # which decodes it: an escaped `</title><script>` would become markup there.
+            page.meta["title"] = page.title
         extension = self.extension
         placed, tables = extension.placed, extension.tables
         extension.placed, extension.tables = [], False
@@ -303,7 +309,8 @@ def _day(page: StructureItem) -> str:
 
 
 def _title(text: str) -> str:
-    return text.replace("<", "‹").replace(">", "›")
+    """A name as the theme's navigation prints it (as HTML): escaped, on one line."""
+    return escape(" ".join(visible(text).split()), quote=False)
 
 
 def _without(items: list[Any], prefix: str) -> list[Any]:
