@@ -352,11 +352,10 @@ TEXT = """\
   error MG501 postgresql://auditor@db.example:5432/app index public.i is missing
 
 [odd] id
-  warning MG604 tab     here, bell andcarriage
+  warning MG604 tab     here, bell\\x07 and\\rcarriage
 
 (project)
-  warning MG502 postgresql://auditor@db.example:5432/app table public.t, 100% made by hand:
-yes
+  warning MG502 postgresql://auditor@db.example:5432/app table public.t, 100% made by hand:\\nyes
   migrations/2025-01-03_x,y.sql: error MG101 migration file is not in the catalog
 
 note: live: skipped (no --database-url)
@@ -366,7 +365,8 @@ note: live: skipped (no --database-url)
 
 def test_text_groups_findings_by_migration_in_catalog_order() -> None:
     # Text is as written: `[bold]` and `:smile:` are not markup, `:100:` is no emoji (rich
-    # made it 💯), tabs are expanded and control characters dropped as a terminal would.
+    # made it 💯), tabs are expanded and control characters (newlines in a value included)
+    # shown as their escapes, so that a value can neither start a line nor rewrite one.
     # A migration listed twice (MG109) shows once; findings of no migration come last.
     assert render_text(text_report()) == TEXT
 

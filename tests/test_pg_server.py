@@ -39,7 +39,7 @@ SRC = Path(__file__).resolve().parent.parent / "src"
         ("postgresql:///db?host=/tmp/run", "postgresql:///db?host=/tmp/run"),
         ("host=db password=s3cret dbname=app", "dbname=app host=db"),
         ("host=db password='a b c' user=x", "user=x host=db"),
-        ("host=db dbname='unterminated", "<connection string>"),
+        ("host=db dbname='unterminated", "<unparseable connection string of host db>"),
     ],
 )
 def test_redact_url(url: str, expected: str) -> None:

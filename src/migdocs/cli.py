@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from migdocs.errors import MigdocsError
+from migdocs.report.escaping import inert_text, shown
 from migdocs.report.report import EXIT_CANNOT_RUN, EXIT_INTERRUPTED
 
 if TYPE_CHECKING:
@@ -182,6 +183,21 @@ def check(
     return emit(static_report(project, since), output_format, output, fail_on)
 
 
+def _checked_scratch_url(ctx: click.Context, param: click.Parameter, url: str | None) -> str | None:
+    """``--scratch-url`` (or ``MIGDOCS_SCRATCH_URL``) when libpq can use it as it reads; a
+    message that names where it came from and at most its host otherwise."""
+    from click.core import ParameterSource
+
+    from migdocs.pg.server import checked_url
+
+    if url is None:
+        return None
+    source = "--scratch-url"
+    if param.name and ctx.get_parameter_source(param.name) == ParameterSource.ENVIRONMENT:
+        source = "MIGDOCS_SCRATCH_URL"
+    return checked_url(url, source)
+
+
 def scratch_options(command: F) -> F:
     """The options of commands that replay on a scratch server."""
     for option in reversed(
@@ -190,6 +206,7 @@ def scratch_options(command: F) -> F:
                 "--scratch-url",
                 metavar="URL",
                 envvar="MIGDOCS_SCRATCH_URL",
+                callback=_checked_scratch_url,
                 help="Replay on this server (in a throwaway database migdocs creates and "
                 "drops) instead of an embedded PostgreSQL 18.",
             ),
@@ -248,13 +265,14 @@ def _progress(total: int, *, enabled: bool) -> Iterator[Callable[[int, int, str]
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        TextColumn("{task.description}"),
+        # A migration id is data: text, not markup.
+        TextColumn("{task.description}", markup=False),
     )
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("", total=total)
 
         def advance(done: int, total: int, migration: str) -> None:
-            bar.update(task, completed=done, description=migration)
+            bar.update(task, completed=done, description=shown(migration))
 
         yield advance
 
@@ -650,6 +668,13 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _error(message: str, *, kind: str = "error") -> None:
+    """Print ``migdocs: error: message`` on standard error. A message quotes file names, SQL
+    and catalog text: control characters show as escapes, and no line of it is a GitHub
+    workflow command (CI runs the runner's log through that parser)."""
+    click.echo(f"migdocs: {kind}: {inert_text(message)}", err=True)
+
+
 def main(args: list[str] | None = None) -> int:
     """Run migdocs; returns 0 (clean), 1 (findings), 2 (cannot run) or 130 (interrupted)."""
     previous = signal.signal(signal.SIGTERM, _interrupt)
@@ -663,24 +688,24 @@ def main(args: list[str] | None = None) -> int:
         return exc.exit_code
     except click.UsageError as exc:
         hint = f"\n{exc.ctx.get_usage()}" if exc.ctx is not None else ""
-        click.echo(f"migdocs: error: {exc.format_message()}{hint}", err=True)
+        _error(f"{exc.format_message()}{hint}")
         return EXIT_CANNOT_RUN
     except click.ClickException as exc:
-        click.echo(f"migdocs: error: {exc.format_message()}", err=True)
+        _error(exc.format_message())
         return EXIT_CANNOT_RUN
     except (KeyboardInterrupt, click.Abort):
         click.echo("migdocs: interrupted", err=True)
         return EXIT_INTERRUPTED
     except MigdocsError as exc:
-        click.echo(f"migdocs: error: {exc}", err=True)
+        _error(str(exc))
         return EXIT_CANNOT_RUN
     except Exception as exc:  # a bug: say so briefly, keep the traceback for those who ask
         if os.environ.get("MIGDOCS_DEBUG"):
             raise
-        click.echo(
-            f"migdocs: internal error: {type(exc).__name__}: {exc} "
+        _error(
+            f"{type(exc).__name__}: {exc} "
             "(set MIGDOCS_DEBUG=1 for the traceback, and please report it)",
-            err=True,
+            kind="internal error",
         )
         return EXIT_CANNOT_RUN
     finally:

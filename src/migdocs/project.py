@@ -12,6 +12,7 @@ from pathlib import Path
 from migdocs.catalog import LoadedCatalog, Migration, load_catalog
 from migdocs.catalog.models import PLACEHOLDERS, Catalog
 from migdocs.errors import CatalogError, MigdocsError
+from migdocs.limits import FileTooLarge
 from migdocs.sql.script import Script, ScriptProblem, read_script
 
 
@@ -241,6 +242,9 @@ class Project:
         except IsADirectoryError:
             script = None
             self._read_problems[path] = ScriptProblem("MG200", "is a folder, not a SQL file")
+        except FileTooLarge as exc:
+            script = None
+            self._read_problems[path] = ScriptProblem("MG200", f"{exc.strerror}; not read")
         except OSError as exc:
             script = None
             self._read_problems[path] = ScriptProblem("MG200", f"cannot be read: {exc.strerror}")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from migdocs.catalog.models import Catalog
 from migdocs.catalog.yamlload import Document, Mark, YamlError, format_path, load_yaml
 from migdocs.errors import CatalogError
+from migdocs.limits import CATALOG_MAX_BYTES, FileTooLarge, read_bounded
 
 if typing.TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -57,7 +58,9 @@ def load_catalog(path: Path, display: str | None = None) -> LoadedCatalog:
     """
     shown = display if display is not None else str(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, CATALOG_MAX_BYTES)
+    except FileTooLarge as exc:
+        raise CatalogError([f"{shown}: {exc.strerror}"]) from None
     except FileNotFoundError:
         raise CatalogError([f"{shown}: no such catalog (create one with `migdocs init`)"]) from None
     except IsADirectoryError:

@@ -203,6 +203,15 @@ def load_yaml(text: str) -> Document:
         parser.dispose()
 
 
+#: How many values aliases may repeat, besides `ALIAS_RATIO` times the values the document
+#: writes itself: a catalog that shares a few `rollback:` blocks stays far below, while an
+#: alias bomb (anchors of aliases of anchors: a kilobyte that stands for billions of values)
+#: is refused at the alias that goes past it, before it takes memory. The budget grows with
+#: the document, as yaml.v3's alias ratio does.
+ALIAS_ALLOWANCE = 10_000
+#: How many values aliases may repeat per value the document writes itself.
+ALIAS_RATIO = 2
+
 #: What a mapping has while it waits for its next key (a key of ``None`` is "null").
 _NO_KEY: Any = object()
 
@@ -216,6 +225,10 @@ class _Anchored:
     mark: Any
     text: str | None
     done: bool
+    start: int = 0
+    """How many values the document had made when this one began."""
+    size: int = 1
+    """How many values it holds, itself included (known once it is done)."""
 
 
 class _Builder:
@@ -233,6 +246,10 @@ class _Builder:
         self.entries: dict[int, tuple[Any, list[int]]] = {}
         self.anchors: dict[str, _Anchored] = {}
         self.problem: YamlError | None = None
+        self.written = 0
+        """Values the document writes (scalars, mappings, lists; keys included)."""
+        self.repeated = 0
+        """Values its aliases repeat."""
 
     def fail(self, message: str, mark: Any) -> None:
         """Remember the first problem of the document's content; it is raised at the end."""
@@ -276,6 +293,7 @@ class _Builder:
             event = get()
             kind = type(event)
             if kind is yaml.ScalarEvent:
+                self.written += 1
                 mark = event.start_mark
                 text = event.value
                 tag = event.tag
@@ -291,11 +309,12 @@ class _Builder:
                 if event.anchor is not None:
                     self.anchor(event.anchor, _Anchored(value, mark, text, done=True))
             elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                self.written += 1
                 mark = event.start_mark
                 new: Any = {} if kind is yaml.MappingStartEvent else []
                 anchored = None
                 if event.anchor is not None:
-                    anchored = _Anchored(new, mark, None, done=False)
+                    anchored = _Anchored(new, mark, None, False, self.made - 1)
                     self.anchor(event.anchor, anchored)
                 if container is not None:
                     if not is_map:
@@ -318,6 +337,7 @@ class _Builder:
                 value = container
                 if open_anchor is not None:
                     open_anchor.done = True
+                    open_anchor.size = self.made - open_anchor.start
                 if not stack:
                     return value, root_mark
                 container, marks, is_map, key, path, open_anchor = stack.pop()
@@ -337,6 +357,7 @@ class _Builder:
                         f"invalid YAML: found undefined alias {event.anchor!r}", _mark(mark)
                     )
                 if found.done:
+                    self.repeat(event.anchor, found, mark)
                     mark, text = found.mark, found.text
                     value, scalar = self.copy(found.value), found.text is not None
                 else:  # an alias inside what it names: a value without end
@@ -376,14 +397,53 @@ class _Builder:
                 self.problem = problem
             return text
 
+    @property
+    def made(self) -> int:
+        """How many values the document has so far, repeated ones included."""
+        return self.written + self.repeated
+
+    def repeat(self, name: str, anchored: _Anchored, mark: Any) -> None:
+        """Count what an alias repeats against the document's alias budget.
+
+        Raises:
+            YamlError: at the alias that goes past the budget, naming it.
+        """
+        self.repeated += anchored.size
+        budget = ALIAS_ALLOWANCE + ALIAS_RATIO * self.written
+        if self.repeated > budget:
+            raise YamlError(
+                f"alias *{name} makes the aliases repeat {self.repeated:,} values, more than "
+                f"the {budget:,} allowed in a document that writes {self.written:,} "
+                "(an alias bomb?); write the values out instead",
+                _mark(mark),
+            )
+
     def copy(self, value: Any) -> Any:
-        """What an alias stands for: the anchored value again, with its positions."""
-        if isinstance(value, dict):
-            copied: Any = {key: self.copy(item) for key, item in value.items()}
-        elif isinstance(value, list):
-            copied = [self.copy(item) for item in value]
-        else:
+        """What an alias stands for: the anchored value again, with its positions.
+
+        Made without recursion: an anchored value may be nested as deep as libyaml allows.
+        """
+        if not isinstance(value, dict | list):
             return value
+        root = self.copy_container(value)
+        pending = [(value, root)]
+        while pending:
+            original, copied = pending.pop()
+            items = original.items() if isinstance(original, dict) else enumerate(original)
+            for key, item in items:
+                if isinstance(item, dict | list):
+                    inner = self.copy_container(item)
+                    pending.append((item, inner))
+                    item = inner
+                if isinstance(copied, dict):
+                    copied[key] = item
+                else:
+                    copied.append(item)
+        return root
+
+    def copy_container(self, value: dict[Any, Any] | list[Any]) -> Any:
+        """An empty mapping or list that takes ``value``'s positions."""
+        copied: Any = {} if isinstance(value, dict) else []
         known = self.entries.get(id(value))
         if known is not None:
             self.entries[id(copied)] = (copied, known[1])

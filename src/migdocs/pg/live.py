@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
 
 from migdocs.errors import MigdocsError
-from migdocs.pg.server import redact_url
+from migdocs.pg.server import checked_url, redact_url, scrub_secrets
 
 #: Server settings of every live session.
 LIVE_SETTINGS = {
@@ -51,9 +50,11 @@ def resolve_live_urls(cli_urls: list[str], url_file: str | None, live_flag: bool
     (an empty conninfo); else none.
 
     Raises:
-        MigdocsError: when the file cannot be read (naming it and the line of a bad entry).
+        MigdocsError: when the file cannot be read, or a URL cannot be used as libpq reads it
+            (naming where it was given — the option, the file and line, the variable — and
+            at most its host).
     """
-    urls = list(cli_urls)
+    urls = [checked_url(url, "--database-url") for url in cli_urls]
     if url_file is not None:
         path = Path(url_file)
         try:
@@ -64,15 +65,9 @@ def resolve_live_urls(cli_urls: list[str], url_file: str | None, live_flag: bool
             text = line.strip()
             if not text or text.startswith("#"):
                 continue
-            try:
-                conninfo_to_dict(text)
-            except psycopg.ProgrammingError:
-                raise MigdocsError(
-                    f"{path}:{number}: not a PostgreSQL URL or conninfo string"
-                ) from None
-            urls.append(text)
+            urls.append(checked_url(text, f"{path}:{number}"))
     if not urls and os.environ.get("MIGDOCS_DATABASE_URL"):
-        urls.append(os.environ["MIGDOCS_DATABASE_URL"])
+        urls.append(checked_url(os.environ["MIGDOCS_DATABASE_URL"], "MIGDOCS_DATABASE_URL"))
     if not urls and live_flag:
         urls.append("")
     return list(dict.fromkeys(urls))
@@ -105,10 +100,4 @@ def connect_live(
 def _reason(error: psycopg.Error, url: str) -> str:
     """libpq's reason, on one line, without the password should it quote the conninfo."""
     message = " ".join(str(error).split())
-    try:
-        password = conninfo_to_dict(url).get("password") if url else None
-    except psycopg.ProgrammingError:
-        password = None
-    if password:
-        message = message.replace(str(password), "***")
-    return message or type(error).__name__
+    return (scrub_secrets(message, url) if url else message) or type(error).__name__

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import migdocs
+from migdocs.report.escaping import inert_json, inert_xml, printable, shown
 from migdocs.report.finding import Finding
 from migdocs.report.report import Report
 
@@ -14,28 +15,30 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 #: One line of text output: pieces of text, each with the rich style it has in colour.
 Line = list[tuple[str, str]]
-#: What a terminal would not show as text; rich drops the same characters.
-_CONTROL = str.maketrans(dict.fromkeys((7, 8, 11, 12, 13)))
 
 
 def text_lines(report: Report) -> list[Line]:
     """The text report: findings grouped by migration, each ``file:line: severity CODE
-    message``, then notes and a summary."""
+    message``, then notes and a summary.
+
+    Every value from the catalog, a file name, SQL or a database is
+    [printable][migdocs.report.escaping.printable] and no line is a GitHub workflow command.
+    """
     lines: list[Line] = []
     for migration, findings in report.by_migration():
-        lines.append([(migration or "(project)", "bold")])
+        lines.append([(shown(migration or "(project)"), "bold")])
         for finding in findings:
             line: Line = [("  ", "")]
             if finding.location:
-                line.append((f"{finding.location}: ", ""))
+                line.append((f"{shown(finding.location)}: ", ""))
             line += [(finding.severity.value, _STYLE[finding.severity.value]), (" ", "")]
             line += [(finding.code, "bold"), (" ", "")]
             if finding.database:
-                line += [(finding.database, "dim"), (" ", "")]
-            line.append((finding.message, ""))
+                line += [(shown(finding.database), "dim"), (" ", "")]
+            line.append((shown(finding.message), ""))
             lines.append(line)
         lines.append([])
-    lines.extend([(f"note: {note}", "dim")] for note in report.notes)
+    lines.extend([(f"note: {shown(note)}", "dim")] for note in report.notes)
     checked = f"{len(report.migrations)} migrations"
     extra = ""
     if report.replay is not None:
@@ -47,7 +50,20 @@ def text_lines(report: Report) -> list[Line]:
         lines.append([(f"{checked}:", "bold"), (f" no findings{extra}", "")])
     else:
         lines.append([("✓", "bold green"), (f" {checked}: no findings{extra}", "")])
-    return lines
+    return [_inert(line) for line in lines]
+
+
+def _inert(line: Line) -> Line:
+    """``line`` with a backslash before a leading ``::`` (blanks before it included, as
+    GitHub's runner trims them), so that it is no workflow command."""
+    if not "".join(piece for piece, _ in line).lstrip().startswith("::"):
+        return line
+    for index, (piece, style) in enumerate(line):
+        if piece.strip():
+            blanks = len(piece) - len(piece.lstrip())
+            marked = piece[:blanks] + "\\" + piece[blanks:]
+            return [*line[:index], (marked, style), *line[index + 1 :]]
+    return line
 
 
 def _counted(report: Report) -> str:
@@ -63,10 +79,7 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
     """The text report, plain or with colours for a terminal (lines are never wrapped)."""
     lines = text_lines(report)
     if not color:
-        return "".join(
-            "".join(text for text, _ in line).translate(_CONTROL).expandtabs(8) + "\n"
-            for line in lines
-        )
+        return "".join("".join(text for text, _ in line).expandtabs(8) + "\n" for line in lines)
     import io
 
     from rich.console import Console
@@ -83,7 +96,7 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
 
 def render_json(report: Report) -> str:
     """The JSON report of DESIGN.md."""
-    return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+    return inert_json(json.dumps(report.to_json(), indent=2, ensure_ascii=False)) + "\n"
 
 
 #: The check family of each code's hundred: a JUnit test case per family.
@@ -126,10 +139,10 @@ def render_junit(report: Report) -> str:
         # A live database is checked by the live family only: a clean one passes that case.
         run = {"live"} if name in databases else set(_families_run(report))
         families = sorted({_family(f.code) for f in findings} | run)
-        suite = ET.SubElement(suites, "testsuite", name=name)
+        suite = ET.SubElement(suites, "testsuite", name=printable(name))
         suite_failures = 0
         for family in families:
-            case = ET.SubElement(suite, "testcase", classname=name, name=family)
+            case = ET.SubElement(suite, "testcase", classname=printable(name), name=family)
             of_family = [f for f in findings if _family(f.code) == family]
             problems = [f for f in of_family if f.severity.value in ("error", "warning")]
             if problems:
@@ -137,7 +150,7 @@ def render_junit(report: Report) -> str:
                 failure = ET.SubElement(
                     case,
                     "failure",
-                    message="; ".join(f"{f.code} {f.message}" for f in problems)[:1000],
+                    message=printable("; ".join(f"{f.code} {f.message}" for f in problems)[:1000]),
                     type=max(problems, key=lambda f: f.severity.rank).severity.value,
                 )
                 failure.text = "\n".join(_line(f) for f in problems)
@@ -152,7 +165,10 @@ def render_junit(report: Report) -> str:
     suites.set("tests", str(total))
     suites.set("failures", str(failed))
     ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
+    # XML 1.0 has no way to write most control characters, not even escaped: values are
+    # printable, so the file parses.
+    text = inert_xml(ET.tostring(suites, "unicode"))
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n"
 
 
 def _families_run(report: Report) -> list[str]:
@@ -166,9 +182,10 @@ def _families_run(report: Report) -> list[str]:
 
 
 def _line(finding: Finding) -> str:
+    """A finding on one line of JUnit's text: ``file:line: severity CODE [database] message``."""
     where = f"{finding.location}: " if finding.location else ""
     database = f"[{finding.database}] " if finding.database else ""
-    return f"{where}{finding.severity.value} {finding.code} {database}{finding.message}"
+    return printable(f"{where}{finding.severity.value} {finding.code} {database}{finding.message}")
 
 
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -228,7 +245,7 @@ def render_sarif(report: Report) -> str:
         "version": "2.1.0",
         "runs": [{"tool": {"driver": driver}, "results": results}],
     }
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return inert_json(json.dumps(log, indent=2, ensure_ascii=False)) + "\n"
 
 
 def _uri(path: str) -> str:
@@ -241,14 +258,19 @@ def _uri(path: str) -> str:
         return PureWindowsPath(path).as_uri()
     if PurePosixPath(path).is_absolute():
         return PurePosixPath(path).as_uri()
-    return quote(path.replace("\\", "/"), safe="/")
+    # A file name that is not UTF-8 holds surrogates: its own bytes are what it names.
+    return quote(path.replace("\\", "/"), safe="/", errors="surrogateescape")
 
 
 def _escape_data(text: str) -> str:
+    """A command's data as @actions/core's ``escapeData`` writes it; what else is not
+    printable, as its escape."""
+    text = printable(text, keep="\r\n")
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:
+    """A command's property value as @actions/core's ``escapeProperty`` writes it."""
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import re
-from bisect import bisect_left
-from collections.abc import Callable
+import sys
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from pglast import parser
 
+from migdocs.limits import SQL_MAX_BYTES, read_bounded
 from migdocs.sql.analysis import Analyzer
 from migdocs.sql.effects import Statement
 from migdocs.sql.positions import Positions
@@ -34,11 +37,124 @@ _DECODER: Any = json.JSONDecoder()
 _SCAN_JSON: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once
 
 
+#: The deepest parse tree (levels of pglast's JSON) migdocs analyses: about 1,000 nested
+#: CASE expressions, 2,500 terms joined by `||` or 4,500 `UNION ALL` branches. Python's
+#: recursion limit stops json and the walks of expressions near 1,000 levels, so deeper
+#: trees are walked with more room; past this depth they would need more C stack than a
+#: thread is sure to have (json needs about 100 bytes a level), and are MG200 instead.
+MAX_TREE_DEPTH = 5_000
+#: Python frames that walking one level of a tree may take (json, and a comprehension and
+#: a call in `canonical`), with what the analyzer itself needs on top.
+_FRAMES_PER_LEVEL = 3
+_FRAMES_SPARE = 200
+#: A JSON string or a bracket: what measuring a tree's depth needs to see.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+#: What PostgreSQL's scanner reads as an operator; the comment marks are made of them too.
+_OPERATOR_RUN = re.compile(r"[~!@#^&|`?+\-*/%<>=]{64,}")
+#: How much work runs of operator characters may cost PostgreSQL's scanner, as the sum of
+#: the squares of their lengths: besides this allowance, 64 a character of the file.
+_OPERATOR_WORK_ALLOWANCE = 1 << 26
+_OPERATOR_WORK_PER_CHAR = 64
+
+
 def _load_tree(tree: str) -> dict[str, Any]:
     loaded, _ = _SCAN_JSON(tree, 0)
     if not isinstance(loaded, dict):  # pragma: no cover - pglast always gives an object
         raise TypeError("pglast gave a parse tree that is not a JSON object")
     return loaded
+
+
+@contextlib.contextmanager
+def _recursion_room(frames: int) -> Iterator[None]:
+    """Python's recursion limit raised, while inside, to let ``frames`` more frames run.
+
+    Only what walks one deep tree runs with it (`MAX_TREE_DEPTH` bounds what that asks),
+    and the limit is back as it was after.
+    """
+    depth = 0
+    frame: FrameType | None = sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, depth + frames))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+def load_tree(tree: str) -> dict[str, Any]:
+    """pglast's JSON parse tree (`parser.parse_sql_json`) as dicts and lists, whatever its
+    depth up to `MAX_TREE_DEPTH`.
+
+    Raises:
+        RecursionError: for a tree deeper than `MAX_TREE_DEPTH`.
+    """
+    try:
+        return _load_tree(tree)
+    except RecursionError:
+        pass  # a deep tree: measured, then read again with the room it needs
+    depth, _ = _tree_depth(tree)
+    if depth > MAX_TREE_DEPTH:
+        raise RecursionError(f"a parse tree {depth:,} levels deep")
+    with _recursion_room(depth * _FRAMES_PER_LEVEL + _FRAMES_SPARE):
+        return _load_tree(tree)
+
+
+def _tree_depth(tree: str) -> tuple[int, int]:
+    """How deep pglast's JSON nests, and an offset in it where it is deepest."""
+    depth = deepest = at = 0
+    for token in _JSON_TOKEN.finditer(tree):
+        char = token.group()[0]
+        if char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, at = depth, token.start()
+        elif char in "]}":
+            depth -= 1
+    return deepest, at
+
+
+def _statement_location(tree: str, at: int) -> int:
+    """The byte offset in the SQL of the statement whose JSON holds offset ``at``.
+
+    Each statement of pglast's JSON is ``{"stmt": …, "stmt_location": N, …}`` (without
+    ``stmt_location`` for one at offset 0). Inside a JSON string a quote is escaped, so a
+    quote directly before ``stmt`` is a key's.
+    """
+    found = tree.find('"stmt_location":', at)
+    if found == -1 or tree.find('{"stmt":', at, found) != -1:
+        return 0  # the statement ended without a location: it starts the file
+    digits = re.match(r"\d+", tree[found + len('"stmt_location":') :][:20])
+    return int(digits.group()) if digits else 0
+
+
+def _operator_run_problem(text: str, positions: Positions) -> ScriptProblem | None:
+    """MG200 for a text whose runs of operator characters would take PostgreSQL's scanner
+    too long, before any scanner sees it.
+
+    The scanner reads a run such as ``/*/*/*…`` (nested comments) or ``+-+-…`` once for
+    each token it splits from it, to the run's end each time: time grows with the square
+    of the run's length (100,000 nested comments took 25 s, 200,000 four minutes).
+    """
+    work, longest = 0, None
+    for run in _OPERATOR_RUN.finditer(text):
+        length = run.end() - run.start()
+        work += length * length
+        if longest is None or length > longest.end() - longest.start():
+            longest = run
+    if longest is None or work <= _OPERATOR_WORK_ALLOWANCE + _OPERATOR_WORK_PER_CHAR * len(text):
+        return None
+    line, column = positions.from_char(longest.start())
+    length = longest.end() - longest.start()
+    return ScriptProblem(
+        "MG200",
+        f"{length:,} operator characters in a row (such as nested /* */ comments): "
+        "PostgreSQL's scanner takes time that grows with the square of such runs, so "
+        "migdocs does not parse this file",
+        line,
+        column,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +266,8 @@ def read_script(path: Path, display: str) -> Script:
     """Read and analyze one SQL file; problems become `ScriptProblem`s, never exceptions.
 
     Raises:
-        OSError: when the file cannot be read at all (the caller reports it).
+        OSError: when the file cannot be read at all (the caller reports it), or
+            `FileTooLarge` when it is larger than migdocs reads.
     """
     raw = read_bytes(path)
     body = raw[len(_BOM) :] if raw.startswith(_BOM) else raw
@@ -172,32 +289,13 @@ def read_script(path: Path, display: str) -> Script:
 
 
 def read_bytes(path: Path) -> bytes:
-    """The bytes of the file at ``path``, read with as few system calls as can be.
-
-    `Path.read_bytes` makes about ten per file, and a history has tens of thousands of files:
-    on machines where system calls are slow (virtual machines, containers) that was a large
-    part of `migdocs check`. Here a file of up to 64 kB takes three: open, read, close.
+    """The bytes of the SQL file at ``path`` (see `read_bounded`).
 
     Raises:
+        FileTooLarge: when it is larger than `SQL_MAX_BYTES`.
         OSError: as `open` would (`IsADirectoryError` for a folder, from `read`).
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    try:
-        data = os.read(fd, _FIRST_READ)
-        if len(data) < _FIRST_READ:
-            return data  # a read of a regular file comes back short only at its end
-        chunks = [data]
-        rest = os.fstat(fd).st_size - len(data)
-        while chunk := os.read(fd, max(rest, 0) + _FIRST_READ):
-            chunks.append(chunk)
-            rest -= len(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-#: What the first read asks for: a migration file is almost always smaller.
-_FIRST_READ = 1 << 16
+    return read_bounded(path, SQL_MAX_BYTES)
 
 
 def parse_text(text: str, display: str = "<sql>") -> Script:
@@ -210,6 +308,11 @@ def parse_text(text: str, display: str = "<sql>") -> Script:
 
 def _parse(script: Script, text: str) -> None:
     positions = Positions(text)
+    costly = _operator_run_problem(text, positions)
+    if costly is not None:
+        script.problems.append(costly)
+        script.parsed = False
+        return
     source = text.replace("\x00", " ")
     includes = False
     try:
@@ -238,7 +341,24 @@ def _parse(script: Script, text: str) -> None:
             script.parsed = False
             return
         source = blanked
+    analyzed = _analyze_deep(tree, positions)
+    if isinstance(analyzed, ScriptProblem):
+        script.problems.append(analyzed)
+        script.parsed = False
+        return
+    script.statements += analyzed
+    if includes and script.statements:
+        script.statements[-1].opaque = True
+    elif includes:
+        script.parsed = False
+    if "migdocs:" in text.lower():
+        _apply_directives(script, source, positions)
+
+
+def _analyze(tree: str, positions: Positions) -> list[Statement]:
+    """Every statement of pglast's JSON parse tree, with its effects."""
     analyzer = Analyzer()
+    statements = []
     for index, raw in enumerate(_load_tree(tree).get("stmts", ())):
         start = raw.get("stmt_location", 0)
         length = raw.get("stmt_len", 0)
@@ -246,13 +366,32 @@ def _parse(script: Script, text: str) -> None:
         end_line = positions.from_byte(start + length)[0] if length else positions.line_count
         statement = Statement(index, line, column, end_line, "", offset=start, length=length)
         analyzer.analyze(raw["stmt"], statement)
-        script.statements.append(statement)
-    if includes and script.statements:
-        script.statements[-1].opaque = True
-    elif includes:
-        script.parsed = False
-    if "migdocs:" in text.lower():
-        _apply_directives(script, source, positions)
+        statements.append(statement)
+    return statements
+
+
+def _analyze_deep(tree: str, positions: Positions) -> list[Statement] | ScriptProblem:
+    """`_analyze`, also for trees deeper than Python's recursion limit lets it walk; MG200
+    (at the deepest statement) for one deeper than `MAX_TREE_DEPTH`."""
+    try:
+        return _analyze(tree, positions)
+    except RecursionError:
+        pass  # a deep tree: measured, then walked again with the room it needs
+    depth, at = _tree_depth(tree)
+    if depth <= MAX_TREE_DEPTH:
+        try:
+            with _recursion_room(depth * _FRAMES_PER_LEVEL + _FRAMES_SPARE):
+                return _analyze(tree, positions)
+        except RecursionError:  # pragma: no cover - the room is ample for the depth
+            pass
+    line, column = positions.from_byte(_statement_location(tree, at))
+    return ScriptProblem(
+        "MG200",
+        f"nested too deeply to analyse: its parse tree is {depth:,} levels deep, and "
+        f"migdocs reads up to {MAX_TREE_DEPTH:,} (about 1,000 nested CASE expressions)",
+        line,
+        column,
+    )
 
 
 def _parse_problem(error: parser.ParseError, positions: Positions) -> ScriptProblem:
@@ -289,6 +428,11 @@ def _lexes(text: str) -> bool:
     return True
 
 
+#: How many times over `_blank_meta_commands` may lex a text, besides an allowance.
+_RELEX_PER_CHAR = 16
+_RELEX_ALLOWANCE = 1 << 20
+
+
 def _blank_meta_commands(text: str, positions: Positions) -> tuple[str, list[tuple[int, int, str]]]:
     """Replace psql meta-command lines (``\\set``, ``\\i``) with spaces, keeping every offset.
 
@@ -297,16 +441,25 @@ def _blank_meta_commands(text: str, positions: Positions) -> tuple[str, list[tup
     (``\\i 2025-08-30_x.sql`` or ``\\echo it's done`` would stop it). A line whose first
     character is a backslash is one when the SQL between the previous meta-command and that
     line lexes cleanly: the line then starts outside any string, identifier or comment.
+
+    Each such line inside a string lexes the SQL before it again: past `_RELEX_PER_CHAR`
+    times the text's length, the search stops (what is left is not blanked, and then does
+    not parse), so that thousands of them in one unterminated string take linear time.
     """
     found: list[tuple[int, int, str]] = []
     chars: list[str] | None = None
     sql_from = 0
+    budget = _RELEX_PER_CHAR * len(text) + _RELEX_ALLOWANCE
     at = text.find("\\")
     while at != -1:
         line_start = text.rfind("\n", 0, at) + 1
         line_end = text.find("\n", at)
         line_end = len(text) if line_end == -1 else line_end
         first_on_its_line = line_start >= sql_from and not text[line_start:at].strip()
+        if first_on_its_line:
+            budget -= line_start - sql_from
+            if budget < 0:
+                break
         if first_on_its_line and _lexes(text[sql_from:line_start]):
             if chars is None:
                 chars = list(text)
@@ -324,6 +477,7 @@ def _apply_directives(script: Script, source: str, positions: Positions) -> None
         tokens = _scan(source)
     except parser.ParseError:
         return
+    starts = [statement.line for statement in script.statements]
     for token in tokens:
         if token.name not in ("SQL_COMMENT", "C_COMMENT"):
             continue
@@ -338,7 +492,8 @@ def _apply_directives(script: Script, source: str, positions: Positions) -> None
         line, column = positions.from_char(token.start)
         target = script.statement_at(line)
         if target is None:
-            target = next((st for st in script.statements if st.line > line), None)
+            below = bisect_right(starts, line)  # the first statement that starts below
+            target = script.statements[below] if below < len(starts) else None
         if target is not None:
             target.suppressed = target.suppressed | codes
         reason = (match.group("reason") or "").strip() or None
