@@ -185,8 +185,9 @@ def test_error_messages_on_stderr_are_inert(tmp_path: Path) -> None:
     )
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("migdocs: error: ")
+    assert done.stderr.count("\n") == 1, done.stderr  # one line: the file name's newline shown
     assert_inert_text(done.stderr.rstrip("\n"))
-    assert "\\x1b[31m" in done.stderr
+    assert "x\\n::error::pwned \\x1b[31m ##\\[error]y.yaml" in done.stderr
 
 
 @pytest.fixture

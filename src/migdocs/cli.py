@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from migdocs.errors import MigdocsError
-from migdocs.report.escaping import inert_text, shown
+from migdocs.errors import CatalogError, MigdocsError
+from migdocs.report.escaping import inert_lines, shown
 from migdocs.report.report import EXIT_CANNOT_RUN, EXIT_INTERRUPTED
 
 if TYPE_CHECKING:
@@ -668,11 +668,12 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _error(message: str, *, kind: str = "error") -> None:
-    """Print ``migdocs: error: message`` on standard error. A message quotes file names, SQL
-    and catalog text: control characters show as escapes, and no line of it is a GitHub
-    workflow command (CI runs the runner's log through that parser)."""
-    click.echo(f"migdocs: {kind}: {inert_text(message)}", err=True)
+def _error(lines: list[str], *, kind: str = "error") -> None:
+    """Print ``migdocs: error: …`` on standard error, each of ``lines`` on a line of its own.
+    A message quotes file names, SQL and catalog text: control characters (a newline in a
+    file name too) show as escapes, and no line is a GitHub workflow command (the runner
+    reads a job's standard error for them as well)."""
+    click.echo(f"migdocs: {kind}: {inert_lines(lines)}", err=True)
 
 
 def main(args: list[str] | None = None) -> int:
@@ -687,24 +688,28 @@ def main(args: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.UsageError as exc:
-        hint = f"\n{exc.ctx.get_usage()}" if exc.ctx is not None else ""
-        _error(f"{exc.format_message()}{hint}")
+        hint = exc.ctx.get_usage().split("\n") if exc.ctx is not None else []
+        _error([*exc.format_message().split("\n"), *hint])
         return EXIT_CANNOT_RUN
     except click.ClickException as exc:
-        _error(exc.format_message())
+        _error(exc.format_message().split("\n"))
         return EXIT_CANNOT_RUN
     except (KeyboardInterrupt, click.Abort):
         click.echo("migdocs: interrupted", err=True)
         return EXIT_INTERRUPTED
     except MigdocsError as exc:
-        _error(str(exc))
+        # A catalog's problems are one line each, whatever their file name holds; other
+        # messages are written with their own line breaks.
+        _error(exc.problems if isinstance(exc, CatalogError) else str(exc).split("\n"))
         return EXIT_CANNOT_RUN
     except Exception as exc:  # a bug: say so briefly, keep the traceback for those who ask
         if os.environ.get("MIGDOCS_DEBUG"):
             raise
         _error(
-            f"{type(exc).__name__}: {exc} "
-            "(set MIGDOCS_DEBUG=1 for the traceback, and please report it)",
+            [
+                f"{type(exc).__name__}: {exc} "
+                "(set MIGDOCS_DEBUG=1 for the traceback, and please report it)"
+            ],
             kind="internal error",
         )
         return EXIT_CANNOT_RUN

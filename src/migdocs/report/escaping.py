@@ -12,6 +12,7 @@ every value exact, in their own escapes.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 #: Characters never printed raw: C0 controls but tab, DEL, C1 controls (NEL among them),
 #: bidirectional controls (which reorder what a reader sees), line and paragraph
@@ -66,10 +67,10 @@ def inert_line(line: str) -> str:
     return line
 
 
-def inert_text(text: str) -> str:
-    """Text of our own, lines and all, that quotes values from outside (a message of
-    several lines, such as a catalog's problems): each line made printable and inert."""
-    return "\n".join(inert_line(printable(line)) for line in text.split("\n"))
+def inert_lines(lines: Iterable[str]) -> str:
+    """Lines of a message that quote values from outside, one line each (a newline inside one
+    shows as ``\\n``), each printable and inert."""
+    return "\n".join(inert_line(printable(line)) for line in lines)
 
 
 def inert_json(serialized: str) -> str:
