@@ -37,7 +37,7 @@ def external_server() -> Iterator[ScratchServer]:
     """The server of ``MIGDOCS_TEST_DATABASE_URL``; skips the test when it is not set."""
     if not EXTERNAL_URL:
         pytest.skip("MIGDOCS_TEST_DATABASE_URL is not set")
-    with ScratchServer.from_url(EXTERNAL_URL) as server:
+    with ScratchServer.from_url(EXTERNAL_URL, allow_superuser=True) as server:
         yield server
 
 

@@ -186,7 +186,7 @@ def test_wrong_password_is_exit_2_material_without_the_password() -> None:
     with ScratchServer.embedded() as server:
         url = server.create_database()
         with server.connect(url) as conn:
-            conn.execute("ALTER ROLE postgres PASSWORD 'the-right-one'")
+            conn.execute("ALTER ROLE CURRENT_USER PASSWORD 'the-right-one'")
             data = Path(conn.execute("SHOW data_directory").fetchone()[0])  # type: ignore[index]
             (data / "pg_hba.conf").write_text("local all all scram-sha-256\n")
             conn.execute("SELECT pg_reload_conf()")
@@ -222,7 +222,7 @@ def test_a_big_live_read_takes_its_second_connection_with_the_password(
         with server.connect(url) as conn:
             conn.execute("CREATE TABLE orders (id int PRIMARY KEY, total numeric(12,2))")
             conn.execute("CREATE INDEX orders_total_idx ON orders (total)")
-            conn.execute("ALTER ROLE postgres PASSWORD 'the-right-one'")
+            conn.execute("ALTER ROLE CURRENT_USER PASSWORD 'the-right-one'")
             data = Path(conn.execute("SHOW data_directory").fetchone()[0])  # type: ignore[index]
             (data / "pg_hba.conf").write_text("local all all scram-sha-256\n")
             conn.execute("SELECT pg_reload_conf()")

@@ -139,13 +139,17 @@ def test_from_url_never_touches_other_databases(embedded_server: ScratchServer) 
     with embedded_server.connect("postgres") as admin:
         admin.execute("CREATE DATABASE migdocs_scratch_not_ours")
         try:
-            with ScratchServer.from_url(embedded_server.url("postgres")) as server:
+            with ScratchServer.from_url(
+                embedded_server.url("postgres"), allow_superuser=True
+            ) as server:
                 mine = server.create_database()
                 with pytest.raises(ValueError, match="not a database this scratch server"):
                     server.drop_database("migdocs_scratch_not_ours")
                 with pytest.raises(ValueError, match="not a database this scratch server"):
                     server.create_database(template="postgres")
-                with ScratchServer.from_url(embedded_server.url("postgres")) as other:
+                with ScratchServer.from_url(
+                    embedded_server.url("postgres"), allow_superuser=True
+                ) as other:
                     theirs = other.create_database()
                     with pytest.raises(ValueError, match="not a database this scratch server"):
                         server.drop_database(theirs)

@@ -281,7 +281,15 @@ def test_scratch_url_creates_and_drops_only_its_own_database(tmp_path: Path) -> 
     # Two runs at once must not collide.
     runs = [
         subprocess.Popen(
-            [*MIGDOCS, "verify", "--scratch-url", EXTERNAL_URL, "--format", "json"],
+            [
+                *MIGDOCS,
+                "verify",
+                "--scratch-url",
+                EXTERNAL_URL,
+                "--scratch-superuser",
+                "--format",
+                "json",
+            ],
             cwd=tmp_path,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

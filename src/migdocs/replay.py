@@ -49,6 +49,7 @@ from migdocs.pg import (
     Change,
     Difference,
     ScratchServer,
+    ServerError,
     Snapshot,
     diff,
     install_capture,
@@ -264,6 +265,9 @@ class Replayer:
         server: A started scratch server; the replayer makes its own databases on it.
         statement_timeout: PostgreSQL's ``statement_timeout`` for every statement.
         progress: Called after each migration with (migrations done, total, id).
+        role: The role replayed SQL runs as (one of the server's
+            [replay_role][migdocs.pg.server.ScratchServer.replay_role]); ``None``: the
+            server's admin role.
     """
 
     def __init__(
@@ -274,6 +278,7 @@ class Replayer:
         *,
         statement_timeout: str = "60s",
         progress: Callable[[int, int, str], None] | None = None,
+        role: str | None = None,
     ) -> None:
         self.project = project
         self.context = context
@@ -284,13 +289,14 @@ class Replayer:
         self.provenance: dict[str, str] = {}
         self.database = ""
         self.conn: Connection | None = None
+        self.role = role
         self.capture = True
         self.snapshot = Snapshot()
 
     # -- databases ----------------------------------------------------------------------------
 
     def _connect(self, database: str) -> Connection:
-        conn = self.server.connect(database, settings=self.settings)
+        conn = self.server.connect(database, settings=self.settings, role=self.role)
         # psycopg prepares a statement run five times, and on ROLLBACK deallocates all the
         # session's statements: the snapshot's own prepared queries would go each time.
         conn.prepare_threshold = None
@@ -306,7 +312,7 @@ class Replayer:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
-        return self.server.create_database(template=self.database)
+        return self.server.create_database(template=self.database, owner=self.role)
 
     # -- running scripts ----------------------------------------------------------------------
 
@@ -325,7 +331,13 @@ class Replayer:
                 except psycopg.Error as error:
                     if in_block and error.sqlstate in _NEEDS_AUTOCOMMIT:
                         raise _NeedsAutocommit from None
-                    return _failure(script, statement, error)
+                    failure = _failure(script, statement, error)
+                    fault = _server_fault(error, conn)
+                    if fault is not None:
+                        raise ServerError(
+                            f"{failure.location}: {fault} ({self.server.name}): {failure.message}"
+                        ) from None
+                    return failure
         finally:
             if resets and not conn.broken:
                 # Each script starts as a new psql session would: no settings of the last.
@@ -350,12 +362,13 @@ class Replayer:
         Raises:
             MigdocsError: when a ``replay.setup`` script fails (the replay cannot start).
         """
-        self.database = self.server.create_database()
+        self.database = self.server.create_database(owner=self.role)
+        with self.server.connect(self.database) as admin:
+            try:
+                install_capture(admin, reader=self.role)
+            except CaptureUnavailable:
+                self.capture = False  # not a superuser on --scratch-url: read whole snapshots
         conn = self._main()
-        try:
-            install_capture(conn)
-        except CaptureUnavailable:
-            self.capture = False  # not a superuser on --scratch-url: read whole snapshots
         for script in self.project.setup_scripts():
             failure = self._run(conn, script, in_block=False)
             if failure is not None:
@@ -649,15 +662,33 @@ def replay_project(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> ReplayResult:
     """Replay a project on a started scratch server (its databases are dropped after)."""
+    with server.replay_role(superuser=project.catalog.replay.superuser) as role:
+        return _replay_as(role, project, context, server, statement_timeout, progress)
+
+
+def _replay_as(
+    role: str,
+    project: Project,
+    context: StaticContext,
+    server: ScratchServer,
+    statement_timeout: str | None,
+    progress: Callable[[int, int, str], None] | None,
+) -> ReplayResult:
     replayer = Replayer(
         project,
         context,
         server,
         statement_timeout=statement_timeout or project.catalog.replay.statement_timeout,
         progress=progress,
+        role=role,
     )
     try:
         return replayer.run()
+    except psycopg.OperationalError as error:  # the server went away between statements
+        message = " ".join(str(error).split())
+        raise ServerError(
+            f"lost the connection to the scratch server ({server.name}): {message}"
+        ) from None
     finally:
         if replayer.conn is not None:
             replayer.conn.close()
@@ -667,6 +698,29 @@ def replay_project(
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+#: SQLSTATE classes and codes that say the scratch server, not the SQL, failed: insufficient
+#: resources (a full disk, memory), a system or I/O error, the server shutting down.
+_SERVER_FAULTS = {
+    "53": "the scratch server ran out of resources",
+    "58": "the scratch server had a system error",
+    "57P01": "the scratch server was shut down",
+    "57P02": "the scratch server crashed",
+    "57P03": "the scratch server cannot take connections now",
+    "08": "lost the connection to the scratch server",
+}
+
+
+def _server_fault(error: psycopg.Error, conn: Connection) -> str | None:
+    """What went wrong with the scratch server when ``error`` is its fault, not the SQL's."""
+    code = error.sqlstate or ""
+    for prefix in (code, code[:2]):
+        if prefix in _SERVER_FAULTS:
+            return _SERVER_FAULTS[prefix]
+    if conn.broken or (isinstance(error, psycopg.OperationalError) and not code):
+        return _SERVER_FAULTS["08"]
+    return None
 
 
 def _failure(script: Script, statement: Statement, error: psycopg.Error) -> Failure:

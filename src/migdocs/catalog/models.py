@@ -172,6 +172,11 @@ class Replay(_Model):
     """SQL files run before the first migration: what production has that no migration makes."""
     statement_timeout: Annotated[str, StringConstraints(pattern=r"^\d+\s*(ms|s|min|h)?$")] = "60s"
     """Longest a single statement may run during replay."""
+    superuser: bool = False
+    """Replay as a superuser (what a history needs that no other role may do: untrusted
+    extensions, event triggers). Off by default: replayed SQL then cannot run programs, read
+    files or reach other databases. A run that also audits a live database refuses it on
+    the embedded server, which shares the machine with the live credentials."""
 
 
 class Live(_Model):

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from psycopg import sql
 
 from migdocs.pg.snapshot import CAPTURE_SCHEMA, ObjectId, Touched
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 _TRIGGERS = ("migdocs_capture_ddl", "migdocs_capture_drop")
+_SCHEMA = sql.Identifier(CAPTURE_SCHEMA)
 
 _INSTALL = f"""
 CREATE SCHEMA {CAPTURE_SCHEMA};
@@ -109,10 +111,16 @@ class CaptureUnavailable(Exception):
     """
 
 
-def install_capture(conn: psycopg.Connection[Any]) -> None:
+def install_capture(conn: psycopg.Connection[Any], reader: str | None = None) -> None:
     """Install the event triggers in the connection's database (idempotent) and check they fire.
 
     Needs a superuser, an idle autocommit connection, and ``event_triggers`` on.
+
+    Args:
+        conn: A superuser's connection to the database.
+        reader: Another role, that runs the DDL and calls
+            [take_touched][migdocs.pg.capture.take_touched]: it may read and forget what
+            was recorded, nothing else (the triggers' functions run as their owner).
 
     Raises:
         CaptureUnavailable: when they cannot be installed or do not fire.
@@ -135,6 +143,10 @@ def install_capture(conn: psycopg.Connection[Any]) -> None:
     if not fired:
         remove_capture(conn)
         raise CaptureUnavailable("event triggers do not fire in this database")
+    if reader is not None:
+        role = sql.Identifier(reader)
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(_SCHEMA, role))
+        conn.execute(sql.SQL("GRANT SELECT, DELETE ON {}.touched TO {}").format(_SCHEMA, role))
 
 
 def take_touched(conn: psycopg.Connection[Any]) -> Touched:

