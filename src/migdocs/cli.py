@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -198,8 +200,33 @@ def _checked_scratch_url(ctx: click.Context, param: click.Parameter, url: str | 
     return checked_url(url, source)
 
 
+@dataclass(frozen=True)
+class Scratch:
+    """Where and how to replay: the scratch server options of a command."""
+
+    url: str | None = None
+    superuser: bool = False
+    statement_timeout: str | None = None
+
+
 def scratch_options(command: F) -> F:
-    """The options of commands that replay on a scratch server."""
+    """The options of commands that replay on a scratch server, given to the command as one
+    ``scratch`` argument ([Scratch][migdocs.cli.Scratch])."""
+
+    @functools.wraps(command)
+    def with_scratch(
+        *args: Any,
+        scratch_url: str | None,
+        scratch_superuser: bool,
+        statement_timeout: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        if scratch_url is not None:
+            warn_password_in_argv([scratch_url], "scratch_url", "--scratch-url")
+        scratch = Scratch(scratch_url, scratch_superuser, statement_timeout)
+        return command(*args, scratch=scratch, **kwargs)
+
+    wrapped: Any = with_scratch
     for option in reversed(
         [
             click.option(
@@ -211,6 +238,13 @@ def scratch_options(command: F) -> F:
                 "drops) instead of an embedded PostgreSQL 18.",
             ),
             click.option(
+                "--scratch-superuser",
+                is_flag=True,
+                envvar="MIGDOCS_SCRATCH_SUPERUSER",
+                help="Allow a --scratch-url role that is a superuser (refused by default: "
+                "replayed SQL could reach every other database on that server).",
+            ),
+            click.option(
                 "--statement-timeout",
                 metavar="DURATION",
                 help="Stop a statement that runs longer than this (e.g. 60s, 500ms, 5min; "
@@ -218,27 +252,73 @@ def scratch_options(command: F) -> F:
             ),
         ]
     ):
-        command = option(command)
-    return command
+        wrapped = option(wrapped)
+    return wrapped  # type: ignore[no-any-return]
+
+
+def warn_password_in_argv(urls: list[str], parameter: str, option: str) -> None:
+    """Warn when a URL given on the command line holds a password: every local user can
+    read a process's arguments (``/proc/*/cmdline``), replayed SQL included."""
+    from click.core import ParameterSource
+
+    from migdocs.pg.server import holds_password
+
+    context = click.get_current_context(silent=True)
+    if context is None or context.get_parameter_source(parameter) != ParameterSource.COMMANDLINE:
+        return
+    if any(holds_password(url) for url in urls):
+        click.echo(
+            f"migdocs: warning: {option} holds a password, which every user of this machine "
+            "can read in its process list; give it in MIGDOCS_DATABASE_URL, a --database-urls "
+            "file or PGPASSFILE instead",
+            err=True,
+        )
 
 
 def replay_on_scratch(
     project: Project,
     context: StaticContext,
-    scratch_url: str | None,
-    statement_timeout: str | None,
+    scratch: Scratch,
     output_format: str,
     output: str | None,
+    *,
+    with_credentials: bool = False,
 ) -> ReplayResult:
     """Replay the project on the embedded server or ``--scratch-url``, stopped after; with a
-    progress bar for a person at a terminal."""
+    progress bar for a person at a terminal.
+
+    Args:
+        with_credentials: Whether this process holds a live database's credentials: a
+            superuser replay on the embedded server, which runs on this machine, is then
+            refused (exit 2).
+    """
     from migdocs.pg import ScratchServer
     from migdocs.replay import replay_project, statement_timeout_setting
 
     progress = _wants_progress(output_format, output)
-    if statement_timeout is not None:
-        statement_timeout_setting(statement_timeout)  # a bad value is exit 2 before starting
-    server = ScratchServer.from_url(scratch_url) if scratch_url else ScratchServer.embedded()
+    if scratch.statement_timeout is not None:
+        statement_timeout_setting(scratch.statement_timeout)  # bad: exit 2 before starting
+    if project.catalog.replay.superuser:
+        if with_credentials and not scratch.url:
+            line = project.loaded.line_of("replay", "superuser")
+            where = f"{project.loaded.display}:{line}" if line else project.loaded.display
+            raise MigdocsError(
+                f"{where}: replay.superuser is true, and this run holds a live "
+                "database's credentials: replayed SQL running as a superuser on this machine "
+                "could read them. Replay on a server of its own (--scratch-url), or run "
+                "`migdocs verify` in a job without the credentials"
+            )
+        click.echo(
+            "migdocs: warning: replay.superuser is true: the replayed SQL runs as a superuser "
+            "and can run programs and read files as the scratch server's system user",
+            err=True,
+        )
+    statement_timeout = scratch.statement_timeout
+    server = (
+        ScratchServer.from_url(scratch.url, allow_superuser=scratch.superuser)
+        if scratch.url
+        else ScratchServer.embedded()
+    )
     with server, _progress(len(project.entries), enabled=progress) as advance:
         return replay_project(
             project, context, server, statement_timeout=statement_timeout, progress=advance
@@ -310,8 +390,7 @@ def verify(
     output: str | None,
     fail_on: str,
     since: str | None,
-    scratch_url: str | None,
-    statement_timeout: str | None,
+    scratch: Scratch,
 ) -> int:
     """Replay each migration, its rollback and the migration again on a scratch PostgreSQL."""
     from migdocs.checks import run_static, settle
@@ -319,9 +398,7 @@ def verify(
 
     project = options.project()
     context, static_findings = run_static(project)
-    replay = replay_on_scratch(
-        project, context, scratch_url, statement_timeout, output_format, output
-    )
+    replay = replay_on_scratch(project, context, scratch, output_format, output)
     # What kept a migration from being replayed is part of verify's report (audit has all
     # of check's findings already): a round trip nobody could run is not a pass.
     skipped = why_not_replayed(project, replay, static_findings)
@@ -370,8 +447,7 @@ def audit(
     output: str | None,
     fail_on: str,
     since: str | None,
-    scratch_url: str | None,
-    statement_timeout: str | None,
+    scratch: Scratch,
     database_urls: tuple[str, ...],
     urls_file: str | None,
     live: bool,
@@ -385,6 +461,7 @@ def audit(
     from migdocs.pg.live import resolve_live_urls
 
     project = options.project()
+    warn_password_in_argv(list(database_urls), "database_urls", "--database-url")
     urls = resolve_live_urls(list(database_urls), urls_file, live)
     if urls_file is not None and not _lists_a_url(Path(urls_file)):
         # A fleet file with no URL is a mistake (the wrong file, a generator that failed):
@@ -393,7 +470,7 @@ def audit(
     with open_fleet(urls, connect_timeout=connect_timeout) as databases:
         context, static_findings = run_static(project)
         replay = replay_on_scratch(
-            project, context, scratch_url, statement_timeout, output_format, output
+            project, context, scratch, output_format, output, with_credentials=bool(databases)
         )
         sections = audit_fleet(project, replay, databases) if databases else []
     live_findings = [finding for section in sections for finding in section.findings]
@@ -452,8 +529,7 @@ def build(
     site_dir: str | None,
     strict: bool,
     with_audit: bool,
-    scratch_url: str | None,
-    statement_timeout: str | None,
+    scratch: Scratch,
     database_urls: tuple[str, ...],
 ) -> int:
     """Build the documentation site; a build that fails leaves the previous site whole."""
@@ -468,10 +544,12 @@ def build(
         )
         report.close()
         args = ["--catalog", options.catalog, "audit", "--format", "json", "--output", report.name]
-        if scratch_url:
-            args += ["--scratch-url", scratch_url]
-        if statement_timeout:
-            args += ["--statement-timeout", statement_timeout]
+        if scratch.url:
+            args += ["--scratch-url", scratch.url]
+        if scratch.superuser:
+            args.append("--scratch-superuser")
+        if scratch.statement_timeout:
+            args += ["--statement-timeout", scratch.statement_timeout]
         for url in database_urls:
             args += ["--database-url", url]
         code = main(args)
