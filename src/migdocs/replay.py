@@ -335,7 +335,8 @@ class Replayer:
                     fault = _server_fault(error, conn)
                     if fault is not None:
                         raise ServerError(
-                            f"{failure.location}: {fault} ({self.server.name}): {failure.message}"
+                            f"{failure.location}: {fault} ({self.server.name}): "
+                            + " ".join(failure.message.split())
                         ) from None
                     return failure
         finally:
