@@ -132,7 +132,11 @@ class Project:
     def _inside(
         self, base: Path, name: str, where: tuple[str | int, ...], problems: list[str]
     ) -> Path | None:
-        """``base / name``, refused when it leads outside the project (``..``, absolute, links)."""
+        """``base / name``, refused when it leads outside the project (``..``, absolute, links)
+        or cannot name a file (a NUL byte)."""
+        if "\0" in name:
+            problems.append(self.loaded.error(where, f"{name!r} holds a NUL byte: not a file name"))
+            return None
         simple = "/" not in name and "\\" not in name and name not in (".", "..", "")
         if simple and self._base_inside(base):
             # One plain name in a folder already known to be inside: only a link can lead out.

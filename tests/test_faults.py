@@ -1,0 +1,52 @@
+"""Faults are messages: input no file system can hold ends a run with exit 2 and the place."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MIGDOCS = [sys.executable, "-m", "migdocs"]
+
+CATALOG = """\
+version: 1
+project: {name: x}
+paths: {migrations: "%(folder)s"}
+migrations:
+  - id: "%(id)s"
+    file: "%(file)s"
+    date: 2025-01-01
+    title: A
+    purpose: a
+    rollback: {none: a test}
+"""
+
+
+@pytest.mark.parametrize(
+    ("field", "line"),
+    [("folder", "catalog.yaml:3:"), ("id", "catalog.yaml:5:"), ("file", "catalog.yaml:6:")],
+)
+@pytest.mark.parametrize("command", [["check"], ["verify"], ["review", "--mark", "a", "--by", "x"]])
+def test_a_nul_byte_in_a_file_name_is_exit_2_naming_the_line(
+    tmp_path: Path, field: str, line: str, command: list[str]
+) -> None:
+    values = {"folder": "migrations", "id": "a", "file": "a.sql"}
+    values[field] = values[field][:1] + "\\0" + values[field][1:]
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "a.sql").write_text("CREATE TABLE t (id int);\n")
+    catalog = tmp_path / "catalog.yaml"
+    text = CATALOG % values
+    if field == "id":  # the file is then named after the id
+        text = text.replace('    file: "a.sql"\n', "")
+    catalog.write_text(text)
+    before = catalog.read_bytes()
+    result = subprocess.run(
+        [*MIGDOCS, *command], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"migdocs: error: {line}")
+    assert "NUL byte" in result.stderr
+    assert "internal error" not in result.stderr
+    assert catalog.read_bytes() == before
