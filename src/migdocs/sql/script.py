@@ -38,7 +38,7 @@ _SCAN_JSON: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once
 
 
 #: The deepest parse tree (levels of pglast's JSON) migdocs analyses: about 1,000 nested
-#: CASE expressions, 2,500 terms joined by `||` or 4,500 `UNION ALL` branches. Python's
+#: CASE expressions, 2,000 terms joined by `||` or 4,000 `UNION ALL` branches. Python's
 #: recursion limit stops json and the walks of expressions near 1,000 levels, so deeper
 #: trees are walked with more room; past this depth they would need more C stack than a
 #: thread is sure to have (json needs about 100 bytes a level), and are MG200 instead.
@@ -135,7 +135,8 @@ def _operator_run_problem(text: str, positions: Positions) -> ScriptProblem | No
 
     The scanner reads a run such as ``/*/*/*…`` (nested comments) or ``+-+-…`` once for
     each token it splits from it, to the run's end each time: time grows with the square
-    of the run's length (100,000 nested comments took 25 s, 200,000 four minutes).
+    of the run's length (100,000 nested comments took 25 s, 200,000 unclosed ``/*`` four
+    minutes).
     """
     work, longest = 0, None
     for run in _OPERATOR_RUN.finditer(text):
