@@ -50,3 +50,18 @@ def test_a_nul_byte_in_a_file_name_is_exit_2_naming_the_line(
     assert "NUL byte" in result.stderr
     assert "internal error" not in result.stderr
     assert catalog.read_bytes() == before
+
+
+def test_a_file_name_too_long_for_the_file_system_is_exit_2_naming_the_line(
+    tmp_path: Path,
+) -> None:
+    """Found by tests/test_fuzz.py: ENAMETOOLONG was an internal error."""
+    values = {"folder": "migrations", "id": "a", "file": ":" * 300 + "a.sql"}
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "catalog.yaml").write_text(CATALOG % values)
+    result = subprocess.run(
+        [*MIGDOCS, "check"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("migdocs: error: catalog.yaml:6:")
+    assert "File name too long" in result.stderr

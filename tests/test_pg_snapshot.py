@@ -105,8 +105,11 @@ def role(pg_server: ScratchServer) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def schema(pg_server: ScratchServer, role: str) -> Snapshot:
     """The snapshot of ``SCHEMA_SQL``."""
-    url = pg_server.create_database()
+    # As replay runs it: by postgres, the database's owner (a superuser on the external
+    # server, none on the embedded one, whose superuser is migdocs_admin).
+    url = pg_server.create_database(owner="postgres")
     with pg_server.connect(url) as conn:
+        conn.execute("SET ROLE postgres")
         conn.execute(SCHEMA_SQL)
         snapshot = read_snapshot(conn)
     pg_server.drop_database(url)
@@ -269,11 +272,12 @@ def test_same_schema_on_postgresql_15_and_18(
 ) -> None:
     snapshots = []
     for server in (embedded_server, external_server):
-        url = server.create_database()
+        url = server.create_database(owner="postgres")
         with server.connect("postgres") as conn:
             conn.execute(f"CREATE ROLE {ROLE}_v")
         try:
             with server.connect(url) as conn:
+                conn.execute("SET ROLE postgres")
                 conn.execute(SCHEMA_SQL.replace(ROLE, f"{ROLE}_v"))
                 snapshots.append(read_snapshot(conn))
         finally:

@@ -144,7 +144,12 @@ class Project:
             listed = self._listing(base).get(name)
             if listed is not None and not listed.is_symlink():
                 return self._child(base, name)
-            if listed is None and not (base / name).is_symlink():
+            try:
+                link = listed is None and (base / name).is_symlink()
+            except OSError as error:  # a name too long for the file system
+                problems.append(self.loaded.error(where, f"{name!r}: {error.strerror}"))
+                return None
+            if listed is None and not link:
                 return base / name  # missing (MG102), or spelled in another case than on disk
         relative = Path(name)
         if relative.is_absolute() or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
