@@ -289,3 +289,22 @@ def test_docs_links_inside_the_project_keep_working(project: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "All of it." in (project / "out" / "changelog" / "index.html").read_text()
     assert (project / "out" / "sql" / "2025-08-30_initial_schema.sql").is_file()
+
+
+@pytest.mark.parametrize("where", ["outside", "git"])
+def test_output_refuses_a_link_that_leads_out_of_its_folder(
+    project: Path, tmp_path_factory: pytest.TempPathFactory, where: str
+) -> None:
+    """A link a pull request planted at the report's path (``migdocs.sarif -> ~/.bashrc``)
+    does not choose what the report overwrites."""
+    if where == "outside":
+        victim = tmp_path_factory.mktemp("home") / ".bashrc"
+    else:
+        (project / ".git" / "hooks").mkdir(parents=True)
+        victim = project / ".git" / "hooks" / "pre-commit"
+    victim.write_text("echo hello\n")
+    (project / "migdocs.sarif").symlink_to(victim)
+    result = run(project, "check", "--format", "sarif", "--output", "migdocs.sarif")
+    assert result.returncode == 2
+    assert "outside the link's own folder; not written" in result.stderr
+    assert victim.read_text() == "echo hello\n"

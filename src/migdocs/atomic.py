@@ -6,7 +6,9 @@ temporary file in the same folder as the real file and renamed over it, so a rea
 the old file or the new one, never half of one. What is at the path decides whether it may
 be replaced at all: a device, a FIFO or a socket is not a file to write a report into (as
 root, renaming over ``/dev/null`` turns it into a regular file for the whole machine), and a
-symlink is followed to its target, which is replaced in its own folder, so the link stays.
+symlink is followed to its target, which is replaced in its own folder, so the link stays —
+but only to a file in the link's own folder or below, outside ``.git``: a link planted in a
+checkout (``migdocs.sarif -> ~/.bashrc``) must not choose what a report overwrites.
 """
 
 from __future__ import annotations
@@ -36,7 +38,16 @@ def writable_target(path: Path) -> tuple[Path, os.stat_result | None]:
         MigdocsError: naming ``path`` when it is not a regular file (a device, a FIFO, a
             socket, a folder), a symlink to something that does not exist, or read-only.
     """
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    target = path
+    if path.is_symlink():
+        target = Path(os.path.realpath(path))
+        home = Path(os.path.realpath(path.parent))
+        # A link in a checkout is whoever committed it's choice: followed only to a file in
+        # its own folder or below, and never into git's (hooks run what they hold).
+        if not target.is_relative_to(home) or ".git" in target.relative_to(home).parts:
+            raise MigdocsError(
+                f"{path}: a link to {target}, outside the link's own folder; not written"
+            )
     try:
         status = target.lstat()
     except FileNotFoundError:
