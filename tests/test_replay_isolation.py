@@ -424,3 +424,18 @@ def test_a_full_disk_is_exit_2_and_says_so(tmp_path: Path) -> None:
         result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+def test_verify_reads_a_deeply_nested_statement_without_crashing(tmp_path: Path) -> None:
+    """Deep SQL is a finding or nothing, never an internal error: replay reads the owner of
+    an ALTER statement that says "owner" with the same bounded tree reader as check."""
+    deep = "CASE WHEN true THEN " * 300 + "1" + " END" * 300
+    write_project(
+        tmp_path,
+        f"CREATE TABLE t (id int);\nALTER TABLE t ADD COLUMN owner_id int DEFAULT ({deep});\n",
+        rollback="DROP TABLE t;\n",
+    )
+    result = migdocs("verify", "--format", "json", cwd=tmp_path)
+    assert "internal error" not in result.stderr
+    assert result.returncode in (0, 1), result.stderr
+    assert json.loads(result.stdout)["replay"][0]["forward"] == "ok"

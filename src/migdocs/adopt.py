@@ -32,6 +32,7 @@ from migdocs.checks.rollback import minimum_risk
 from migdocs.checks.sql import declarable_creates, declarable_drops
 from migdocs.clock import today
 from migdocs.errors import MigdocsError
+from migdocs.limits import HISTORY_MAX_BYTES, read_bounded
 from migdocs.objects import CATALOG_KEY_OF, CATALOG_KEYS, DEFAULT_SCHEMA, ObjectRef
 from migdocs.project import Project, convention_pattern
 from migdocs.review import dump
@@ -94,7 +95,8 @@ def read_history(path: Path) -> dict[str, HistoryEntry]:
         MigdocsError: when the file cannot be read.
     """
     try:
-        text = ftfy.fix_text(path.read_text(encoding="utf-8", errors="replace"))
+        document = read_bounded(path, HISTORY_MAX_BYTES)
+        text = ftfy.fix_text(document.decode("utf-8", errors="replace"))
     except OSError as error:
         raise MigdocsError(f"{path}: cannot read: {error.strerror}") from None
     entries: dict[str, HistoryEntry] = {}

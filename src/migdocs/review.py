@@ -30,6 +30,7 @@ from migdocs.atomic import replace_file, writable_target
 from migdocs.catalog import load_catalog
 from migdocs.clock import today
 from migdocs.errors import CatalogError, MigdocsError
+from migdocs.limits import CATALOG_MAX_BYTES
 from migdocs.project import Entry, Project
 from migdocs.report.finding import Finding
 
@@ -145,7 +146,10 @@ def stamp_catalog(path: Path, new_stamps: list[Stamp]) -> None:
     with _locked(path) as handle:
         try:
             with open(handle, "rb", closefd=False) as stream:
-                text = stream.read().decode("utf-8")
+                data = stream.read(CATALOG_MAX_BYTES + 1)
+            if len(data) > CATALOG_MAX_BYTES:  # it grew past the limit since it was loaded
+                raise MigdocsError(f"{path}: larger than the catalog size migdocs reads")
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise MigdocsError(f"{path}: cannot read: {error}") from None
         lines = text.splitlines(keepends=True)
