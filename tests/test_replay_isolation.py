@@ -487,3 +487,25 @@ def test_a_limit_that_is_not_a_number_is_exit_2(tmp_path: Path) -> None:
     result = migdocs("verify", cwd=tmp_path, env={"MIGDOCS_SCRATCH_DISK_MB": "8G"})
     assert result.returncode == 2
     assert "MIGDOCS_SCRATCH_DISK_MB: '8G' is not a whole number of MiB" in result.stderr
+
+
+def test_replay_may_do_what_stays_inside_the_scratch_server(tmp_path: Path) -> None:
+    """What 16 public histories needed of a superuser that reaches nothing outside the
+    scratch cluster: supabase/storage's BYPASSRLS service_role, supabase/postgres's grants of
+    predefined roles, a dump's session_replication_role, a DO block that commits."""
+    write_project(
+        tmp_path,
+        """\
+        CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+        GRANT pg_read_all_data, pg_monitor TO service_role;
+        SET session_replication_role = replica;
+        CREATE TABLE t (id int);
+        DO $$ BEGIN INSERT INTO t VALUES (1); COMMIT; END $$;
+        """,
+        rollback="DROP TABLE t;\nDROP ROLE service_role;\n",
+    )
+    result = migdocs("verify", "--format", "json", cwd=tmp_path)
+    report = json.loads(result.stdout)
+    assert [f for f in report["findings"] if f["code"].startswith("MG4")] == []
+    assert report["replay"][0]["forward"] == "ok"
+    assert report["replay"][0]["round_trip"] == "ok"

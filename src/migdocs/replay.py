@@ -73,6 +73,7 @@ _NEEDS_AUTOCOMMIT = frozenset(
     {
         "25001",  # active_sql_transaction: CREATE INDEX CONCURRENTLY, VACUUM…
         "55P04",  # unsafe_new_enum_value_usage: ALTER TYPE … ADD VALUE, then used
+        "2D000",  # invalid_transaction_termination: a DO block or procedure that COMMITs
     }
 )
 #: How a relation-namespace object is looked up for dependencies (a table and an index

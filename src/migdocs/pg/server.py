@@ -45,6 +45,17 @@ ADMIN_ROLE = "migdocs_admin"
 #: database and may create roles. Named as the role most histories expect to own their
 #: objects (``ALTER TABLE … OWNER TO postgres`` is in every pg_dump-made migration).
 REPLAY_ROLE = "postgres"
+#: What the embedded server's replay role may do: whatever stays inside the scratch cluster,
+#: as real histories need it (measured on 16 public ones: Supabase's `service_role` is made
+#: BYPASSRLS, its `postgres` gets pg_read_all_data and pg_monitor; dumps set
+#: session_replication_role). Never pg_read_server_files, pg_write_server_files or
+#: pg_execute_server_program: those reach the machine.
+_REPLAY_ROLE_GRANTS = (
+    "CREATE ROLE {} LOGIN CREATEROLE CREATEDB BYPASSRLS",
+    "GRANT pg_read_all_data, pg_write_all_data, pg_monitor, pg_signal_backend TO {}"
+    " WITH ADMIN OPTION",
+    "GRANT SET ON PARAMETER session_replication_role TO {}",
+)
 #: On a ``--scratch-url`` server, the roles replay runs as are made with this prefix.
 REPLAY_ROLE_PREFIX = "migdocs_replay_"
 #: Extensions that need a superuser in stock PostgreSQL, but hold nothing that reaches out
@@ -653,9 +664,10 @@ class ScratchServer:
         assert row is not None
         self._superuser, self._create_roles = bool(row[0]), bool(row[1])
         if self._cluster is not None:
-            self._admin_connection().execute(
-                sql.SQL("CREATE ROLE {} LOGIN CREATEROLE").format(sql.Identifier(REPLAY_ROLE))
-            )
+            for statement in _REPLAY_ROLE_GRANTS:
+                self._admin_connection().execute(
+                    sql.SQL(statement).format(sql.Identifier(REPLAY_ROLE))
+                )
             return
         if self._superuser and not self._allow_superuser:
             raise ServerError(
