@@ -164,7 +164,7 @@ def test_from_url_never_touches_other_databases(embedded_server: ScratchServer) 
 
 
 def _exists(conn: psycopg.Connection[tuple[object, ...]], database: str) -> bool:
-    if "://" in database:
+    if "=" in database or "://" in database:
         database = str(psycopg.conninfo.conninfo_to_dict(database)["dbname"])
     query = "SELECT count(*) FROM pg_database WHERE datname = %s"
     return conn.execute(query, (database,)).fetchone() == (1,)
@@ -247,3 +247,22 @@ def _wait_gone(data_dir: Path) -> list[psutil.Process]:
     while (left := _postgres_processes(data_dir)) and time.monotonic() < deadline:
         time.sleep(0.05)
     return left
+
+
+@pytest.mark.parametrize("password", ["p#w", "p?w=1", "a/b", "x@y", "100%25", "q'uote"])
+def test_a_changed_url_keeps_every_part_as_libpq_reads_it(password: str) -> None:
+    """Another database or login for a --scratch-url whose password holds what a URL parser
+    would split at (``#``, ``?``, ``/``, ``@``): libpq reads the result as it read the URL."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from migdocs.pg.urls import with_dbname, with_login
+
+    url = make_conninfo("", host="db.example", port=5433, user="ci", password=password)
+    url += " dbname=app sslmode=require"
+    moved = conninfo_to_dict(with_dbname(url, "migdocs_scratch_1"))
+    assert moved == {**conninfo_to_dict(url), "dbname": "migdocs_scratch_1"}
+    login = conninfo_to_dict(with_login(url, "migdocs_replay_1", "s3cret"))
+    assert login == {**conninfo_to_dict(url), "user": "migdocs_replay_1", "password": "s3cret"}
+    # In a URL libpq takes a literal "#" or "?" into the password; urllib would split there.
+    as_url = "postgresql://ci:p#w?x@db.example:5433/app"
+    assert conninfo_to_dict(with_dbname(as_url, "x")) == {**conninfo_to_dict(as_url), "dbname": "x"}

@@ -190,7 +190,7 @@ def _checked_scratch_url(ctx: click.Context, param: click.Parameter, url: str | 
     message that names where it came from and at most its host otherwise."""
     from click.core import ParameterSource
 
-    from migdocs.pg.server import checked_url
+    from migdocs.pg.urls import checked_url
 
     if url is None:
         return None
@@ -261,7 +261,7 @@ def warn_password_in_argv(urls: list[str], parameter: str, option: str) -> None:
     read a process's arguments (``/proc/*/cmdline``), replayed SQL included."""
     from click.core import ParameterSource
 
-    from migdocs.pg.server import holds_password
+    from migdocs.pg.urls import holds_password
 
     context = click.get_current_context(silent=True)
     if context is None or context.get_parameter_source(parameter) != ParameterSource.COMMANDLINE:

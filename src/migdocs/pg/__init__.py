@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from migdocs.pg.capture import CaptureUnavailable, install_capture, remove_capture, take_touched
 from migdocs.pg.diff import Change, Difference, describe_change, diff
-from migdocs.pg.server import ScratchServer, ServerError, redact_url
+from migdocs.pg.server import ScratchServer, ServerError
 from migdocs.pg.snapshot import (
     CAPTURE_SCHEMA,
     AttrValue,
@@ -14,6 +14,7 @@ from migdocs.pg.snapshot import (
     Touched,
     read_snapshot,
 )
+from migdocs.pg.urls import redact_url
 
 __all__ = [
     "CAPTURE_SCHEMA",

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 
 from migdocs.errors import MigdocsError
-from migdocs.pg.server import checked_url, redact_url, scrub_secrets
+from migdocs.pg.urls import checked_url, redact_url, scrub_secrets
 
 #: Server settings of every live session.
 LIVE_SETTINGS = {
