@@ -120,6 +120,10 @@ def test_a_migdocs_site_is_rebuilt_and_carries_its_marker(project: Path) -> None
     assert result.returncode == 0, result.stderr
     assert not (project / "out" / "stale.html").exists()
     assert (project / "out" / ".migdocs-site").is_file()
+    # Readable by a web server and teammates, as the umask says (mkdtemp alone gives 0700).
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE((project / "out").stat().st_mode) == 0o777 & ~umask
 
 
 def test_a_site_built_before_the_marker_is_accepted(project: Path) -> None:

@@ -97,7 +97,7 @@ def replace_file(
         with os.fdopen(handle, "w", encoding="utf-8", newline=newline) as stream:
             stream.write(text)
             if status is None:
-                os.fchmod(stream.fileno(), 0o666 & ~_umask())
+                os.fchmod(stream.fileno(), 0o666 & ~current_umask())
             else:
                 os.fchmod(stream.fileno(), stat.S_IMODE(status.st_mode))
                 if (status.st_uid, status.st_gid) != (os.geteuid(), os.getegid()):
@@ -124,7 +124,7 @@ def _keep_owner(path: Path, handle: int, status: os.stat_result) -> None:
         ) from None
 
 
-def _umask() -> int:
+def current_umask() -> int:
     """The process's umask (reading it means setting it; migdocs writes from one thread)."""
     mask = os.umask(0o022)
     os.umask(mask)

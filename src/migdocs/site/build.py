@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from migdocs.atomic import current_umask
 from migdocs.errors import MigdocsError
 
 #: The file at the root of every site migdocs builds: a folder with it may be replaced.
@@ -67,6 +68,8 @@ def build_site(
     check_site_dir(target, keep, named)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    # mkdtemp makes it 0700: a site is for a web server and teammates to read.
+    staging.chmod(0o777 & ~current_umask())
     config.site_dir = str(staging)
     if report is not None and plugin is not None:
         plugin.config.report = os.path.abspath(report)
