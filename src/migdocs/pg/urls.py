@@ -31,9 +31,7 @@ def redact_url(url: str) -> str:
         params = conninfo_to_dict(url)
         return make_conninfo("", **{k: v for k, v in params.items() if k not in _SECRET_PARAMS})
     scheme, user, hosts, path, query = _libpq_split(url)
-    kept = "&".join(
-        pair for pair in query.split("&") if unquote(pair.partition("=")[0]) not in _SECRET_PARAMS
-    )
+    kept = _without(query, set(_SECRET_PARAMS))
     netloc = f"{user}@{hosts}" if user else hosts
     # A user name may be the password itself: the password never shows, whatever holds it.
     return scrub_secrets(_unsplit(scheme, netloc, path, kept if query else ""), url)
@@ -95,17 +93,29 @@ def _libpq_split(url: str) -> tuple[str, str, str, str, str]:
     """A URL's scheme, user (still percent-encoded), hosts, path and query, split as libpq
     splits them: the user and password run to the first ``@`` before any ``/``; the hosts
     end at ``/`` or ``?``; there is no fragment."""
+    scheme, login, hosts, path, query = _libpq_pieces(url)
+    return scheme, login.partition(":")[0], hosts, path, query
+
+
+def _libpq_pieces(url: str) -> tuple[str, str, str, str, str]:
+    """Like `_libpq_split`, with the user and password as written (``user:password``)."""
     scheme, _, rest = url.partition("://")
-    user = ""
+    login = ""
     end = min((i for i in (rest.find("@"), rest.find("/")) if i >= 0), default=-1)
     if end >= 0 and rest[end] == "@":
-        user = rest[:end].partition(":")[0]
+        login = rest[:end]
         rest = rest[end + 1 :]
     # An IPv6 address in brackets holds neither "/" nor "?".
     cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
     hosts, rest = rest[:cut], rest[cut:]
     path, _, query = rest.partition("?")
-    return scheme, user, hosts, path, query
+    return scheme, login, hosts, path, query
+
+
+def _without(query: str, names: set[str]) -> str:
+    """A URL's query without the parameters ``names``."""
+    pairs = query.split("&") if query else []
+    return "&".join(pair for pair in pairs if unquote(pair.partition("=")[0]) not in names)
 
 
 def _unparseable(url: str) -> str:
@@ -163,8 +173,13 @@ def scrub_secrets(message: str, url: str) -> str:
 
 
 def with_dbname(url: str, dbname: str) -> str:
-    """The connection string ``url`` pointed at another database."""
-    return make_conninfo(url, dbname=dbname)
+    """The connection string ``url`` pointed at another database, in the same form; a URL
+    is changed where libpq reads its parts, so a password keeps whatever it holds."""
+    if "://" not in url:
+        return make_conninfo(url, dbname=dbname)
+    scheme, login, hosts, _, query = _libpq_pieces(url)
+    netloc = f"{login}@{hosts}" if login else hosts
+    return _unsplit(scheme, netloc, "/" + quote(dbname, safe=""), _without(query, {"dbname"}))
 
 
 def holds_password(url: str) -> bool:
@@ -177,12 +192,17 @@ def holds_password(url: str) -> bool:
 
 
 def with_login(url: str, user: str, password: str | None) -> str:
-    """The connection string ``url`` with another user, and its password or none."""
-    params = {**conninfo_to_dict(url), "user": user}
-    params.pop("password", None)
-    if password is not None:
-        params["password"] = password
-    return make_conninfo("", **params)
+    """The connection string ``url`` with another user, and its password or none, in the
+    same form."""
+    if "://" not in url:
+        params = {**conninfo_to_dict(url), "user": user}
+        params.pop("password", None)
+        if password is not None:
+            params["password"] = password
+        return make_conninfo("", **params)
+    scheme, _, hosts, path, query = _libpq_pieces(url)
+    login = quote(user, safe="") + (":" + quote(password, safe="") if password else "")
+    return _unsplit(scheme, f"{login}@{hosts}", path, _without(query, {"user", "password"}))
 
 
 def _unsplit(scheme: str, netloc: str, path: str, query: str) -> str:
