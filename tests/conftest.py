@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from typing import TYPE_CHECKING
 
 import pytest
@@ -55,3 +56,15 @@ def pg_database(pg_server: ScratchServer) -> Iterator[str]:
     url = pg_server.create_database()
     yield url
     pg_server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium, for the browser tests: skipped when it is not on PATH, failed
+    instead when ``MIGDOCS_REQUIRE_BROWSER=1`` (CI installs it)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("MIGDOCS_REQUIRE_BROWSER") == "1":
+            pytest.fail("chromium is not on PATH (install Debian's chromium package)")
+        pytest.skip("chromium is not on PATH")
+    return found

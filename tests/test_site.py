@@ -542,15 +542,6 @@ def served(example: Path) -> Iterator[str]:
         httpd.shutdown()
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("MIGDOCS_REQUIRE_BROWSER") == "1":
-            pytest.fail("chromium is not on PATH (install Debian's chromium package)")
-        pytest.skip("chromium is not on PATH")
-    return found
-
-
 @pytest.fixture(scope="session")
 def mermaid_js(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Mermaid from the npm registry: Material loads it from a CDN this machine cannot reach,
@@ -585,10 +576,10 @@ def mermaid_js(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def test_in_a_browser(served: str) -> None:
+def test_in_a_browser(served: str, chromium: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    executable = _chromium()
+    executable = chromium
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     errors: list[str] = []
@@ -631,10 +622,10 @@ def test_in_a_browser(served: str) -> None:
     assert errors == []
 
 
-def test_in_a_browser_the_er_diagram_renders(served: str, mermaid_js: Path) -> None:
+def test_in_a_browser_the_er_diagram_renders(served: str, mermaid_js: Path, chromium: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    executable = _chromium()
+    executable = chromium
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     errors: list[str] = []

@@ -15,7 +15,6 @@ import http.server
 import json
 import os
 import re
-import shutil
 import socketserver
 import subprocess
 import sys
@@ -389,20 +388,11 @@ def test_link_targets_are_quoted() -> None:
 # -- a real browser --------------------------------------------------------------------------
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("MIGDOCS_REQUIRE_BROWSER") == "1":
-            pytest.fail("chromium is not on PATH (install Debian's chromium package)")
-        pytest.skip("chromium is not on PATH")
-    return found
-
-
 @pytest.mark.browser
-def test_in_a_browser_no_dialog_fires(hostile_site: Path) -> None:
+def test_in_a_browser_no_dialog_fires(hostile_site: Path, chromium: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    executable = _chromium()
+    executable = chromium
     out = hostile_site / "out"
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
     handler.log_message = lambda *args: None  # type: ignore[method-assign]
