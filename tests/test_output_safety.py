@@ -248,3 +248,33 @@ def test_the_progress_bar_shows_a_migration_id_as_text(
     assert "\\x1b]0;title\\x07" in err
     assert "\x07" not in err
     assert "##[" not in err
+
+
+def test_what_review_and_build_print_is_inert(tmp_path: Path) -> None:
+    """The lines of `review --mark`, `review --checklist` and `build` quote a reviewer's name,
+    ids, titles and paths: none can be a workflow command."""
+    root = Path(__file__).resolve().parents[1]
+    for name in ("catalog.yaml", "mkdocs.yml"):
+        shutil.copy(root / name, tmp_path / name)
+    shutil.copytree(root / "migrations", tmp_path / "migrations")
+    shutil.copytree(root / "docs", tmp_path / "docs")
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(
+        catalog.read_text().replace("title: Initial schema", 'title: "x\\n::error::title"', 1)
+    )
+    runs = [
+        ["review", "--mark", "2025-08-30_initial_schema", "--by", "ops\n::error::pwned\x1b[31m"],
+        ["review", "--checklist"],
+        ["build", "--site-dir", "site\n::error::site"],
+    ]
+    outputs = []
+    for args in runs:
+        result = subprocess.run(
+            [*MIGDOCS, *args], cwd=tmp_path, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        assert_inert_text(result.stdout)
+        outputs.append(result.stdout)
+    assert "reviewed 20" in outputs[0]
+    assert "by ops\\n::error::pwned\\x1b[31m" in outputs[0]  # shown, escaped
+    assert "site\\n::error::site" in outputs[2]

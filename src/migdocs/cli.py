@@ -567,7 +567,7 @@ def build(
     finally:
         if report is not None:
             Path(report.name).unlink(missing_ok=True)
-    click.echo(f"built the site in {target}")
+    _say(f"built the site in {target}")
     return 0
 
 
@@ -616,13 +616,13 @@ def init(options: Options, from_markdown: str | None, force: bool) -> int:
     history = adopt.read_history(Path(from_markdown)) if from_markdown else None
     text = adopt.build(path.parent if str(path.parent) else Path("."), history)
     write_atomically(path, text)
-    click.echo(f"wrote {path}")
+    _say(f"wrote {path}")
     for name, content in adopt.site_files(path.parent, text).items():
         target = path.parent / name
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(target, content)
-            click.echo(f"wrote {target}")
+            _say(f"wrote {target}")
     click.echo("next: `migdocs check`, then replace each TODO (MG604 lists them)")
     return 0
 
@@ -669,7 +669,7 @@ def review(
         new = reviewing.stamps(project, list(ids), by.strip())
         reviewing.stamp_catalog(project.loaded.path, new)
         for stamp in new:
-            click.echo(f"stamped {stamp.migration}: reviewed {stamp.date} by {stamp.by}")
+            _say(f"stamped {stamp.migration}: reviewed {stamp.date} by {stamp.by}")
         return 0
     if ids:
         raise click.UsageError("ids are for --mark")
@@ -678,7 +678,7 @@ def review(
     if checklist:
         text = reviewing.checklist(project, findings)
         if output is None:
-            click.echo(text, nl=False)
+            _say(*text.rstrip("\n").split("\n"))
         else:
             write_atomically(Path(output), text)
         return 0
@@ -740,6 +740,14 @@ def schema() -> int:
 
     click.echo(json.dumps(json_schema(), indent=2))
     return 0
+
+
+def _say(*lines: str) -> None:
+    """Print lines that quote values from outside (ids, names, paths): each printable (a
+    newline in a value shows as ``\\n``), and none a command to the CI runner reading it."""
+    from migdocs.report.escaping import inert_lines
+
+    click.echo(inert_lines(lines))
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
