@@ -248,6 +248,8 @@ def mkdocs_build(cwd: Path) -> subprocess.CompletedProcess[str]:
         ("etc", "/etc", "docs/etc -> /etc: outside the project"),
         ("loop", "..", "docs/loop -> ..: a folder that holds it (a loop)"),
         ("sub/up", "../..", "docs/sub/up -> ../..: a folder that holds it (a loop)"),
+        ("env.md", "../.env", "docs/env.md -> ../.env: a hidden file or folder (.env)"),
+        ("git", "../.git", "docs/git -> ../.git: a hidden file or folder (.git)"),
     ],
 )
 def test_docs_links_out_of_the_project_or_in_a_loop_stop_the_build(
@@ -256,6 +258,8 @@ def test_docs_links_out_of_the_project_or_in_a_loop_stop_the_build(
     link = project / "docs" / name
     link.parent.mkdir(exist_ok=True)
     link.symlink_to(target)
+    (project / ".env").write_text("MIGDOCS_DATABASE_URL=postgresql://u:SECRET@db/app\n")
+    (project / ".git").mkdir(exist_ok=True)
     expected = message
     result = mkdocs_build(project)
     assert result.returncode == 1, result.stderr[-2000:]

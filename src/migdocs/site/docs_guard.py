@@ -5,8 +5,9 @@ MkDocs copies every file under ``docs_dir`` into the site, and walks it followin
 read (``docs/env.txt -> /proc/self/environ`` puts the build's environment, credentials
 included, on the site) or make the walk endless (``docs/loop -> ..``). `check_docs` walks the
 folder as MkDocs will, but never through a link it has not checked first: every link must
-stay inside the project (the folder of mkdocs.yml), and a folder link must lead somewhere
-the walk has not been, which also bounds it to the project's size.
+stay inside the project (the folder of mkdocs.yml) and out of its hidden files and folders
+(``docs/x -> ../.env``), and a folder link must lead somewhere the walk has not been, which
+also bounds it to the project's size.
 """
 
 from __future__ import annotations
@@ -54,6 +55,14 @@ def check_docs(docs_dir: Path, root: Path) -> None:
                 raise PluginError(
                     f"migdocs: {name} -> {written}: outside the project ({root}); "
                     "a link in the docs may only lead to a file of the project"
+                )
+            hidden = [part for part in target.relative_to(root).parts if part.startswith(".")]
+            if hidden:
+                # What CI drops into a checkout (.env, .git/config, .npmrc) is hidden, and
+                # MkDocs itself publishes no hidden file of the docs.
+                raise PluginError(
+                    f"migdocs: {name} -> {written}: a hidden file or folder ({hidden[0]}), "
+                    "which the site never publishes"
                 )
             if not target.is_dir():
                 continue
