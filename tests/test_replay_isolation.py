@@ -327,6 +327,8 @@ def test_a_shared_scratch_server_keeps_no_role_and_loses_no_database(
         for _ in range(2):  # the second run finds the server as the first did
             result = migdocs("verify", "--scratch-url", scratch_role, cwd=tmp_path)
             assert result.returncode == 0, result.stderr
+            assert "--scratch-url holds a password" in result.stderr
+            assert "give it in MIGDOCS_SCRATCH_URL or PGPASSFILE instead" in result.stderr
             assert _roles(EXTERNAL_URL) == roles
         dropped = migdocs(
             "verify", "--scratch-url", scratch_role, "--format", "json", cwd=tmp_path / "drop"

@@ -222,7 +222,9 @@ def scratch_options(command: F) -> F:
         **kwargs: Any,
     ) -> Any:
         if scratch_url is not None:
-            warn_password_in_argv([scratch_url], "scratch_url", "--scratch-url")
+            warn_password_in_argv(
+                [scratch_url], "scratch_url", "--scratch-url", "MIGDOCS_SCRATCH_URL or PGPASSFILE"
+            )
         scratch = Scratch(scratch_url, scratch_superuser, statement_timeout)
         return command(*args, scratch=scratch, **kwargs)
 
@@ -256,9 +258,9 @@ def scratch_options(command: F) -> F:
     return wrapped  # type: ignore[no-any-return]
 
 
-def warn_password_in_argv(urls: list[str], parameter: str, option: str) -> None:
-    """Warn when a URL given on the command line holds a password: every local user can
-    read a process's arguments (``/proc/*/cmdline``), replayed SQL included."""
+def warn_password_in_argv(urls: list[str], parameter: str, option: str, instead: str) -> None:
+    """Warn when a URL given on the command line holds a password: every user of the machine
+    can read a process's arguments (``/proc/*/cmdline``). ``instead`` says where to give it."""
     from click.core import ParameterSource
 
     from migdocs.pg.urls import holds_password
@@ -269,8 +271,7 @@ def warn_password_in_argv(urls: list[str], parameter: str, option: str) -> None:
     if any(holds_password(url) for url in urls):
         click.echo(
             f"migdocs: warning: {option} holds a password, which every user of this machine "
-            "can read in its process list; give it in MIGDOCS_DATABASE_URL, a --database-urls "
-            "file or PGPASSFILE instead",
+            f"can read in its process list; give it in {instead} instead",
             err=True,
         )
 
@@ -461,7 +462,12 @@ def audit(
     from migdocs.pg.live import resolve_live_urls
 
     project = options.project()
-    warn_password_in_argv(list(database_urls), "database_urls", "--database-url")
+    warn_password_in_argv(
+        list(database_urls),
+        "database_urls",
+        "--database-url",
+        "MIGDOCS_DATABASE_URL, a --database-urls file or PGPASSFILE",
+    )
     urls = resolve_live_urls(list(database_urls), urls_file, live)
     if urls_file is not None and not _lists_a_url(Path(urls_file)):
         # A fleet file with no URL is a mistake (the wrong file, a generator that failed):
