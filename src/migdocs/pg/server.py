@@ -478,9 +478,7 @@ class ScratchServer:
                 "SQL could reach every other database on it. Use a role with CREATEDB and "
                 "CREATEROLE only (see the README), or allow it with --scratch-superuser"
             )
-        self._roles_before = frozenset(
-            oid for (oid,) in self._admin_connection().execute("SELECT oid FROM pg_roles")
-        )
+        self._roles_before = self._role_oids()
 
     def _drop_roles(self, made: list[str], maker: str, before: frozenset[int]) -> list[str]:
         """Drop the roles in ``made`` and those ``maker`` made since ``before``; return the
