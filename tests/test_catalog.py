@@ -185,7 +185,7 @@ ERRORS = [
         H + "zzzzzz: 1\n",
         [
             "catalog.yaml:3:1: unknown key 'zzzzzz'; allowed: version, project, paths, "
-            "conventions, review, ledger, rules, replay, live, migrations"
+            "conventions, review, ledger, runner, rules, replay, live, migrations"
         ],
         id="unknown-key-allowed",
     ),
@@ -658,6 +658,7 @@ def test_json_schema_has_every_key_and_forbids_others() -> None:
         "conventions",
         "review",
         "ledger",
+        "runner",
         "rules",
         "replay",
         "live",

@@ -13,7 +13,9 @@ from migdocs.catalog import LoadedCatalog, Migration, load_catalog
 from migdocs.catalog.models import PLACEHOLDERS, Catalog
 from migdocs.errors import CatalogError, MigdocsError
 from migdocs.limits import FileTooLarge
-from migdocs.sql.script import Script, ScriptProblem, read_script
+from migdocs.runners import Runner, make_runner
+from migdocs.runners.base import LayoutProblem, Listed, Listing, Part, Sections, masked
+from migdocs.sql.script import Script, ScriptProblem, parse_into, read_script
 
 
 def convention_pattern(convention: str) -> re.Pattern[str]:
@@ -45,12 +47,17 @@ class Entry:
         index: Its position in catalog order (0-based).
         forward_path: The migration file.
         rollback_path: The rollback file, when the entry names one.
+        forward_part: The section of ``forward_path`` that is the forward script, where one
+            file holds both (dbmate, goose).
+        rollback_part: The section of ``rollback_path`` that is the rollback script.
     """
 
     migration: Migration
     index: int
     forward_path: Path
     rollback_path: Path | None
+    forward_part: Part | None = None
+    rollback_part: Part | None = None
 
     @property
     def id(self) -> str:
@@ -81,13 +88,27 @@ class Project:
         self._children: dict[Path, dict[str, Path]] = {}
         self._shown_folders: dict[str, str] = {}
         self._shown_root = _folder_shown(loaded.display) if relative_to_catalog else ""
-        self.migrations_dir = self._folder("migrations", self.catalog.paths.migrations, problems)
-        self.rollbacks_dir = self._folder("rollbacks", self.catalog.paths.rollbacks, problems)
+        settings = self.catalog.runner
+        self.runner: Runner = make_runner(self.root, settings)
+        #: The runner that decides the layout, or ``None`` for `plain` (paths + conventions).
+        self.layout: Runner | None = None if settings.kind == "plain" else self.runner
+        if self.layout is None:
+            self.migrations_dir = self._folder(
+                ("paths", "migrations"), self.catalog.paths.migrations, problems
+            )
+            self.rollbacks_dir = self._folder(
+                ("paths", "rollbacks"), self.catalog.paths.rollbacks, problems
+            )
+        else:
+            folder = settings.path or self.layout.default_path
+            self.migrations_dir = self._folder(("runner", "path"), folder, problems)
+            self.rollbacks_dir = self.migrations_dir
+            self.layout.folder = self.migrations_dir
         self.entries: list[Entry] = []
         for index, migration in enumerate(self.catalog.migrations):
             forward = self._inside(
                 self.migrations_dir,
-                migration.file_name,
+                self._forward_name(migration),
                 ("migrations", index, "file" if migration.file else "id"),
                 problems,
             )
@@ -100,7 +121,14 @@ class Project:
                     problems,
                 )
             if forward is not None:
-                self.entries.append(Entry(migration, index, forward, rollback))
+                entry = Entry(migration, index, forward, rollback)
+                if self.layout is not None and self.layout.sectioned:
+                    entry.forward_part = "up"
+                    if rollback is not None and os.path.normpath(rollback) == os.path.normpath(
+                        forward
+                    ):
+                        entry.rollback_part = "down"
+                self.entries.append(entry)
         self.setup_paths: list[Path] = []
         for index, name in enumerate(self.catalog.replay.setup):
             path = self._inside(self.root, name, ("replay", "setup", index), problems)
@@ -110,6 +138,8 @@ class Project:
             raise CatalogError(problems)
         self._scripts: dict[Path, Script | None] = {}
         self._read_problems: dict[Path, ScriptProblem] = {}
+        self._sections: dict[Path, Sections | None] = {}
+        self._parts: dict[tuple[Path, Part], Script | None] = {}
 
     @classmethod
     def load(cls, catalog_path: Path, display: str | None = None) -> Project:
@@ -125,9 +155,44 @@ class Project:
 
     # -- paths --------------------------------------------------------------------------------
 
-    def _folder(self, key: str, value: str, problems: list[str]) -> Path:
-        path = self._inside(self.root, value, ("paths", key), problems)
+    def _folder(self, where: tuple[str, str], value: str, problems: list[str]) -> Path:
+        path = self._inside(self.root, value, where, problems)
         return path if path is not None else self.root / "__invalid__"
+
+    def _forward_name(self, migration: Migration) -> str:
+        """The entry's forward file under its folder: ``file``, else where the runner keeps
+        the migration with that id, else ``{id}.sql``."""
+        if migration.file is not None or self.layout is None:
+            return migration.file_name
+        listed = self.listed.get(migration.id)
+        return listed.file if listed is not None else self.layout.default_file(migration.id)
+
+    # -- the runner's view ----------------------------------------------------------------------
+
+    @cached_property
+    def listing(self) -> Listing:
+        """What the runner finds in its folder (nothing for `plain`)."""
+        return self.layout.listing() if self.layout is not None else Listing()
+
+    @cached_property
+    def listed(self) -> dict[str, Listed]:
+        """The runner's migrations by id."""
+        return self.listing.by_id()
+
+    def layout_problems(self, code: str) -> list[LayoutProblem]:
+        """What the runner would refuse or ignore in its folder, for the rule ``code``."""
+        return [problem for problem in self.listing.problems if problem.code == code]
+
+    def ledger_keys(self) -> dict[str, str]:
+        """Catalog ids by what the runner's ledger records for them (a version, a name)."""
+        keys: dict[str, str] = {}
+        for entry in self.entries:
+            listed = self.listed.get(entry.id)
+            if listed is not None and self.layout is not None:
+                keys.setdefault(self.layout.ledger_key(listed), entry.id)
+            else:
+                keys.setdefault(entry.id, entry.id)
+        return keys
 
     def _inside(
         self, base: Path, name: str, where: tuple[str | int, ...], problems: list[str]
@@ -239,8 +304,11 @@ class Project:
 
     # -- files --------------------------------------------------------------------------------
 
-    def script(self, path: Path) -> Script | None:
-        """The parsed file at ``path`` (read once), or ``None`` when it does not exist."""
+    def script(self, path: Path, part: Part | None = None) -> Script | None:
+        """The parsed file at ``path`` (read once), or ``None`` when it does not exist; with
+        ``part``, that section of it, as the runner reads the file."""
+        if part is not None:
+            return self._section(path, part)
         if path in self._scripts:
             return self._scripts[path]
         script: Script | None
@@ -260,6 +328,41 @@ class Project:
         self._scripts[path] = script
         return script
 
+    def sections(self, path: Path) -> Sections | None:
+        """Where the runner finds the forward and rollback scripts of a file that holds both."""
+        if path in self._sections:
+            return self._sections[path]
+        whole = self.script(path)
+        found = None
+        if whole is not None and whole.text is not None and self.layout is not None:
+            found = self.layout.sections(whole.text)
+        self._sections[path] = found
+        return found
+
+    def _section(self, path: Path, part: Part) -> Script | None:
+        key = (path, part)
+        if key in self._parts:
+            return self._parts[key]
+        whole = self.script(path)
+        found = self.sections(path)
+        script = whole
+        if whole is not None and whole.text is not None and found is not None:
+            lines = found.up if part == "up" else found.down
+            text = masked(whole.text, lines)
+            script = Script(path, whole.display, whole.raw, text)
+            script.transaction = found.up_transaction if part == "up" else found.down_transaction
+            if lines is not None:
+                parse_into(script, text)
+            if part == "up":
+                for problem in found.problems:
+                    script.problems.append(
+                        ScriptProblem(problem.code, problem.message, problem.line)
+                    )
+                if lines is None:
+                    script.parsed = False
+        self._parts[key] = script
+        return script
+
     def scripts_read(self) -> dict[str, Script]:
         """Every file read so far, by its display path."""
         return {script.display: script for script in self._scripts.values() if script is not None}
@@ -270,12 +373,14 @@ class Project:
         return self._read_problems.get(path)
 
     def forward(self, entry: Entry) -> Script | None:
-        """The entry's migration script."""
-        return self.script(entry.forward_path)
+        """The entry's migration script (its up section, where a file holds both)."""
+        return self.script(entry.forward_path, entry.forward_part)
 
     def rollback(self, entry: Entry) -> Script | None:
         """The entry's rollback script, if it names one and it exists."""
-        return self.script(entry.rollback_path) if entry.rollback_path is not None else None
+        if entry.rollback_path is None:
+            return None
+        return self.script(entry.rollback_path, entry.rollback_part)
 
     def setup_scripts(self) -> list[Script]:
         """The ``replay.setup`` scripts, parsed.
@@ -322,7 +427,10 @@ class Project:
 
     @cached_property
     def migration_files(self) -> list[Path]:
-        """SQL files of the migrations folder (not subfolders, not rollbacks kept beside them)."""
+        """SQL files of the migrations folder (not subfolders, not rollbacks kept beside them);
+        for a runner, the forward file of each migration it lists."""
+        if self.layout is not None:
+            return [self.migrations_dir / listed.file for listed in self.listing.migrations]
         same = self.migrations_dir.resolve() == self.rollbacks_dir.resolve()
         return self._sql_files(
             self.migrations_dir, lambda name: not (same and self.rollback_pattern.match(name))
@@ -330,7 +438,14 @@ class Project:
 
     @cached_property
     def rollback_files(self) -> list[Path]:
-        """SQL files in the rollbacks folder."""
+        """SQL files in the rollbacks folder; for a runner, the rollback files of the
+        migrations it lists (a file that also holds the forward script is not one)."""
+        if self.layout is not None:
+            return [
+                self.migrations_dir / listed.rollback
+                for listed in self.listing.migrations
+                if listed.rollback is not None and listed.rollback != listed.file
+            ]
         same = self.migrations_dir.resolve() == self.rollbacks_dir.resolve()
         return self._sql_files(
             self.rollbacks_dir, lambda name: not same or bool(self.rollback_pattern.match(name))

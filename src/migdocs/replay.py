@@ -246,8 +246,9 @@ def statement_timeout_setting(value: str) -> str:
 
 
 def transactional(script: Script) -> bool:
-    """Whether PostgreSQL can run the whole script in one transaction block."""
-    return not any(
+    """Whether PostgreSQL can run the whole script in one transaction block, and its runner
+    would run it in one."""
+    return script.transaction and not any(
         statement.transaction or statement.concurrently or statement.command in _OUTSIDE_TRANSACTION
         for statement in script.statements
     )

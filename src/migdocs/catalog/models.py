@@ -150,6 +150,59 @@ class Ledger(_Model):
         return self
 
 
+RUNNER_KINDS = (
+    "plain",
+    "drizzle",
+    "flyway",
+    "golang-migrate",
+    "dbmate",
+    "goose",
+    "prisma",
+    "supabase",
+    "sqitch",
+    "folders",
+)
+"""Every runner migdocs knows, by the catalog's name for it."""
+
+RunnerKind = Literal[
+    "plain",
+    "drizzle",
+    "flyway",
+    "golang-migrate",
+    "dbmate",
+    "goose",
+    "prisma",
+    "supabase",
+    "sqitch",
+    "folders",
+]
+
+
+class RunnerSettings(_Model):
+    """The tool that applies the migrations: where their SQL is, their order, transactions
+    and ledger."""
+
+    kind: RunnerKind = "plain"
+    """`plain` reads `paths` and `conventions`; every other kind reads its runner's layout."""
+    path: NonEmpty | None = None
+    """The runner's folder, relative to the catalog (default: the runner's own default)."""
+    include: list[NonEmpty] = Field(default_factory=_empty)
+    """Globs of the files of this database, where one folder holds several databases'."""
+    exclude: list[NonEmpty] = Field(default_factory=_empty)
+    """Globs of files in the folder that are not this database's."""
+    ledger: NonEmpty | None = None
+    """Where the runner records what it applied (`schema.table`), when not its default."""
+
+    @model_validator(mode="after")
+    def _plain_has_no_folder(self) -> RunnerSettings:
+        if self.kind == "plain" and (self.path or self.include or self.exclude or self.ledger):
+            raise ValueError(
+                "runner `plain` reads `paths`, `conventions` and `ledger`; "
+                "`path`, `include`, `exclude` and `ledger` are for the other kinds"
+            )
+        return self
+
+
 class RuleSetting(_Model):
     """One rule's setting."""
 
@@ -329,6 +382,7 @@ class Catalog(_Model):
     conventions: Conventions = Conventions()
     review: ReviewPolicy = ReviewPolicy()
     ledger: Ledger = Ledger()
+    runner: RunnerSettings = RunnerSettings()
     rules: dict[Annotated[str, StringConstraints(pattern=RULE_CODE)], RuleSetting] = Field(
         default_factory=_no_settings,
         # pydantic writes only `patternProperties`, which lets any other key through.
@@ -339,6 +393,20 @@ class Catalog(_Model):
     live: Live = Live()
     migrations: list[Migration] = Field(default_factory=_empty)
     """Every migration, in the order they are applied."""
+
+    @model_validator(mode="after")
+    def _one_layout(self) -> Catalog:
+        if self.runner.kind != "plain":
+            said = [
+                key for key in ("paths", "conventions", "ledger") if key in self.model_fields_set
+            ]
+            if said:
+                keys = " and ".join(f"`{key}`" for key in said)
+                raise ValueError(
+                    f"{keys} belong to runner `plain`; runner `{self.runner.kind}` knows its "
+                    "own layout (give `runner.path`, and `runner.ledger` for another table)"
+                )
+        return self
 
 
 def json_schema() -> dict[str, Any]:

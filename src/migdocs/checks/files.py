@@ -29,6 +29,20 @@ def _not_named(files: list[Path], named: list[Path]) -> Iterator[Path]:
             yield path
 
 
+def _layout(rule: Rule, context: StaticContext) -> Iterator[Finding]:
+    """The rule's findings from the runner's own reading of its folder: files it would
+    ignore (MG103), rollbacks of no migration (MG106), a version twice (MG109), a journal
+    or plan naming a missing file (MG102)."""
+    project = context.project
+    for problem in project.layout_problems(rule.code):
+        yield rule.finding(
+            problem.message,
+            migration=problem.migration,
+            file=project.display(project.migrations_dir / problem.file),
+            line=problem.line,
+        )
+
+
 class UnlistedMigration(Rule):
     """A migration SQL file is not in the catalog.
 
@@ -95,6 +109,7 @@ class MissingMigrationFile(Rule):
                     file=project.catalog_display,
                     line=project.loaded.line_of("migrations", entry.index, key),
                 )
+        yield from _layout(self, context)
 
 
 class NamingConvention(Rule):
@@ -123,6 +138,9 @@ class NamingConvention(Rule):
 
     def check(self, context: StaticContext) -> Iterator[Finding]:
         project = context.project
+        if project.layout is not None:  # the runner's own rule: files it would ignore
+            yield from _layout(self, context)
+            return
         conventions = project.catalog.conventions
         for entry in project.entries:
             if not project.migration_pattern.match(entry.forward_path.name):
@@ -247,6 +265,7 @@ class UnlistedRollback(Rule):
             yield self.finding(
                 "file in the rollbacks folder belongs to no entry", file=project.display(path)
             )
+        yield from _layout(self, context)
 
 
 class SortOrder(Rule):
@@ -277,6 +296,9 @@ class SortOrder(Rule):
 
     def check(self, context: StaticContext) -> Iterator[Finding]:
         project = context.project
+        if project.layout is not None:
+            yield from self._runner_order(context)
+            return
         previous = None
         for entry in project.entries:
             name = entry.migration.file_name
@@ -290,6 +312,28 @@ class SortOrder(Rule):
                     line=project.loaded.line_of("migrations", entry.index),
                 )
             previous = entry
+
+    def _runner_order(self, context: StaticContext) -> Iterator[Finding]:
+        """The catalog's order against the order the runner applies its migrations in."""
+        project = context.project
+        runner = project.layout
+        assert runner is not None
+        position = {listed.id: index for index, listed in enumerate(project.listing.migrations)}
+        latest: tuple[int, str] | None = None
+        for entry in project.entries:
+            at = position.get(entry.id)
+            if at is None:
+                continue
+            if latest is not None and at < latest[0]:
+                yield self.finding(
+                    f"{runner.kind} applies {entry.id!r} before {latest[1]!r} (its order: "
+                    f"{project.listing.order_source}), but the catalog lists it after",
+                    migration=entry.id,
+                    file=project.catalog_display,
+                    line=project.loaded.line_of("migrations", entry.index),
+                )
+            elif latest is None or at > latest[0]:
+                latest = (at, entry.id)
 
 
 class DateMismatch(Rule):
@@ -323,9 +367,16 @@ class DateMismatch(Rule):
         previous: dt.date | None = None
         for entry in project.entries:
             date = entry.migration.date
-            match = project.migration_pattern.match(entry.forward_path.name)
-            if match is not None and "date" in match.groupdict():
-                named = match["date"]
+            named: str | None = None
+            if project.layout is not None:
+                listed = project.listed.get(entry.id)
+                if listed is not None and listed.date is not None:
+                    named = listed.date.isoformat()
+            else:
+                match = project.migration_pattern.match(entry.forward_path.name)
+                if match is not None and "date" in match.groupdict():
+                    named = match["date"]
+            if named is not None:
                 if named != date.isoformat():
                     yield self.finding(
                         f"date {date.isoformat()} disagrees with the file name's {named}",
@@ -392,3 +443,4 @@ class DuplicateEntry(Rule):
                         file=project.catalog_display,
                         line=project.loaded.line_of("migrations", entry.index),
                     )
+        yield from _layout(self, context)

@@ -207,6 +207,8 @@ class Script:
         problems: Why some of it could not be read.
         parsed: Whether the whole file parsed; if not, its effects are unknown.
         ignores: Its ``-- migdocs: ignore`` comments, for the rule that checks them.
+        transaction: Whether its runner may run it in a transaction block (``False`` for
+            dbmate's ``transaction:false`` and goose's ``NO TRANSACTION``).
     """
 
     path: Path
@@ -217,6 +219,7 @@ class Script:
     problems: list[ScriptProblem] = field(default_factory=list)
     parsed: bool = True
     ignores: list[IgnoreComment] = field(default_factory=list)
+    transaction: bool = True
     _ends: list[int] | None = field(default=None, init=False, repr=False, compare=False)
 
     @cached_property
@@ -305,6 +308,11 @@ def parse_text(text: str, display: str = "<sql>") -> Script:
     script = Script(Path(display), display, text.encode("utf-8"), body)
     _parse(script, body)
     return script
+
+
+def parse_into(script: Script, text: str) -> None:
+    """Analyze ``text`` into ``script`` (a section of a file, masked to keep its lines)."""
+    _parse(script, text)
 
 
 def _parse(script: Script, text: str) -> None:
