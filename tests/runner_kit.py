@@ -1,0 +1,81 @@
+"""Helpers for the runner tests: fixtures copied to a temporary folder, the console script,
+and a live database migrated as the runner would migrate it.
+
+A fixture of a runner lives in ``tests/fixtures/runners/<name>`` (a small excerpt of a real
+public history, its source named in the fixture). `migrate` applies its migrations to a
+real database statement by statement, in autocommit, the way a deploy leaves it; the test
+then writes the ledger rows exactly as that runner writes them (each test knows its
+runner's table), so that `migdocs audit` reads what production would hold.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+from migdocs.project import Project
+from migdocs.sql.script import Script
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "runners"
+MIGDOCS = [sys.executable, "-m", "migdocs"]
+
+
+def copy_fixture(name: str, tmp_path: Path) -> Path:
+    """A copy of ``tests/fixtures/runners/<name>`` that the test may change."""
+    target = tmp_path / name
+    shutil.copytree(FIXTURES / name, target)
+    return target
+
+
+def migdocs(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``python -m migdocs ARGS`` in ``cwd``, without the CI's or the user's URLs."""
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CI", "MIGDOCS_SCRATCH_URL", "MIGDOCS_DATABASE_URL")
+    }
+    return subprocess.run(
+        [*MIGDOCS, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def run_script(conn: psycopg.Connection[object], script: Script) -> None:
+    """Every statement of ``script``, one at a time (the connection is in autocommit)."""
+    for statement in script.statements:
+        conn.execute(script.statement_text(statement).encode())  # type: ignore[call-overload]
+
+
+def migrate(url: str, catalog: Path, *, upto: int | None = None) -> Project:
+    """Apply the forward script of each catalog entry (the first ``upto``) to the database
+    at ``url``, and create the runner's ledger table empty; returns the project."""
+    project = Project.load(catalog)
+    with psycopg.connect(url, autocommit=True) as conn:
+        runner = project.runner
+        if runner.ledger and runner.ledger_ddl:
+            schema, _, _ = runner.ledger.rpartition(".")
+            table = ".".join(f'"{part}"' for part in runner.ledger.split("."))
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema or "public"}"'.encode())
+            conn.execute(runner.ledger_ddl.format(table=table, schema=f'"{schema}"').encode())
+        for entry in project.entries[:upto]:
+            script = project.forward(entry)
+            assert script is not None and script.parsed, entry.id
+            run_script(conn, script)
+    return project
+
+
+def execute(url: str, *statements: str, params: tuple[object, ...] = ()) -> None:
+    """Run SQL on the database at ``url`` in autocommit (to write ledger rows)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement.encode() if not params else statement, params or None)  # type: ignore[call-overload]
