@@ -69,7 +69,8 @@ def migrate(url: str, catalog: Path, *, upto: int | None = None) -> Project:
             conn.execute(runner.ledger_ddl.format(table=table, schema=f'"{schema}"').encode())
         for entry in project.entries[:upto]:
             script = project.forward(entry)
-            assert script is not None and script.parsed, entry.id
+            assert script is not None, entry.id
+            assert script.parsed, entry.id
             run_script(conn, script)
     return project
 

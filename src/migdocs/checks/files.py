@@ -376,14 +376,13 @@ class DateMismatch(Rule):
                 match = project.migration_pattern.match(entry.forward_path.name)
                 if match is not None and "date" in match.groupdict():
                     named = match["date"]
-            if named is not None:
-                if named != date.isoformat():
-                    yield self.finding(
-                        f"date {date.isoformat()} disagrees with the file name's {named}",
-                        migration=entry.id,
-                        file=project.catalog_display,
-                        line=project.loaded.line_of("migrations", entry.index, "date"),
-                    )
+            if named is not None and named != date.isoformat():
+                yield self.finding(
+                    f"date {date.isoformat()} disagrees with the file name's {named}",
+                    migration=entry.id,
+                    file=project.catalog_display,
+                    line=project.loaded.line_of("migrations", entry.index, "date"),
+                )
             if previous is not None and date < previous:
                 yield self.finding(
                     f"date {date.isoformat()} is before the previous entry's "
