@@ -20,11 +20,12 @@ from migdocs.drift import LiveSection, compare_live
 from migdocs.errors import MigdocsError
 from migdocs.ledger import (
     LedgerRow,
+    applied_ids,
     compare_ledger,
-    ledger_table,
-    ledger_tables,
     missing_ledger,
-    read_ledger,
+    project_ledger,
+    read_project_ledger,
+    runner_schemas,
     unrecorded,
 )
 from migdocs.pg import read_snapshot
@@ -95,34 +96,33 @@ def audit_database(project: Project, replay: ReplayResult, database: LiveDatabas
     Raises:
         MigdocsError: when a catalog query fails (a role that cannot read the catalogs).
     """
-    ledger = project.catalog.ledger
+    ledger = project_ledger(project)
     try:
         snapshot = read_snapshot(database.conn)
         applied: set[str] | None = None
         rows: list[LedgerRow] | None = None
         ledger_findings: list[Finding] = []
-        if ledger.kind != "none":
+        if ledger is not None:
             try:
-                rows = read_ledger(database.conn, ledger, project)
+                rows = read_project_ledger(database.conn, project)
             except LookupError as missing:
-                ledger_findings = [missing_ledger(ledger, str(missing), database.name)]
+                ledger_findings = [missing_ledger(ledger[0], str(missing), database.name)]
             else:
                 ledger_findings = compare_ledger(project, rows, database.name)
-                applied = {row.migration for row in rows if row.migration is not None}
+                applied = applied_ids(rows)
     except psycopg.Error as error:
         reason = " ".join(str(error).split())
         raise MigdocsError(f"{database.name}: cannot read the database: {reason}") from None
-    # drizzle keeps its ledger in a schema of its own: that schema is the runner's, not drift.
-    table = ledger_table(ledger)
-    skip_schemas = [table.split(".", 1)[0]] if ledger.kind == "drizzle" and table else []
+    # drizzle, sqitch and Supabase keep their ledger in a schema of their own: that schema is
+    # the runner's, not drift.
     section = compare_live(
         project,
         replay,
         snapshot,
         database=database.name,
         server=database.server,
-        skip_schemas=skip_schemas,
-        skip_objects=sorted(ledger_tables(ledger)),
+        skip_schemas=runner_schemas(project),
+        skip_objects=[ledger[1]] if ledger is not None else [],
         ledger_applied=applied,
     )
     if rows is not None:

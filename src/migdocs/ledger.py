@@ -40,26 +40,28 @@ from migdocs.checks.base import Rule
 from migdocs.checks.registry import rule_by_code
 from migdocs.project import Entry, Project
 from migdocs.report.finding import Finding
+from migdocs.runners.base import LedgerRow
+
+__all__ = [
+    "LedgerRow",
+    "compare_ledger",
+    "drizzle_hash",
+    "drizzle_hashes",
+    "flyway_checksum",
+    "ledger_table",
+    "ledger_tables",
+    "missing_ledger",
+    "project_ledger",
+    "read_ledger",
+    "read_project_ledger",
+    "runner_schemas",
+    "unrecorded",
+    "applied_ids",
+    "ledger_setup",
+]
 
 DRIZZLE_TABLE = "drizzle.__drizzle_migrations"
 FLYWAY_TABLE = "flyway_schema_history"
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerRow:
-    """One row of a ledger.
-
-    Attributes:
-        label: How the row names its migration (hash, script or version), for messages.
-        migration: The catalog id it matches, if any.
-        recorded: The checksum the runner recorded, if it records one.
-        expected: The checksum of the file today, computed as the runner does.
-    """
-
-    label: str
-    migration: str | None
-    recorded: str | None = None
-    expected: str | None = None
 
 
 def drizzle_hash(raw: bytes, *, normalize_newlines: bool = True) -> str:
@@ -107,6 +109,69 @@ def ledger_tables(ledger: Ledger) -> set[str]:
     columns, constraints and indexes)."""
     table = ledger_table(ledger)
     return {table} if table else set()
+
+
+def project_ledger(project: Project) -> tuple[str, str] | None:
+    """The project's ledger as ``(kind, schema.table)``: the catalog's runner's (its
+    ``runner.ledger`` or default table), or for `plain` the ``ledger:`` block's; ``None``
+    when there is none."""
+    runner = project.layout
+    if runner is None:
+        table = ledger_table(project.catalog.ledger)
+        return (project.catalog.ledger.kind, table) if table else None
+    if not runner.ledger:
+        return None
+    table = runner.ledger if "." in runner.ledger else f"public.{runner.ledger}"
+    return (runner.kind, table)
+
+
+#: Runners that keep their ledger in a schema of their own: that schema is theirs, not drift.
+_OWN_SCHEMA = frozenset({"drizzle", "sqitch", "supabase"})
+
+
+def runner_schemas(project: Project) -> list[str]:
+    """Schemas that belong to the migration runner (drizzle's, sqitch's registry,
+    ``supabase_migrations``): never reported as drift."""
+    ledger = project_ledger(project)
+    if ledger is None or ledger[0] not in _OWN_SCHEMA:
+        return []
+    return [ledger[1].split(".", 1)[0]]
+
+
+def ledger_setup(project: Project) -> sql.Composed | None:
+    """SQL that makes the runner's ledger table as the runner makes it (its schema first),
+    for replay to run before the first migration: real migrations touch it. ``None`` for
+    `plain` and for runners without a ledger."""
+    runner = project.layout
+    ledger = project_ledger(project)
+    if runner is None or ledger is None or not runner.ledger_ddl:
+        return None
+    schema, _, name = ledger[1].partition(".")
+    parts: list[sql.Composable] = []
+    if schema != "public":
+        parts.append(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    parts.append(
+        sql.SQL(runner.ledger_ddl).format(  # type: ignore[arg-type]
+            table=sql.Identifier(schema, name), schema=sql.Identifier(schema)
+        )
+    )
+    return sql.SQL("; ").join(parts)
+
+
+def read_project_ledger(conn: psycopg.Connection[Any], project: Project) -> list[LedgerRow]:
+    """The project's ledger rows (see [project_ledger][migdocs.ledger.project_ledger]).
+
+    Raises:
+        psycopg.Error: when the table cannot be read (the caller names the database).
+        LookupError: when the ledger's table does not exist.
+    """
+    runner = project.layout
+    if runner is None:
+        return read_ledger(conn, project.catalog.ledger, project)
+    ledger = project_ledger(project)
+    if ledger is None:
+        return []
+    return runner.read_ledger(conn, _existing(conn, ledger[1]), project)
 
 
 def read_ledger(conn: psycopg.Connection[Any], ledger: Ledger, project: Project) -> list[LedgerRow]:
@@ -258,10 +323,13 @@ def _rule(code: str) -> type[Rule]:
     return rule
 
 
-def missing_ledger(ledger: Ledger, reason: str, database: str) -> Finding:
-    """MG506 when the ledger's table is not there at all."""
+def missing_ledger(kind: str, reason: str, database: str) -> Finding:
+    """MG506 when the ledger's table is not there at all: one finding, not one per
+    migration."""
     return _rule("MG506").finding(
-        f"the catalog names a {ledger.kind} ledger, but {reason}", database=database
+        f"the catalog names a {kind} ledger, but {reason}: the runner has applied nothing "
+        "here, or records it elsewhere (set `runner.ledger`)",
+        database=database,
     )
 
 
@@ -270,9 +338,25 @@ def compare_ledger(project: Project, rows: list[LedgerRow], database: str) -> li
     disagree on which migrations exist."""
     checksum_rule = _rule("MG505")
     mismatch_rule = _rule("MG506")
+    partial_rule = _rule("MG504")
     findings: list[Finding] = []
     entries = {entry.id: entry for entry in project.entries}
     for row in rows:
+        if row.dirty and row.migration is not None:
+            entry = entries[row.migration]
+            findings.append(
+                partial_rule.finding(
+                    f"the ledger marks {row.label}: the migration failed halfway and the "
+                    "runner will apply nothing until the database is repaired by hand and "
+                    "the mark cleared (golang-migrate: `migrate force VERSION`)",
+                    migration=row.migration,
+                    file=project.display(entry.forward_path),
+                    database=database,
+                )
+            )
+            continue
+        if not row.applied:
+            continue
         if row.migration is None:
             findings.append(
                 mismatch_rule.finding(
@@ -291,7 +375,7 @@ def compare_ledger(project: Project, rows: list[LedgerRow], database: str) -> li
                     database=database,
                 )
             )
-    applied = {row.migration for row in rows if row.migration is not None}
+    applied = applied_ids(rows)
     last = max((entries[m].index for m in applied), default=-1)
     for entry in project.entries[: last + 1]:
         if entry.id not in applied:
@@ -305,6 +389,13 @@ def compare_ledger(project: Project, rows: list[LedgerRow], database: str) -> li
     return findings
 
 
+def applied_ids(rows: list[LedgerRow]) -> set[str]:
+    """The catalog ids the ledger records as applied (not failed, rolled back or dirty)."""
+    return {
+        row.migration for row in rows if row.migration is not None and row.applied and not row.dirty
+    }
+
+
 def unrecorded(
     project: Project, rows: list[LedgerRow], states: list[tuple[str, str]], database: str
 ) -> list[Finding]:
@@ -313,7 +404,7 @@ def unrecorded(
     again. (Gaps before the last row are [compare_ledger][migdocs.ledger.compare_ledger]'s.)"""
     mismatch_rule = _rule("MG506")
     entries = {entry.id: entry for entry in project.entries}
-    applied = {row.migration for row in rows if row.migration is not None}
+    applied = applied_ids(rows)
     last = max((entries[m].index for m in applied), default=-1)
     return [
         mismatch_rule.finding(

@@ -378,6 +378,7 @@ class Replayer:
             failure = self._run(conn, script, in_block=False)
             if failure is not None:
                 raise MigdocsError(f"{failure.location}: replay setup failed: {failure.message}")
+        self._make_ledger(conn)
         if self.capture:
             take_touched(conn)
         row = conn.execute("SELECT current_user").fetchone()
@@ -423,6 +424,22 @@ class Replayer:
             role,
             frozenset(target for target, by_name in named.items() if by_name),
         )
+
+    def _make_ledger(self, conn: Connection) -> None:
+        """The runner's ledger table, as the runner makes it before its first migration."""
+        from migdocs.ledger import ledger_setup
+
+        made = ledger_setup(self.project)
+        if made is None:
+            return
+        try:
+            conn.execute(made)
+        except psycopg.Error as error:
+            reason = " ".join(str(error).split())
+            raise MigdocsError(
+                f"{self.project.catalog_display}: the {self.project.runner.kind} ledger "
+                f"cannot be made for replay: {reason}"
+            ) from None
 
     def _replay(self, entry: Entry, forward: Script, result: MigrationReplay) -> None:
         before = self.snapshot
