@@ -28,7 +28,6 @@ import hashlib
 import json
 import re
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +43,12 @@ from migdocs.runners.base import LedgerRow
 
 __all__ = [
     "LedgerRow",
+    "applied_ids",
     "compare_ledger",
     "drizzle_hash",
     "drizzle_hashes",
     "flyway_checksum",
+    "ledger_setup",
     "ledger_table",
     "ledger_tables",
     "missing_ledger",
@@ -56,8 +57,6 @@ __all__ = [
     "read_project_ledger",
     "runner_schemas",
     "unrecorded",
-    "applied_ids",
-    "ledger_setup",
 ]
 
 DRIZZLE_TABLE = "drizzle.__drizzle_migrations"
@@ -151,7 +150,7 @@ def ledger_setup(project: Project) -> sql.Composed | None:
     if schema != "public":
         parts.append(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     parts.append(
-        sql.SQL(runner.ledger_ddl).format(  # type: ignore[arg-type]
+        sql.SQL(runner.ledger_ddl).format(
             table=sql.Identifier(schema, name), schema=sql.Identifier(schema)
         )
     )
