@@ -51,6 +51,7 @@ from migdocs.site.fragments import (
     html_text,
 )
 from migdocs.sql.model import SchemaModel
+from migdocs.sql.script import Script
 
 #: Lines of SQL shown on a migration page; the whole file is a link away.
 SQL_LINES = 300
@@ -544,9 +545,11 @@ class Site:
         replay = self.replay.get(entry.id)
         forward = self.project.forward(entry)
         rollback_script = self.project.rollback(entry)
-        forward_sql, forward_more = _excerpt(forward.text if forward else None)
+        forward_sql, forward_more = _excerpt(_shown(forward, entry.forward_part))
         rollback_sql, rollback_more = (
-            _excerpt(rollback_script.text) if rollback_script is not None else (None, 0)
+            _excerpt(_shown(rollback_script, entry.rollback_part))
+            if rollback_script is not None
+            else (None, 0)
         )
         rollback = None
         if migration.rollback is not None:
@@ -823,6 +826,14 @@ class Site:
 
 def _chunks(rows: list[Any], size: int) -> list[list[Any]]:
     return [rows[start : start + size] for start in range(0, len(rows), size)] or [[]]
+
+
+def _shown(script: Script | None, part: str | None) -> str | None:
+    """A script's text as its page shows it: a section of a file (dbmate, goose) without the
+    other section's emptied lines before it."""
+    if script is None or script.text is None:
+        return None
+    return script.text.lstrip("\r\n") if part is not None else script.text
 
 
 def _excerpt(text: str | None) -> tuple[str | None, int]:
