@@ -65,13 +65,15 @@ ENTRIES = """\
     title: Create users
     purpose: Accounts.
     creates: {tables: [users]}
-    rollback: {file: 20230101120000_create_users.sql, risk: high, impact: [data-loss], summary: Drops.}
+    rollback:
+      {file: 20230101120000_create_users.sql, risk: high, impact: [data-loss], summary: Drops.}
   - id: 20230102120000_add_index
     date: 2023-01-02
     title: Add index
     purpose: Lookups.
     creates: {indexes: [users_email_idx]}
-    rollback: {file: 20230102120000_add_index.sql, risk: low, impact: [performance], summary: Drops.}
+    rollback:
+      {file: 20230102120000_add_index.sql, risk: low, impact: [performance], summary: Drops.}
 """
 
 
@@ -166,13 +168,13 @@ def test_runner_order_and_dates(tmp_path: Path) -> None:
         entries,
     )
     found = _codes(catalog)
-    assert ("MG107", "catalog.yaml", 11) in found
-    assert ("MG108", "catalog.yaml", 12) in found  # 2023-01-05 against the name's 2023-01-01
+    assert ("MG107", "catalog.yaml", 12) in found
+    assert ("MG108", "catalog.yaml", 13) in found  # 2023-01-05 against the name's 2023-01-01
 
 
 def test_verify_makes_the_ledger_before_the_first_migration(tmp_path: Path) -> None:
     touches = "-- migrate:up\ncomment on table schema_migrations is 'dbmate';\n-- migrate:down\n"
-    catalog = _history(
+    _history(
         tmp_path,
         {
             "20230101120000_create_users.sql": CREATE_USERS,
