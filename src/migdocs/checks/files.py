@@ -118,7 +118,10 @@ class NamingConvention(Rule):
     ## What it does
     Matches every migration and rollback file named in the catalog against
     `conventions.migration` and `conventions.rollback` (`{date}_{name}.sql` and
-    `{date}_rollback_{name}.sql` by default).
+    `{date}_rollback_{name}.sql` by default). With a `runner` other than `plain`, names the
+    `.sql` files in the runner's folder that the runner itself would ignore (a golang-migrate
+    file without `.up.sql`, a Flyway file without `V<version>__`, a file drizzle's journal
+    does not list).
 
     ## Why is this bad?
     Names are how people find a migration and its rollback in a hurry; a name that breaks
@@ -272,8 +275,11 @@ class SortOrder(Rule):
     """Sorted file names give a different order than the catalog.
 
     ## What it does
-    Compares the catalog's order with the order of the migration file names sorted as
-    strings (same-date files sort alphabetically).
+    Compares the catalog's order with the order the runner applies the files in: for the
+    `plain` runner, file names sorted as strings (same-date files sort alphabetically); for
+    every other runner, its own rule — versions numerically (Flyway's `V1_10` after `V1_9`,
+    golang-migrate, dbmate, goose), timestamps (Supabase, Prisma), drizzle's journal,
+    sqitch's plan.
 
     ## Why is this bad?
     The catalog's order is the truth, but many runners apply files in name order: such a
