@@ -20,6 +20,7 @@ import click
 from migdocs.errors import CatalogError, MigdocsError
 from migdocs.report.escaping import inert_lines, shown
 from migdocs.report.report import EXIT_CANNOT_RUN, EXIT_INTERRUPTED
+from migdocs.runners import MODULES as RUNNER_KINDS
 
 if TYPE_CHECKING:
     from migdocs.checks import Rule
@@ -611,20 +612,67 @@ def serve(config_file: str, dev_addr: str) -> int:
     "texts from.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing catalog.")
+@click.option(
+    "--runner",
+    "runner_kind",
+    type=click.Choice(list(RUNNER_KINDS)),
+    metavar="KIND",
+    help=f"Adopt the history of this runner ({', '.join(RUNNER_KINDS)}).",
+)
+@click.option(
+    "--migrations-dir",
+    type=click.Path(file_okay=False),
+    metavar="PATH",
+    help="Adopt the history in this folder (with --runner: exactly that runner's reading).",
+)
+@click.option(
+    "--update",
+    is_flag=True,
+    help="Add entries for the migration files the catalog lacks, changing nothing else.",
+)
 @click.pass_obj
-def init(options: Options, from_markdown: str | None, force: bool) -> int:
-    """Write a catalog for an existing history (SQL files, a drizzle journal, a document)."""
-    from migdocs import adopt
+def init(
+    options: Options,
+    from_markdown: str | None,
+    force: bool,
+    runner_kind: str | None,
+    migrations_dir: str | None,
+    update: bool,
+) -> int:
+    """Write a catalog for an existing history: found by walking the repository, read as
+    its runner reads it (dbmate, golang-migrate, Flyway, Prisma…), with a history document's
+    texts."""
+    from migdocs import adopt, discovery
 
     path = Path(options.catalog)
+    root = path.parent if str(path.parent) else Path(".")
+    history = adopt.read_history(Path(from_markdown)) if from_markdown else None
+    if update:
+        if force or runner_kind or migrations_dir:
+            raise click.UsageError("--update keeps the catalog's runner and folder; give it alone")
+        if not path.exists():
+            raise MigdocsError(f"{path}: no catalog to update; write one with `migdocs init`")
+        updated = adopt.update(path, options.catalog, history)
+        if not updated.added:
+            _say(f"{path}: every migration file has an entry; nothing to add")
+            return 0
+        write_atomically(path, updated.text)
+        _say(f"added {len(updated.added)} entries to {path}:", *(f"  {i}" for i in updated.added))
+        click.echo("next: `migdocs check`, then replace each TODO (MG604 lists them)")
+        return 0
     if path.exists() and not force:
         raise MigdocsError(f"{path}: a catalog is already there; use --force to replace it")
-    history = adopt.read_history(Path(from_markdown)) if from_markdown else None
-    text = adopt.build(path.parent if str(path.parent) else Path("."), history)
+    choice = discovery.choose(
+        root, runner_kind, Path(migrations_dir) if migrations_dir is not None else None
+    )
+    text = adopt.adopt(root, choice, history)
     write_atomically(path, text)
-    _say(f"wrote {path}")
-    for name, content in adopt.site_files(path.parent, text).items():
-        target = path.parent / name
+    for note in choice.notes:
+        _say(f"note: {note}")
+    where = discovery.shown(choice.folder.resolve(), root.resolve())
+    _say(f"wrote {path}: the {choice.runner.kind} history in {where}")
+    for name, content in adopt.site_files(root, text).items():
+        target = root / name
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(target, content)
