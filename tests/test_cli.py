@@ -835,6 +835,7 @@ def test_schema_is_the_catalogs_json_schema() -> None:
         "conventions",
         "review",
         "ledger",
+        "runner",
         "rules",
         "replay",
         "live",
