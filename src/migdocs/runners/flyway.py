@@ -336,9 +336,10 @@ class Flyway(Runner):
         self, conn: psycopg.Connection[Any], table: sql.Composable, project: Project
     ) -> list[LedgerRow]:
         """One row per script Flyway ran and still counts: for a version, its last run (an
-        undo or a failure leaves it not applied); for a repeatable, its last run, not applied
-        when the file changed since (Flyway runs it again); every version a baseline covers.
-        Rows a ``repair`` deleted and the schema-creation marker are left out."""
+        undo leaves it not applied, a failure dirty: Flyway migrates no further until
+        ``repair``); for a repeatable, its last run, not applied when the file changed since
+        (Flyway runs it again); every version a baseline covers. Rows a ``repair`` deleted and
+        the schema-creation marker are left out."""
         from psycopg import sql as _sql
 
         rows = conn.execute(
@@ -386,7 +387,9 @@ class Flyway(Runner):
                 out.append(LedgerRow(f"{label} ({state})", owner, applied=False))
                 continue
             if not success:
-                out.append(LedgerRow(f"{label} (failed)", owner, applied=False))
+                # Flyway refuses to migrate past a failed script until `flyway repair`.
+                failed = f"{label} as failed (`flyway repair` clears it)"
+                out.append(LedgerRow(failed, owner, applied=False, dirty=True))
                 continue
             recorded = None if checksum is None or kind != "SQL" else str(checksum)
             now = expected.get(owner) if owner is not None else None

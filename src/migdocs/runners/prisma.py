@@ -174,7 +174,8 @@ class Prisma(Runner):
         self, conn: psycopg.Connection[Any], table: sql.Composable, project: Project
     ) -> list[LedgerRow]:
         """Every row, in the order the migrations started: applied when it finished and was
-        not rolled back; its checksum held against the script's where it is applied."""
+        not rolled back, dirty when it started and never finished (Prisma then refuses to
+        deploy); its checksum held against the script's where it is applied."""
         from psycopg import sql as _sql
 
         rows = conn.execute(
@@ -192,7 +193,9 @@ class Prisma(Runner):
                 out.append(LedgerRow(f"{name} (rolled back)", migration, applied=False))
                 continue
             if finished_at is None:
-                out.append(LedgerRow(f"{name} (failed: not finished)", migration, applied=False))
+                # Prisma applies nothing more until the failed migration is resolved (P3009).
+                failed = f"{name} as started but not finished (`prisma migrate resolve` clears it)"
+                out.append(LedgerRow(failed, migration, applied=False, dirty=True))
                 continue
             recorded = str(checksum)
             expected = None
