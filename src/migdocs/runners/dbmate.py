@@ -1,15 +1,27 @@
 """dbmate: one file per migration, ``-- migrate:up`` and ``-- migrate:down`` sections.
 
-Read as dbmate reads it (``pkg/dbmate/migration.go``, ``migrations.go``):
+Read as dbmate reads it (amacneil/dbmate ``pkg/dbmate/db.go`` ``FindMigrations`` and
+``Migrate``, ``pkg/dbmate/migration.go`` ``parseMigrationContents``,
+``pkg/driver/postgres/postgres.go``):
 
-- a migration is a file ``<digits>…​.sql`` in ``db/migrations``; its version is the leading
-  digits (usually a ``YYYYMMDDHHMMSS`` stamp), and files run in version order;
-- the up section starts at the first line ``-- migrate:up`` and runs to the first line
-  ``-- migrate:down``, which starts the down section; only comments may come before the up
-  marker; dbmate refuses a file without both markers or with the down marker first;
-- ``transaction:false`` after a marker runs that section outside a transaction;
-- the ledger is ``schema_migrations(version varchar(128) primary key)``, one row per
-  applied version (``--migrations-table`` renames it).
+- a migration is a plain file directly in ``db/migrations`` whose name matches
+  ``^(\\d+).*\\.sql$``; its version is the leading digits as written (``0001`` stays
+  ``0001``), and files run in the order of their *names* sorted as strings (not
+  numerically: ``10_b.sql`` runs before ``9_a.sql``);
+- a section starts at a line matching ``^--\\s*migrate:up(\\s*$|\\s+\\S+)`` and runs to
+  the line ``-- migrate:down``, which starts the down section; only blank and ``--``
+  comment lines may come before the first up marker; dbmate refuses a file without both
+  markers, with the down marker first, or (since 2.34) with two down markers after one up;
+  since 2.29 a second ``-- migrate:up`` starts another up/down pair, each run on its own
+  (migdocs reads one pair per file and says so);
+- ``transaction:false`` after a marker runs that section outside a transaction (the
+  section is still one multi-statement query, which PostgreSQL runs as one implicit
+  transaction); options are ``key:value`` words on the marker's line;
+- the ledger is ``create table if not exists schema_migrations (version varchar primary
+  key)`` in the URL's first ``search_path`` schema or ``current_schema()``
+  (``--migrations-table`` renames it); after each section dbmate runs
+  ``insert into schema_migrations (version) values ($1)`` in the same transaction, so a
+  second file with one version fails there.
 """
 
 from __future__ import annotations
@@ -27,7 +39,6 @@ from migdocs.runners.base import (
     Runner,
     Sections,
     date_from_name,
-    duplicate_versions,
     title_from,
 )
 
@@ -39,13 +50,15 @@ if TYPE_CHECKING:
 
 _FILE = re.compile(r"^(\d+).*\.sql$")
 _UP = re.compile(r"^--\s*migrate:up(\s*$|\s+\S+)")
-_DOWN = re.compile(r"^--\s*migrate:down(\s*$|\s+\S+)$")
+_DOWN = re.compile(r"^--\s*migrate:down(\s*$|\s+\S+)")
 _ANY = re.compile(r"^--\s*migrate:(\S*)")
 _COMMENT_OR_BLANK = re.compile(r"^\s*(--.*)?$")
 
 
 def _options(line: str) -> dict[str, str]:
-    rest = re.sub(r"^--\s*migrate:\S*", "", line).strip()
+    """The ``key:value`` options of a marker line, as dbmate's ``parseMigrationOptions``
+    reads them (a word with no colon or two is skipped)."""
+    rest = re.sub(r"^--\s*migrate:(up|down)", "", line).strip()
     pairs = (part.split(":") for part in rest.split()) if rest else ()
     return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
 
@@ -57,7 +70,7 @@ class Dbmate(Runner):
     default_path = "db/migrations"
     sectioned = True
     default_ledger = "public.schema_migrations"
-    ledger_ddl = "CREATE TABLE IF NOT EXISTS {table} (version varchar(128) PRIMARY KEY)"
+    ledger_ddl = "CREATE TABLE IF NOT EXISTS {table} (version varchar PRIMARY KEY)"
 
     @classmethod
     def evidence(cls, folder: Path) -> Evidence | None:
@@ -79,7 +92,8 @@ class Dbmate(Runner):
         return Evidence(cls.kind, folder, 60 + marked, reasons, len(names))
 
     def listing(self) -> Listing:
-        out = Listing(order_source="versions (the leading digits of each name)")
+        out = Listing(order_source="file names, sorted as text")
+        first_of: dict[str, str] = {}
         for name in self.names():
             match = _FILE.match(name)
             if match is None:
@@ -95,54 +109,72 @@ class Dbmate(Runner):
                 continue
             version = match[1]
             stem = name[: -len(".sql")]
+            first = first_of.setdefault(version, name)
+            if first != name:
+                out.problems.append(
+                    LayoutProblem(
+                        "MG109",
+                        name,
+                        None,
+                        f"version {version} is also {first}'s: dbmate runs both, and the "
+                        "second fails when it records the version schema_migrations already "
+                        "holds",
+                        stem,
+                    )
+                )
             out.migrations.append(
                 Listed(
                     id=stem,
                     file=name,
                     rollback=name,
-                    order=(int(version),),
+                    order=(name,),
                     version=version,
                     date=date_from_name(version),
                     title=title_from(stem),
                 )
             )
-        out.migrations.sort(key=lambda item: (item.order, item.file))
-        out.problems.extend(duplicate_versions(out.migrations))
+        out.migrations.sort(key=lambda item: item.order)
         return out
 
     def sections(self, text: str) -> Sections:
         lines = text.splitlines()
         up = down = None
+        pair_has_down = False  # the current up/down pair already has its down marker
         problems: list[LayoutProblem] = []
         for number, line in enumerate(lines, start=1):
             if _UP.match(line):
+                pair_has_down = False
                 if up is None:
                     up = number
-                elif down is None:
+                else:
                     problems.append(
                         self._problem(
                             number,
-                            "a second `-- migrate:up`: dbmate "
-                            "reads it as a comment inside the up section",
+                            "a second `-- migrate:up`: dbmate 2.29 and later run each "
+                            "up/down pair of a file on its own, earlier releases read this "
+                            "line as a comment; migdocs reads one pair per file: give each "
+                            "pair a file of its own",
                         )
                     )
             elif _DOWN.match(line):
                 if down is None:
                     down = number
+                if not pair_has_down:
+                    pair_has_down = True
                 else:
                     problems.append(
                         self._problem(
                             number,
-                            "a second `-- migrate:down`: dbmate "
-                            "runs it as part of the down section",
+                            "a second `-- migrate:down`: dbmate 2.34 and later refuse the "
+                            "file, earlier releases ran both as one down section",
                         )
                     )
             elif (marker := _ANY.match(line)) is not None:
                 problems.append(
                     self._problem(
                         number,
-                        f"`-- migrate:{marker[1]}` is no dbmate "
-                        "marker (`-- migrate:up`, `-- migrate:down`)",
+                        f"`-- migrate:{marker[1]}` is no dbmate marker (`-- migrate:up`, "
+                        "`-- migrate:down`): dbmate reads the line as a comment",
                     )
                 )
         last = max(1, len(lines))
@@ -171,7 +203,11 @@ class Dbmate(Runner):
         for number, line in enumerate(lines[: up - 1], start=1):
             if not _COMMENT_OR_BLANK.match(line):
                 problems.append(
-                    self._problem(number, "dbmate refuses it: a statement before `-- migrate:up`")
+                    self._problem(
+                        number,
+                        "dbmate refuses it: a statement before `-- migrate:up` "
+                        "(only blank and `--` comment lines may come first)",
+                    )
                 )
                 break
         up_end = (down - 1) if down is not None else last
@@ -198,8 +234,8 @@ class Dbmate(Runner):
 def version_rows(
     conn: psycopg.Connection[Any], table: sql.Composable, project: Project, column: str
 ) -> list[LedgerRow]:
-    """A ledger of one row per applied version (dbmate, Supabase): each matched with the
-    catalog entry whose runner version it is."""
+    """A ledger of one row per applied version (dbmate, Supabase, diesel): each matched
+    with the catalog entry whose runner version it is."""
     from psycopg import sql as _sql
 
     rows = conn.execute(
