@@ -626,7 +626,7 @@ def build(
     }
     defaults = {"migration": MIGRATION_CONVENTIONS[0], "rollback": ROLLBACK_CONVENTIONS[0]}
     paths: dict[str, str] = {}
-    if os.path.normpath(migrations_dir) != os.path.normpath(root / "migrations"):
+    if migrations_dir.resolve() != (root / "migrations").resolve():
         paths = {
             "migrations": _relative(migrations_dir, root),
             "rollbacks": _relative(rollbacks_dir, root),
@@ -791,16 +791,11 @@ def runner_drafts(
             file=listed.file if by_id[listed.id].file != listed.file else None,
         )
         if not runner.has_rollbacks:
-            draft.none = (
-                f"TODO: {runner.kind} runs no rollback scripts: say how this migration is "
-                "undone (a new migration, a restore)"
-            )
+            draft.none = f"TODO: {runner.kind} has no rollback scripts; say how to undo it"
         elif listed.rollback is None:
-            draft.none = "TODO: there is no rollback script: write one, or say why there is none"
+            draft.none = "TODO: no rollback script; write one, or say why there is none"
         elif runner.sectioned and listed.rollback == listed.file and _empty_down(runner, listed):
-            draft.none = (
-                "TODO: its down section is empty: write the rollback, or say why there is none"
-            )
+            draft.none = "TODO: the down section is empty; write it, or say why there is none"
         else:
             draft.rollback = listed.rollback
         drafts.append(draft)

@@ -191,7 +191,7 @@ def _without_repeats(found: list[Evidence]) -> list[Evidence]:
             or any(evidence.folder.is_relative_to(f) and evidence.folder != f for f in folders)
         ):
             continue
-        if any(
+        if evidence.runner != "plain" and any(
             other.runner == evidence.runner
             and other.migrations == evidence.migrations
             and other.folder != evidence.folder
