@@ -746,6 +746,10 @@ class Sqitch(Runner):
         return found
 
     def default_file(self, migration_id: str) -> str:
+        plan = self.plan()
+        for change in plan.changes if plan is not None else []:
+            if self.catalog_id(change) == migration_id:
+                return f"deploy/{change.path}"
         return f"deploy/{migration_id}.sql"
 
     def checksum(self, raw: bytes) -> str | None:
