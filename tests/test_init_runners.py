@@ -20,7 +20,7 @@ import yaml
 
 from migdocs import adopt
 from migdocs.catalog import load_catalog
-from migdocs.discovery import database_filters, runner_classes
+from migdocs.discovery import database_filters, project_name, runner_classes
 from migdocs.objects import ObjectKind, parse_declared
 from migdocs.project import Project
 from migdocs.runners import make_runner
@@ -492,18 +492,18 @@ def test_project_name_comes_from_the_repository(
     root = tmp_path / "simplebank"
     write(root, files)
     root.mkdir(exist_ok=True)
-    assert adopt.project_name(root) == name
+    assert project_name(root) == name
 
 
 def test_a_catalog_folder_called_migrations_is_not_the_project_name(tmp_path: Path) -> None:
     root = tmp_path / "simplebank" / "db" / "migrations"
     root.mkdir(parents=True)
-    assert adopt.project_name(root) == "simplebank"
+    assert project_name(root) == "simplebank"
 
 
 def test_no_anchors_or_aliases_even_for_shared_values() -> None:
-    shared = adopt._flow(["data-loss"])
-    text = adopt._yaml_text({"a": {"impact": shared}, "b": {"impact": shared}})
+    shared = adopt.flow(["data-loss"])
+    text = adopt.yaml_text({"a": {"impact": shared}, "b": {"impact": shared}})
     assert not ANCHOR.search(text), text
     assert yaml.safe_load(text) == {"a": {"impact": ["data-loss"]}, "b": {"impact": ["data-loss"]}}
 

@@ -9,10 +9,9 @@ plain SQL files (``paths`` and ``conventions``): the order of a drizzle
 convention, else a ``-- Rollback for X.sql`` header, else the most similar name. For both:
 each migration's ``creates`` and ``drops`` (the SQL analysis, as `migdocs check` reads it),
 the rollback's computed impact and the least risk it implies. A history document in the
-seed's format (``### <file>.sql``, ``**Purpose**: …``, ``**Changes**:`` lists …) adds
-purposes, changes, features, dates, rollback texts and objects it names; mojibake in it is
-repaired with ftfy. What nobody can know becomes ``TODO``, which MG604 reports until someone
-writes it. `update` adds entries for the files a catalog lacks, changing no byte of the rest.
+seed's format ([history][migdocs.history]) adds purposes, changes, features, dates,
+rollback texts and objects it names. What nobody can know becomes ``TODO``, which MG604
+reports until someone writes it. [update][migdocs.update] adds entries to a catalog.
 """
 
 from __future__ import annotations
@@ -23,26 +22,24 @@ import io
 import json
 import os
 import re
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import ftfy
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from migdocs.catalog.loader import LoadedCatalog
-from migdocs.catalog.models import Catalog, Impact, Migration, Risk, RunnerSettings
-from migdocs.catalog.yamlload import YamlError, load_yaml
+from migdocs.catalog.models import Catalog, Migration, RunnerSettings
+from migdocs.catalog.yamlload import load_yaml
 from migdocs.checks.context import EntryAnalysis, StaticContext
 from migdocs.checks.rollback import minimum_risk
 from migdocs.checks.sql import declarable_creates, declarable_drops
 from migdocs.clock import today
-from migdocs.discovery import Choice, database_filters
+from migdocs.discovery import Choice, database_filters, project_name
 from migdocs.errors import MigdocsError
-from migdocs.limits import HISTORY_MAX_BYTES, read_bounded
+from migdocs.history import HistoryEntry, said_impacts
 from migdocs.objects import (
     CATALOG_KEY_OF,
     CATALOG_KEYS,
@@ -57,7 +54,7 @@ from migdocs.runners.base import Listed, Listing, Runner, masked, title_from
 from migdocs.sql.script import parse_text
 
 if TYPE_CHECKING:
-    from migdocs.catalog.yamlload import Document
+    pass
 
 TODO = "TODO"
 #: File-name conventions `init` recognises, the catalog's default first.
@@ -80,139 +77,6 @@ _HEADER = re.compile(
     r"--\s*(?:rollback|revert|undo)\s+(?:for|of)\s+`?([\w.-]+?)(?:\.sql)?`?\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
-_IMPACT_WORDS = {
-    "destructive": Impact.DATA_LOSS,
-    "data loss": Impact.DATA_LOSS,
-    "deletes": Impact.DATA_LOSS,
-    "may fail": Impact.MAY_FAIL,
-    "performance": Impact.PERFORMANCE,
-    "downtime": Impact.DOWNTIME,
-}
-_RISK_WORDS = {"low": Risk.LOW, "medium": Risk.MEDIUM, "high": Risk.HIGH, "critical": Risk.CRITICAL}
-
-
-@dataclass
-class HistoryEntry:
-    """What a history document says about one migration file."""
-
-    date: dt.date | None = None
-    purpose: str | None = None
-    changes: list[str] = field(default_factory=list)
-    features: list[str] = field(default_factory=list)
-    tables: list[str] = field(default_factory=list)
-    indexes: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    rollback: str | None = None
-    impact_text: str | None = None
-    risk: Risk | None = None
-
-
-def read_history(path: Path) -> dict[str, HistoryEntry]:
-    """Parse a history document in the seed's format: entries by migration file stem.
-
-    Raises:
-        MigdocsError: when the file cannot be read.
-    """
-    try:
-        document = read_bounded(path, HISTORY_MAX_BYTES)
-        text = ftfy.fix_text(document.decode("utf-8", errors="replace"))
-    except OSError as error:
-        raise MigdocsError(f"{path}: cannot read: {error.strerror}") from None
-    entries: dict[str, HistoryEntry] = {}
-    current: HistoryEntry | None = None
-    listing: str | None = None
-    risk: Risk | None = None
-    risks: dict[str, Risk] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        heading = re.match(r"^(#{2,4})\s+`?([\w.-]+?)\.sql`?\s*$", line)
-        if heading:
-            current = entries.setdefault(Path(heading.group(2)).stem, HistoryEntry())
-            listing = None
-            continue
-        if line.startswith("#"):
-            current, listing = None, None
-            continue
-        field_match = re.match(r"^\*\*([^*]+?)\*\*:?\s*(.*)$", line)
-        if field_match:
-            name, value = field_match.group(1).strip().lower(), field_match.group(2).strip()
-            level = name.removesuffix(" risk")
-            if level in _RISK_WORDS and name.endswith("risk"):
-                risk, listing = _RISK_WORDS[level], "risk"
-                continue
-            listing = None
-            if current is None:
-                continue
-            value = value.lstrip(":").strip()
-            if name == "date":
-                current.date = _date(value)
-            elif name == "purpose":
-                current.purpose = value or None
-            elif name == "rollback":
-                current.rollback = _code(value) or None
-            elif name == "rollback impact":
-                current.impact_text = _clean(value)
-            else:
-                listing = name
-            continue
-        item = re.match(r"^[-*]\s+(.*)$", line)
-        if item and listing == "risk" and risk is not None:
-            name = _code(item.group(1))
-            if name:
-                risks[Path(name).stem] = risk
-        elif item and current is not None and listing is not None:
-            _listed(current, listing, item.group(1).strip())
-        elif not line:
-            continue
-        elif listing != "risk":
-            listing = None if current is None or not line.startswith(("-", "*")) else listing
-    if not entries:
-        raise MigdocsError(
-            f"{path}: no migration in it: init reads sections headed `### <file>.sql`, "
-            "as in a history document of the common format"
-        )
-    for entry in entries.values():
-        if entry.rollback and Path(entry.rollback).stem in risks:
-            entry.risk = risks[Path(entry.rollback).stem]
-    return entries
-
-
-def _listed(entry: HistoryEntry, listing: str, text: str) -> None:
-    if listing == "changes":
-        entry.changes.append(text)
-    elif listing.startswith("features"):
-        entry.features.append(text)
-    elif "table" in listing:
-        if name := _code(text):
-            entry.tables.append(name)
-    elif "index" in listing:
-        if name := _code(text):
-            entry.indexes.append(name)
-    elif "constraint" in listing:
-        name = _code(text)
-        if name and text.lower().startswith(("removes", "drops")):
-            entry.removed.append(name)
-        elif name and "index" in text.lower():
-            entry.indexes.append(name)
-
-
-def _code(text: str) -> str:
-    match = re.search(r"`([^`]+)`", text)
-    return match.group(1).strip() if match else ""
-
-
-def _clean(text: str) -> str:
-    """An impact text without the leading warning sign (or what is left of a broken one)."""
-    return re.sub(r"^[^\w*`]+", "", text).strip()
-
-
-def _date(text: str) -> dt.date | None:
-    for form in ("%B %d, %Y", "%Y-%m-%d", "%b %d, %Y", "%d %B %Y"):
-        try:
-            return dt.datetime.strptime(text.strip(), form).date()
-        except ValueError:
-            continue
-    return None
 
 
 @dataclass
@@ -231,7 +95,7 @@ def find_migrations(folder: Path) -> tuple[list[Found], str]:
     files = sorted(p for p in folder.glob("*.sql") if p.is_file())
     journal = folder / "meta" / "_journal.json"
     if not journal.is_file():
-        return [Found(path, _file_date(path)) for path in files], "file names (sorted)"
+        return [Found(path, file_date(path)) for path in files], "file names (sorted)"
     try:
         data = json.loads(journal.read_text(encoding="utf-8"))
         items = sorted(data["entries"], key=lambda item: item.get("idx", 0))
@@ -245,13 +109,14 @@ def find_migrations(folder: Path) -> tuple[list[Found], str]:
             continue
         when = item.get("when")
         date = dt.datetime.fromtimestamp(when / 1000, dt.UTC).date() if when else None
-        found.append(Found(path, _file_date(path) or date))
+        found.append(Found(path, file_date(path) or date))
     for path in by_stem.values():
-        found.append(Found(path, _file_date(path), note="not in meta/_journal.json: order unknown"))
+        found.append(Found(path, file_date(path), note="not in meta/_journal.json: order unknown"))
     return found, f"drizzle's {journal.relative_to(folder.parent).as_posix()}"
 
 
-def _file_date(path: Path) -> dt.date | None:
+def file_date(path: Path) -> dt.date | None:
+    """The ``YYYY-MM-DD`` a plain migration's name starts with, if it is a real date."""
     match = _DATED.match(path.stem)
     if match:
         try:
@@ -339,58 +204,6 @@ def infer_convention(names: list[str], candidates: tuple[str, ...]) -> str:
         if count > best_count:
             best, best_count = candidate, count
     return best
-
-
-# -- the project ----------------------------------------------------------------------------------
-
-#: Folder names that say where migrations are, not what the project is called.
-_NOT_NAMES = frozenset({"migrations", "migration", "db", "database", "sql", "schema", "src"})
-
-
-def project_name(root: Path) -> str:
-    """The project's name as its repository gives it: ``package.json``'s ``name``, the last
-    part of ``go.mod``'s module (without a ``/v2`` suffix), ``pyproject.toml``'s
-    ``[project]`` (or Poetry's) name, ``Cargo.toml``'s ``[package]`` name; else the folder's
-    name (its parent's, when the folder is called ``migrations`` or the like)."""
-    for read in (_package_json, _go_mod, _pyproject, _cargo):
-        try:
-            name = read(root)
-        except (OSError, ValueError, TypeError, AttributeError, KeyError):
-            name = None
-        if isinstance(name, str) and name.strip():
-            return name.strip()
-    folder = root.resolve()
-    while folder.name.lower() in _NOT_NAMES and folder.parent != folder:
-        folder = folder.parent
-    return folder.name or "TODO"
-
-
-def _package_json(root: Path) -> Any:
-    data = json.loads((root / "package.json").read_text(encoding="utf-8"))
-    return data.get("name") if isinstance(data, dict) else None
-
-
-def _go_mod(root: Path) -> str | None:
-    for line in (root / "go.mod").read_text(encoding="utf-8").splitlines():
-        words = line.split("//")[0].split()
-        if len(words) >= 2 and words[0] == "module":
-            parts = [p for p in words[1].strip('"').split("/") if p]
-            if len(parts) > 1 and re.fullmatch(r"v\d+", parts[-1]):
-                parts.pop()
-            return parts[-1] if parts else None
-    return None
-
-
-def _pyproject(root: Path) -> Any:
-    data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    return data.get("project", {}).get("name") or (
-        data.get("tool", {}).get("poetry", {}).get("name")
-    )
-
-
-def _cargo(root: Path) -> Any:
-    data = tomllib.loads((root / "Cargo.toml").read_text(encoding="utf-8"))
-    return data.get("package", {}).get("name")
 
 
 # -- entries ------------------------------------------------------------------------------------
@@ -487,14 +300,14 @@ def render(draft: Draft, analysis: EntryAnalysis) -> CommentedMap:
                 indent=4,
             )
         return out
-    impacts = analysis.computed_impacts | _said_impacts(said.impact_text)
+    impacts = analysis.computed_impacts | said_impacts(said.impact_text)
     risk = minimum_risk(impacts)
     if said.risk is not None and said.risk.rank > risk.rank:
         risk = said.risk
     rollback = CommentedMap()
     rollback["file"] = draft.rollback
     rollback["risk"] = risk.value
-    rollback["impact"] = _flow(sorted(i.value for i in impacts))
+    rollback["impact"] = flow(sorted(i.value for i in impacts))
     rollback["summary"] = said.impact_text or TODO
     out["rollback"] = rollback
     if draft.paired_by is not None:
@@ -522,7 +335,7 @@ def analyse(
         raise MigdocsError(
             f"{root}: cannot write a catalog entry: {where}: {first['msg']}"
         ) from None
-    text = _yaml_text(_plain({**head, "migrations": [_plain_entry(e) for e in entries]}))
+    text = yaml_text(_plain({**head, "migrations": [_plain_entry(e) for e in entries]}))
     loaded = LoadedCatalog(catalog, root / "catalog.yaml", "catalog.yaml", load_yaml(text))
     return StaticContext(Project(loaded)).analyses
 
@@ -549,16 +362,12 @@ def _objects(refs: list[ObjectRef], named: list[str]) -> CommentedMap:
     result = CommentedMap()
     for key in CATALOG_KEYS:
         if grouped.get(key):
-            result[key] = _flow(grouped[key])
+            result[key] = flow(grouped[key])
     return result
 
 
-def _said_impacts(text: str | None) -> set[Impact]:
-    lowered = (text or "").lower()
-    return {impact for word, impact in _IMPACT_WORDS.items() if word in lowered}
-
-
-def _flow(items: list[str]) -> CommentedSeq:
+def flow(items: list[str]) -> CommentedSeq:
+    """A list written on one line (``[a, b]``)."""
     seq = CommentedSeq(items)
     seq.fa.set_flow_style()
     return seq
@@ -575,7 +384,7 @@ def _plain(data: Any) -> Any:
     return data
 
 
-def _yaml_text(data: Any) -> str:
+def yaml_text(data: Any) -> str:
     """YAML text of ``data`` in ruamel's round-trip style, comments kept. No anchors or
     aliases, even where two values are one object: a catalog is read by people."""
     stream = io.StringIO()
@@ -616,7 +425,7 @@ def build(
         found.sort(key=lambda item: (place.get(item.path.stem, len(place)), item.path.name))
         order = "the history document's order, then file names"
     rollbacks = sorted(rollbacks_dir.glob("*.sql")) if rollbacks_dir.is_dir() else []
-    unpaired = _pair(found, rollbacks, history)
+    unpaired = pair_found(found, rollbacks, history)
     conventions = {
         "migration": infer_convention([item.path.name for item in found], MIGRATION_CONVENTIONS),
         "rollback": infer_convention(
@@ -628,10 +437,10 @@ def build(
     paths: dict[str, str] = {}
     if migrations_dir.resolve() != (root / "migrations").resolve():
         paths = {
-            "migrations": _relative(migrations_dir, root),
-            "rollbacks": _relative(rollbacks_dir, root),
+            "migrations": relative(migrations_dir, root),
+            "rollbacks": relative(rollbacks_dir, root),
         }
-    drafts = [_plain_draft(item, history) for item in found]
+    drafts = [plain_draft(item, history) for item in found]
     for draft, item in zip(drafts, found, strict=True):
         if draft.note is None and item.path.stem not in history and history:
             draft.note = "not in the history document"
@@ -668,13 +477,14 @@ def build(
             + ", ".join(f"{stem}.sql" for stem in absent)
         )
     document.yaml_set_start_comment(_header(header))
-    return _yaml_text(document)
+    return yaml_text(document)
 
 
-def _pair(
+def pair_found(
     found: list[Found], rollbacks: list[Path], history: dict[str, HistoryEntry]
 ) -> list[Path]:
-    """Pair rollback files: those the document names first, then by `pair_rollbacks`."""
+    """Pair each migration with a rollback file, the one the document names first, then as
+    `pair_rollbacks` does; return the rollback files left unpaired."""
     rollbacks = list(rollbacks)
     for item in found:
         named = history.get(item.path.stem, HistoryEntry()).rollback
@@ -685,7 +495,10 @@ def _pair(
     return pair_rollbacks([item for item in found if item.rollback is None], rollbacks)
 
 
-def _plain_draft(item: Found, history: dict[str, HistoryEntry]) -> Draft:
+def plain_draft(item: Found, history: dict[str, HistoryEntry]) -> Draft:
+    """The draft of a plain migration file: its stem as id, its date and title from its
+    name or the document, its paired rollback (a pairing by header or likeness marked to
+    check)."""
     said = history.get(item.path.stem, HistoryEntry())
     checked = item.paired_by not in (None, "naming convention", "the history document")
     return Draft(
@@ -708,7 +521,8 @@ def _rendered(drafts: list[Draft], analyses: list[EntryAnalysis]) -> CommentedSe
     return items
 
 
-def _relative(path: Path, root: Path) -> str:
+def relative(path: Path, root: Path) -> str:
+    """``path`` from ``root``, with ``/``."""
     return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
 
 
@@ -736,7 +550,7 @@ def runner_settings(root: Path, runner: type[Runner], folder: Path) -> RunnerSet
     return RunnerSettings.model_validate(
         {
             "kind": runner.kind,
-            "path": _relative(folder, root),
+            "path": relative(folder, root),
             "include": include,
             "exclude": exclude,
         }
@@ -835,7 +649,7 @@ def build_runner(root: Path, choice: Choice, history: dict[str, HistoryEntry]) -
     document["project"] = CommentedMap(name=name, description=TODO)
     runner_map = CommentedMap()
     for key, value in block.items():
-        runner_map[key] = _flow(list(value)) if isinstance(value, list) else value
+        runner_map[key] = flow(list(value)) if isinstance(value, list) else value
     document["runner"] = runner_map
     if settings.include or settings.exclude:
         document.yaml_set_comment_before_after_key(
@@ -864,219 +678,7 @@ def build_runner(root: Path, choice: Choice, history: dict[str, HistoryEntry]) -
             f"{cls.kind} would refuse or ignore some files here: `migdocs check` names them."
         )
     document.yaml_set_start_comment(_header(header))
-    return _yaml_text(document)
-
-
-# -- --update -------------------------------------------------------------------------------------
-
-
-@dataclass
-class Update:
-    """What `update` added to a catalog.
-
-    Attributes:
-        text: The catalog's new text.
-        added: The ids of the entries added, in catalog order.
-    """
-
-    text: str
-    added: list[str]
-
-
-def update(path: Path, display: str, history: dict[str, HistoryEntry] | None = None) -> Update:
-    """The catalog at ``path`` with an entry for every migration file it lacks (MG101), each
-    placed in the runner's order (file-name order for plain SQL files); every byte of the
-    text that is there is kept.
-
-    Raises:
-        MigdocsError: when the catalog cannot be loaded, or its ``migrations`` list is not
-            one the new entries can be written into.
-    """
-    history = history or {}
-    project = Project.load(path, display)
-    named = {os.path.normpath(entry.forward_path) for entry in project.entries}
-    missing = [p for p in project.migration_files if os.path.normpath(p) not in named]
-    if not missing:
-        return Update(_read_text(path, display), [])
-    positions: list[tuple[int, Draft]]
-    if project.layout is not None:
-        positions = _runner_positions(project, missing, history)
-    else:
-        positions = _plain_positions(project, missing, history)
-    merged: list[Draft | Migration] = []
-    after: dict[int, list[Draft]] = {}
-    for place, draft in positions:
-        after.setdefault(place, []).append(draft)
-    for place in [-1, *range(len(project.entries))]:
-        if place >= 0:
-            merged.append(project.entries[place].migration)
-        merged.extend(after.get(place, []))
-    for index, item in enumerate(merged):
-        if isinstance(item, Draft) and item.date is None:
-            before = next((m.date for m in reversed(merged[:index]) if m.date is not None), None)
-            following = next((m.date for m in merged[index + 1 :] if m.date is not None), None)
-            item.date, item.guessed = before or following or today(), True
-    raw = project.loaded.document.data
-    head = {key: value for key, value in raw.items() if key != "migrations"}
-    analyses = analyse(project.root, head, merged)
-    rendered = {
-        id(item): render(item, analysis)
-        for item, analysis in zip(merged, analyses, strict=True)
-        if isinstance(item, Draft)
-    }
-    blocks = {place: [rendered[id(d)] for d in drafts] for place, drafts in after.items()}
-    notes = {id(rendered[id(d)]): d.note for drafts in after.values() for d in drafts if d.note}
-    text = _read_text(path, display)
-    new = splice(text, project.loaded.document, display, blocks, notes)
-    try:
-        Catalog.model_validate(load_yaml(new).data)
-    except (YamlError, ValidationError) as error:  # a bug: say so rather than write it
-        raise MigdocsError(f"{display}: the updated catalog would not load: {error}") from None
-    return Update(new, [d.id for item in merged if isinstance((d := item), Draft)])
-
-
-def _read_text(path: Path, display: str) -> str:
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise MigdocsError(f"{display}: cannot read: {error}") from None
-
-
-def _runner_positions(
-    project: Project, missing: list[Path], history: dict[str, HistoryEntry]
-) -> list[tuple[int, Draft]]:
-    """Each new migration with the catalog index it follows (-1: before the first), in the
-    runner's order."""
-    runner = project.layout
-    assert runner is not None
-    listing = project.listing
-    missing_files = {os.path.normpath(p) for p in missing}
-    index_of = {os.path.normpath(e.forward_path): e.index for e in project.entries}
-    new_items: list[tuple[int, Listed]] = []
-    last = -1
-    for listed in listing.migrations:
-        key = os.path.normpath(project.migrations_dir / listed.file)
-        if key in missing_files:
-            new_items.append((last, listed))
-        elif key in index_of:
-            last = index_of[key]
-    drafts = runner_drafts(runner, [listed for _, listed in new_items], listing, history)
-    return [(place, draft) for (place, _), draft in zip(new_items, drafts, strict=True)]
-
-
-def _plain_positions(
-    project: Project, missing: list[Path], history: dict[str, HistoryEntry]
-) -> list[tuple[int, Draft]]:
-    """Each new file with the catalog index it follows: after the last entry whose file
-    name sorts before its name; its rollback paired among the rollback files no entry
-    names."""
-    found = [Found(path, _file_date(path)) for path in missing]
-    taken = {
-        os.path.normpath(e.rollback_path) for e in project.entries if e.rollback_path is not None
-    }
-    free = [p for p in project.rollback_files if os.path.normpath(p) not in taken]
-    _pair(found, free, history)
-    out = []
-    for item in found:
-        before = [e.index for e in project.entries if e.forward_path.name < item.path.name]
-        draft = _plain_draft(item, history)
-        if item.rollback is not None:
-            draft.rollback = _relative(item.rollback, project.rollbacks_dir)
-        out.append((max(before, default=-1), draft))
-    return out
-
-
-def splice(
-    text: str,
-    document: Document,
-    display: str,
-    blocks: dict[int, list[CommentedMap]],
-    notes: dict[int, str],
-) -> str:
-    """``text`` with the entries of ``blocks`` written after the entry of each index (-1:
-    before the first), as YAML in the list's own indentation; every line already there is
-    kept as it is.
-
-    Raises:
-        MigdocsError: when the catalog's ``migrations`` is empty or a flow list.
-    """
-    data = document.data
-    entries = data.get("migrations") if isinstance(data, dict) else None
-    key_mark = document.mark(("migrations",))
-    if not isinstance(entries, list) or not entries or key_mark is None:
-        raise MigdocsError(
-            f"{display}: `migrations` has no entries to add to; write the catalog again "
-            "with `migdocs init --force`"
-        )
-    lines = text.splitlines(keepends=True)
-    starts = []
-    for index in range(len(entries)):
-        mark = document.mark(("migrations", index))
-        assert mark is not None
-        starts.append(mark.line)
-    first = lines[starts[0] - 1]
-    dash = first.rfind("-", 0, (document.mark(("migrations", 0)) or key_mark).column - 1)
-    if dash < 0 or first[:dash].strip() or starts[0] == key_mark.line:
-        raise MigdocsError(
-            f"{display}:{key_mark.line}: `migrations` is a flow list; --update writes "
-            "block entries: write the catalog again with `migdocs init --force`"
-        )
-    later = [
-        mark.line
-        for key in data
-        if (mark := document.mark((key,))) is not None and mark.line > starts[-1]
-    ]
-    end = min(later, default=len(lines) + 1)
-    inserts: dict[int, str] = {}
-    for place, maps in blocks.items():
-        boundary = starts[place + 1] if place + 1 < len(starts) else end
-        floor = starts[place] + 1 if place >= 0 else key_mark.line + 1
-        while boundary > floor and _loose(lines[boundary - 2], dash):
-            boundary -= 1
-        inserts[boundary] = inserts.get(boundary, "") + _entries_text(maps, dash, notes)
-    out: list[str] = []
-    for number, line in enumerate(lines, start=1):
-        if number in inserts:
-            _newline(out)
-            out.append(inserts.pop(number))
-        out.append(line)
-    for block in inserts.values():  # at the end of the file
-        _newline(out)
-        out.append(block)
-    return "".join(out)
-
-
-def _loose(line: str, dash: int) -> bool:
-    """Whether a line is blank, or a comment no deeper than the list's dashes (it belongs
-    to what follows, not to the entry before)."""
-    stripped = line.strip()
-    if not stripped:
-        return True
-    return stripped.startswith("#") and len(line) - len(line.lstrip()) <= dash
-
-
-def _newline(out: list[str]) -> None:
-    if out and not out[-1].endswith("\n"):
-        out[-1] += "\n"
-
-
-def _entries_text(maps: list[CommentedMap], dash: int, notes: dict[int, str]) -> str:
-    """Entries as YAML list items whose dashes stand in column ``dash``."""
-    seq = CommentedSeq()
-    for item in maps:
-        seq.append(item)
-        note = notes.get(id(item))
-        if note:
-            seq.yaml_set_comment_before_after_key(len(seq) - 1, before=note, indent=2)
-    text = _yaml_text({"migrations": seq}).split("\n", 1)[1]
-    shift = dash - 2
-    out = []
-    for line in text.splitlines(keepends=True):
-        if shift >= 0:
-            out.append(" " * shift + line if line.strip() else line)
-        else:
-            out.append(line[-shift:] if line[:-shift].strip() == "" else line)
-    return "".join(out)
+    return yaml_text(document)
 
 
 # -- the site -----------------------------------------------------------------------------------

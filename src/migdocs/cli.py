@@ -643,16 +643,18 @@ def init(
     its runner reads it (dbmate, golang-migrate, Flyway, Prisma…), with a history document's
     texts."""
     from migdocs import adopt, discovery
+    from migdocs import update as updating
+    from migdocs.history import read_history
 
     path = Path(options.catalog)
     root = path.parent if str(path.parent) else Path(".")
-    history = adopt.read_history(Path(from_markdown)) if from_markdown else None
+    history = read_history(Path(from_markdown)) if from_markdown else None
     if update:
         if force or runner_kind or migrations_dir:
             raise click.UsageError("--update keeps the catalog's runner and folder; give it alone")
         if not path.exists():
             raise MigdocsError(f"{path}: no catalog to update; write one with `migdocs init`")
-        updated = adopt.update(path, options.catalog, history)
+        updated = updating.update(path, options.catalog, history)
         if not updated.added:
             _say(f"{path}: every migration file has an entry; nothing to add")
             return 0

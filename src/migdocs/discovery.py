@@ -1,4 +1,5 @@
-"""Where a repository keeps its migration history, and which runner applies it (for `init`).
+"""Where a repository keeps its migration history, which runner applies it, and what the
+project is called (for `init`).
 
 `choose` walks the tree from the project folder, skipping dependencies, version control,
 build output and hidden folders ([SKIPPED_FOLDERS][migdocs.runners.base.SKIPPED_FOLDERS]),
@@ -10,10 +11,13 @@ a lone ``schema.sql``/``structure.sql``) is never a history.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from migdocs.errors import MigdocsError
 from migdocs.runners import MODULES, Runner, runner_class
@@ -383,3 +387,55 @@ def database_filters(kind: str, names: list[str]) -> tuple[list[str], list[str]]
             if match is not None and (int(match[1]), match[3]) in replaced:
                 exclude.append(name)
     return [], exclude
+
+
+# -- the project's name --------------------------------------------------------------------------
+
+#: Folder names that say where migrations are, not what the project is called.
+_NOT_NAMES = frozenset({"migrations", "migration", "db", "database", "sql", "schema", "src"})
+
+
+def project_name(root: Path) -> str:
+    """The project's name as its repository gives it: ``package.json``'s ``name``, the last
+    part of ``go.mod``'s module (without a ``/v2`` suffix), ``pyproject.toml``'s
+    ``[project]`` (or Poetry's) name, ``Cargo.toml``'s ``[package]`` name; else the folder's
+    name (its parent's, when the folder is called ``migrations`` or the like)."""
+    for read in (_package_json, _go_mod, _pyproject, _cargo):
+        try:
+            name = read(root)
+        except (OSError, ValueError, TypeError, AttributeError, KeyError):
+            name = None
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    folder = root.resolve()
+    while folder.name.lower() in _NOT_NAMES and folder.parent != folder:
+        folder = folder.parent
+    return folder.name or "TODO"
+
+
+def _package_json(root: Path) -> Any:
+    data = json.loads((root / "package.json").read_text(encoding="utf-8"))
+    return data.get("name") if isinstance(data, dict) else None
+
+
+def _go_mod(root: Path) -> str | None:
+    for line in (root / "go.mod").read_text(encoding="utf-8").splitlines():
+        words = line.split("//")[0].split()
+        if len(words) >= 2 and words[0] == "module":
+            parts = [p for p in words[1].strip('"').split("/") if p]
+            if len(parts) > 1 and re.fullmatch(r"v\d+", parts[-1]):
+                parts.pop()
+            return parts[-1] if parts else None
+    return None
+
+
+def _pyproject(root: Path) -> Any:
+    data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    return data.get("project", {}).get("name") or (
+        data.get("tool", {}).get("poetry", {}).get("name")
+    )
+
+
+def _cargo(root: Path) -> Any:
+    data = tomllib.loads((root / "Cargo.toml").read_text(encoding="utf-8"))
+    return data.get("package", {}).get("name")
