@@ -578,6 +578,41 @@ def test_an_unreadable_journal_stops_init(tmp_path: Path) -> None:
     assert "_journal.json" in stderr
 
 
+@pytest.mark.skipif("drizzle" not in INSTALLED, reason="the drizzle runner is not installed yet")
+def test_drizzle_beside_rollbacks_it_has_no_place_for_stays_plain(tmp_path: Path) -> None:
+    # drizzle-kit's layout (pagespace packages/db/drizzle), with the team's own down files.
+    root = tmp_path / "pagespace"
+    journal = {
+        "version": "7",
+        "dialect": "postgresql",
+        "entries": [
+            {"idx": 0, "version": "7", "when": 1759536000000, "tag": "0000_worried_the_anarchist"}
+        ],
+    }
+    write(
+        root,
+        {
+            "packages/db/drizzle/0000_worried_the_anarchist.sql": (
+                'CREATE TABLE IF NOT EXISTS "users" ("id" text PRIMARY KEY NOT NULL);\n'
+            ),
+            "packages/db/drizzle/meta/_journal.json": json.dumps(journal),
+            "packages/db/drizzle/rollbacks/0000_worried_the_anarchist.down.sql": (
+                'DROP TABLE "users";\n'
+            ),
+        },
+    )
+    result = migdocs("init", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "note: drizzle would leave the rollback scripts in rollbacks/ out" in result.stdout
+    catalog = catalog_of(root)
+    assert "runner" not in catalog
+    assert entries(root)[0]["rollback"]["file"] == "0000_worried_the_anarchist.down.sql"  # type: ignore[index]
+    result = migdocs("init", "--force", "--runner", "drizzle", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert catalog_of(root)["runner"] == {"kind": "drizzle", "path": "packages/db/drizzle"}
+    assert str(entries(root)[0]["date"]) == "2025-10-04"
+
+
 # -- --update -----------------------------------------------------------------------------------
 
 

@@ -659,7 +659,11 @@ def init(
             _say(f"{path}: every migration file has an entry; nothing to add")
             return 0
         write_atomically(path, updated.text)
-        _say(f"added {len(updated.added)} entries to {path}:", *(f"  {i}" for i in updated.added))
+        count = len(updated.added)
+        _say(
+            f"added {count} {'entry' if count == 1 else 'entries'} to {path}:",
+            *(f"  {i}" for i in updated.added),
+        )
         click.echo("next: `migdocs check`, then replace each TODO (MG604 lists them)")
         return 0
     if path.exists() and not force:
