@@ -24,11 +24,7 @@ file changed since it ran) and MG506 (ledger and catalog disagree on what exists
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import zlib
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -37,9 +33,11 @@ from psycopg import sql
 from migdocs.catalog.models import Ledger
 from migdocs.checks.base import Rule
 from migdocs.checks.registry import rule_by_code
-from migdocs.project import Entry, Project
+from migdocs.project import Project
 from migdocs.report.finding import Finding
 from migdocs.runners.base import LedgerRow
+from migdocs.runners.drizzle import drizzle_hash, drizzle_hashes, drizzle_rows
+from migdocs.runners.flyway import flyway_checksum, flyway_version
 
 __all__ = [
     "LedgerRow",
@@ -48,6 +46,7 @@ __all__ = [
     "drizzle_hash",
     "drizzle_hashes",
     "flyway_checksum",
+    "flyway_version",
     "ledger_setup",
     "ledger_table",
     "ledger_tables",
@@ -61,32 +60,6 @@ __all__ = [
 
 DRIZZLE_TABLE = "drizzle.__drizzle_migrations"
 FLYWAY_TABLE = "flyway_schema_history"
-
-
-def drizzle_hash(raw: bytes, *, normalize_newlines: bool = True) -> str:
-    """drizzle-orm's ``hash`` of a migration file: sha256 (hex) of its text as UTF-8, with
-    CRLF line ends made LF as current drizzle-orm does (``normalize_newlines=False``: as
-    releases before that did)."""
-    text = raw.decode("utf-8", errors="replace")
-    if normalize_newlines:
-        text = text.replace("\r\n", "\n")
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def drizzle_hashes(raw: bytes) -> tuple[str, ...]:
-    """Every ``hash`` a drizzle-orm release may have recorded for this file, current first."""
-    return tuple(dict.fromkeys(drizzle_hash(raw, normalize_newlines=n) for n in (True, False)))
-
-
-def flyway_checksum(raw: bytes) -> int:
-    """Flyway's checksum of a migration file (``ChecksumCalculator``): a signed CRC-32 of
-    its lines without their line breaks, the byte-order mark dropped."""
-    text = raw.decode("utf-8", errors="replace")
-    text = text.removeprefix("\ufeff")
-    crc = 0
-    for line in re.split(r"\r\n|\r|\n", text):
-        crc = zlib.crc32(line.encode("utf-8"), crc)
-    return crc - (1 << 32) if crc >= 1 << 31 else crc
 
 
 def ledger_table(ledger: Ledger) -> str | None:
@@ -185,7 +158,7 @@ def read_ledger(conn: psycopg.Connection[Any], ledger: Ledger, project: Project)
         return []
     name = _existing(conn, table)
     if ledger.kind == "drizzle":
-        return _drizzle(conn, name, project)
+        return drizzle_rows(conn, name, project)
     if ledger.kind == "flyway":
         return _flyway(conn, name, project)
     return _table(conn, name, project)
@@ -202,70 +175,6 @@ def _existing(conn: psycopg.Connection[Any], table: str) -> sql.Composable:
     if row is None:
         raise LookupError(f"the ledger table {table} does not exist")
     return sql.Identifier(schema or "public", name)
-
-
-def _drizzle(
-    conn: psycopg.Connection[Any], table: sql.Composable, project: Project
-) -> list[LedgerRow]:
-    rows = conn.execute(
-        sql.SQL("SELECT hash, created_at FROM {} ORDER BY created_at, id").format(table)
-    ).fetchall()
-    hashes: dict[str, tuple[str, ...]] = {}
-    by_hash: dict[str, Entry] = {}
-    for each in project.entries:
-        script = project.forward(each)
-        if script is not None:
-            hashes[each.id] = drizzle_hashes(script.raw)
-            for value in hashes[each.id]:
-                by_hash.setdefault(value, each)
-    by_when = _journal_when(project)
-    taken: set[str] = set()
-    result = []
-    for position, (recorded, created_at) in enumerate(rows):
-        recorded = str(recorded)
-        # The journal's `when` is what drizzle itself goes by; the hash finds a file whose
-        # journal is gone; without a journal, drizzle applied the files in order.
-        entry: Entry | None = None
-        if created_at is not None:
-            entry = by_when.get(int(created_at))
-        if entry is None:
-            entry = by_hash.get(recorded)
-        if entry is None and not by_when and position < len(project.entries):
-            candidate = project.entries[position]
-            if candidate.id not in taken:
-                entry = candidate
-        expected = None
-        if entry is not None:
-            taken.add(entry.id)
-            known = hashes.get(entry.id, ())
-            expected = recorded if recorded in known else (known[0] if known else None)
-        label = f"hash {recorded[:12]}… (created_at {created_at})"
-        result.append(LedgerRow(label, entry.id if entry else None, recorded, expected))
-    return result
-
-
-def _journal_when(project: Project) -> dict[int, Entry]:
-    """Catalog entries by the ``when`` of their drizzle journal entry (tag = file stem)."""
-    journal = project.migrations_dir / "meta" / "_journal.json"
-    try:
-        data = json.loads(journal.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    stems = {Path(entry.forward_path).stem: entry for entry in project.entries}
-    found: dict[int, Entry] = {}
-    for item in data.get("entries", []) if isinstance(data, dict) else []:
-        if isinstance(item, dict) and item.get("tag") in stems and "when" in item:
-            found[int(item["when"])] = stems[item["tag"]]
-    return found
-
-
-_FLYWAY_VERSION = re.compile(r"^V(\d+(?:[._]\d+)*)__", re.IGNORECASE)
-
-
-def flyway_version(name: str) -> tuple[int, ...] | None:
-    """The version of a Flyway versioned script (``V1_2__x.sql`` → ``(1, 2)``), if it is one."""
-    match = _FLYWAY_VERSION.match(name)
-    return tuple(int(part) for part in re.split(r"[._]", match[1])) if match else None
 
 
 def _version(text: str | None) -> tuple[int, ...] | None:
@@ -345,9 +254,10 @@ def compare_ledger(project: Project, rows: list[LedgerRow], database: str) -> li
             entry = entries[row.migration]
             findings.append(
                 partial_rule.finding(
-                    f"the ledger marks {row.label}: the migration failed halfway and the "
-                    "runner will apply nothing until the database is repaired by hand and "
-                    "the mark cleared (golang-migrate: `migrate force VERSION`)",
+                    f"the ledger marks {row.label}: the migration failed halfway, and "
+                    f"{project.runner.kind} applies nothing more until the database is "
+                    "repaired by hand and the mark cleared"
+                    + (f" ({project.runner.repair})" if project.runner.repair else ""),
                     migration=row.migration,
                     file=project.display(entry.forward_path),
                     database=database,

@@ -29,7 +29,7 @@ def _not_named(files: list[Path], named: list[Path]) -> Iterator[Path]:
             yield path
 
 
-def _layout(rule: Rule, context: StaticContext) -> Iterator[Finding]:
+def layout_findings(rule: Rule, context: StaticContext) -> Iterator[Finding]:
     """The rule's findings from the runner's own reading of its folder: files it would
     ignore (MG103), rollbacks of no migration (MG106), a version twice (MG109), a journal
     or plan naming a missing file (MG102)."""
@@ -109,7 +109,7 @@ class MissingMigrationFile(Rule):
                     file=project.catalog_display,
                     line=project.loaded.line_of("migrations", entry.index, key),
                 )
-        yield from _layout(self, context)
+        yield from layout_findings(self, context)
 
 
 class NamingConvention(Rule):
@@ -142,7 +142,7 @@ class NamingConvention(Rule):
     def check(self, context: StaticContext) -> Iterator[Finding]:
         project = context.project
         if project.layout is not None:  # the runner's own rule: files it would ignore
-            yield from _layout(self, context)
+            yield from layout_findings(self, context)
             return
         conventions = project.catalog.conventions
         for entry in project.entries:
@@ -268,7 +268,7 @@ class UnlistedRollback(Rule):
             yield self.finding(
                 "file in the rollbacks folder belongs to no entry", file=project.display(path)
             )
-        yield from _layout(self, context)
+        yield from layout_findings(self, context)
 
 
 class SortOrder(Rule):
@@ -448,4 +448,4 @@ class DuplicateEntry(Rule):
                         file=project.catalog_display,
                         line=project.loaded.line_of("migrations", entry.index),
                     )
-        yield from _layout(self, context)
+        yield from layout_findings(self, context)

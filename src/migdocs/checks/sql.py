@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from migdocs.catalog.models import Severity
 from migdocs.checks.base import Rule
+from migdocs.checks.files import layout_findings
 from migdocs.objects import CATALOG_KEY_OF, ObjectKind, ObjectRef, parse_declared
 from migdocs.report.finding import Finding
 
@@ -88,6 +89,7 @@ class ParseError(Rule):
                         line=problem.line,
                         column=problem.column,
                     )
+        yield from layout_findings(self, context)
 
 
 class UndeclaredObjectMissing(Rule):

@@ -208,6 +208,9 @@ class Runner:
     """Whether the runner knows rollback scripts at all (Prisma does not)."""
     default_ledger: ClassVar[str | None] = None
     """The runner's ledger table, ``schema.table``, when not configured otherwise."""
+    repair: ClassVar[str] = ""
+    """How the runner's own command clears a migration it marked as failed halfway, for
+    MG504 (``migrate force VERSION``)."""
     ledger_ddl: ClassVar[str] = ""
     """SQL that creates the ledger table as the runner does, ``{table}`` standing for its
     qualified name (and ``{schema}`` for its schema): replay makes it before the first
@@ -327,6 +330,15 @@ def title_from(stem: str) -> str:
     words = re.sub(r"[_\-.]+", " ", words).strip() or stem
     # camelCase and PascalCase names (drizzle, Prisma tags) read as words.
     words = re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", " ", words)
+    return words[:1].upper() + words[1:]
+
+
+def title_of(name: str) -> str:
+    """A title from the name part of a migration whose version the runner already split
+    off (golang-migrate's ``1.7.0_schema`` → ``1.7.0 schema``): words apart, nothing
+    stripped."""
+    words = re.sub(r"[_\-]+", " ", name).strip()
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", " ", words) or name
     return words[:1].upper() + words[1:]
 
 

@@ -24,6 +24,7 @@ Read as drizzle-orm reads it (drizzle-team/drizzle-orm ``drizzle-orm/src/migrato
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg import sql
 
-    from migdocs.project import Project
+    from migdocs.project import Entry, Project
 
 JOURNAL = "meta/_journal.json"
 #: Journal dialects that are not PostgreSQL: such a folder is another database's history.
@@ -262,17 +263,13 @@ class Drizzle(Runner):
         return out
 
     def checksum(self, raw: bytes) -> str | None:
-        from migdocs.ledger import drizzle_hash
-
         # readMigrationFiles hashes the file's text as read, line ends untouched.
         return drizzle_hash(raw, normalize_newlines=False)
 
     def read_ledger(
         self, conn: psycopg.Connection[Any], table: sql.Composable, project: Project
     ) -> list[LedgerRow]:
-        from migdocs.ledger import _drizzle
-
-        return _drizzle(conn, table, project)
+        return drizzle_rows(conn, table, project)
 
 
 def _date(when: int | None) -> dt.date | None:
@@ -283,6 +280,80 @@ def _date(when: int | None) -> dt.date | None:
         return dt.datetime.fromtimestamp(when / 1000, tz=dt.UTC).date()
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def drizzle_hash(raw: bytes, *, normalize_newlines: bool = True) -> str:
+    """drizzle-orm's ``hash`` of a migration file: sha256 (hex) of its text as UTF-8, with
+    CRLF line ends made LF as current drizzle-orm does (``normalize_newlines=False``: as
+    releases before that did)."""
+    text = raw.decode("utf-8", errors="replace")
+    if normalize_newlines:
+        text = text.replace("\r\n", "\n")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def drizzle_hashes(raw: bytes) -> tuple[str, ...]:
+    """Every ``hash`` a drizzle-orm release may have recorded for this file, current first."""
+    return tuple(dict.fromkeys(drizzle_hash(raw, normalize_newlines=n) for n in (True, False)))
+
+
+def drizzle_rows(
+    conn: psycopg.Connection[Any], table: sql.Composable, project: Project
+) -> list[LedgerRow]:
+    """drizzle's ledger rows, each matched with a catalog entry: by the journal's ``when``
+    (what drizzle itself goes by), else by hash, else (no journal) by position."""
+    from psycopg import sql as _sql
+
+    rows = conn.execute(
+        _sql.SQL("SELECT hash, created_at FROM {} ORDER BY created_at, id").format(table)
+    ).fetchall()
+    hashes: dict[str, tuple[str, ...]] = {}
+    by_hash: dict[str, Entry] = {}
+    for each in project.entries:
+        script = project.forward(each)
+        if script is not None:
+            hashes[each.id] = drizzle_hashes(script.raw)
+            for value in hashes[each.id]:
+                by_hash.setdefault(value, each)
+    by_when = _journal_when(project)
+    taken: set[str] = set()
+    result = []
+    for position, (recorded, created_at) in enumerate(rows):
+        recorded = str(recorded)
+        # The journal's `when` is what drizzle itself goes by; the hash finds a file whose
+        # journal is gone; without a journal, drizzle applied the files in order.
+        entry: Entry | None = None
+        if created_at is not None:
+            entry = by_when.get(int(created_at))
+        if entry is None:
+            entry = by_hash.get(recorded)
+        if entry is None and not by_when and position < len(project.entries):
+            candidate = project.entries[position]
+            if candidate.id not in taken:
+                entry = candidate
+        expected = None
+        if entry is not None:
+            taken.add(entry.id)
+            known = hashes.get(entry.id, ())
+            expected = recorded if recorded in known else (known[0] if known else None)
+        label = f"hash {recorded[:12]}… (created_at {created_at})"
+        result.append(LedgerRow(label, entry.id if entry else None, recorded, expected))
+    return result
+
+
+def _journal_when(project: Project) -> dict[int, Entry]:
+    """Catalog entries by the ``when`` of their drizzle journal entry (tag = file stem)."""
+    journal = project.migrations_dir / "meta" / "_journal.json"
+    try:
+        data = json.loads(journal.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    stems = {Path(entry.forward_path).stem: entry for entry in project.entries}
+    found: dict[int, Entry] = {}
+    for item in data.get("entries", []) if isinstance(data, dict) else []:
+        if isinstance(item, dict) and item.get("tag") in stems and "when" in item:
+            found[int(item["when"])] = stems[item["tag"]]
+    return found
 
 
 RUNNER = Drizzle

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -171,6 +172,7 @@ class Flyway(Runner):
     """Flyway's location of versioned, undo and repeatable SQL scripts."""
 
     kind = "flyway"
+    repair = "`flyway repair`"
     default_path = "src/main/resources/db/migration"
     default_ledger = "public.flyway_schema_history"
     # PostgreSQLDatabase.getRawCreateScript, for Flyway's default table name.
@@ -321,8 +323,6 @@ class Flyway(Runner):
         return out
 
     def checksum(self, raw: bytes) -> str | None:
-        from migdocs.ledger import flyway_checksum
-
         return str(flyway_checksum(raw))
 
     def ledger_key(self, listed: Listed) -> str:
@@ -430,6 +430,26 @@ def _config_near(folder: Path) -> Path | None:
             if path.is_file():
                 return path
     return None
+
+
+def flyway_checksum(raw: bytes) -> int:
+    """Flyway's checksum of a migration file (``ChecksumCalculator``): a signed CRC-32 of
+    its lines without their line breaks, the byte-order mark dropped."""
+    text = raw.decode("utf-8", errors="replace")
+    text = text.removeprefix("\ufeff")
+    crc = 0
+    for line in re.split(r"\r\n|\r|\n", text):
+        crc = zlib.crc32(line.encode("utf-8"), crc)
+    return crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+_VERSIONED_NAME = re.compile(r"^V(\d+(?:[._]\d+)*)__", re.IGNORECASE)
+
+
+def flyway_version(name: str) -> tuple[int, ...] | None:
+    """The version of a Flyway versioned script (``V1_2__x.sql`` → ``(1, 2)``), if it is one."""
+    match = _VERSIONED_NAME.match(name)
+    return tuple(int(part) for part in re.split(r"[._]", match[1])) if match else None
 
 
 RUNNER = Flyway

@@ -35,6 +35,7 @@ from migdocs.runners.base import (
     Runner,
     date_from_name,
     title_from,
+    title_of,
 )
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class GolangMigrate(Runner):
     """golang-migrate's folder of up and down files."""
 
     kind = "golang-migrate"
+    repair = "`migrate force VERSION`"
     default_path = "migrations"
     default_ledger = "public.schema_migrations"
     ledger_ddl = (
@@ -65,10 +67,17 @@ class GolangMigrate(Runner):
         ups = [n for n in names if (m := _FILE.match(n)) and m[3] == "up" and n.endswith(".sql")]
         if not ups:
             return None
+        versions = [int(m[1]) for n in ups if (m := _FILE.match(n))]
+        fitting = sum(1 for version in versions if version <= _UINT64)
         downs = sum(1 for n in names if (m := _FILE.match(n)) and m[3] == "down")
         reasons = [f"{len(ups)} `<version>_<name>.up.sql` files"]
         if downs:
             reasons.append(f"{downs} `.down.sql` files")
+        if fitting < len(ups):
+            reasons.append(
+                f"{len(ups) - fitting} of them with versions beyond 64 bits, which "
+                "golang-migrate ignores"
+            )
         return Evidence(cls.kind, folder, 40 + (10 if downs else 0), tuple(reasons), len(ups))
 
     def listing(self) -> Listing:
@@ -110,7 +119,7 @@ class GolangMigrate(Runner):
                     order=(version,),
                     version=str(version),
                     date=date_from_name(match[1]),
-                    title=title_from(stem),
+                    title=title_of(match[2]) if match[2] else title_from(stem),
                 )
             )
         for version, name in sorted(downs.items()):

@@ -84,6 +84,7 @@ class Prisma(Runner):
     """Prisma Migrate's ``prisma/migrations``."""
 
     kind = "prisma"
+    repair = "`prisma migrate resolve --rolled-back NAME`, or `--applied NAME`"
     default_path = "prisma/migrations"
     has_rollbacks = False
     default_ledger = "public._prisma_migrations"
