@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import io
 import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -297,14 +295,3 @@ def _trailing_comment(line: str) -> str:
     """A ``# comment`` at the end of a flow-style line, kept when the line is replaced."""
     match = re.search(r"\s#\s.*$", line.rstrip("\r\n"))
     return match.group(0).strip() if match and "}" in line[: match.start() + 1] else ""
-
-
-def dump(data: Any) -> str:
-    """YAML text of ``data`` in ruamel's round-trip style (for new catalogs)."""
-    stream = io.StringIO()
-    yaml = YAML(typ="rt")
-    yaml.default_flow_style = False
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 100
-    yaml.dump(data, stream)
-    return stream.getvalue()
