@@ -397,3 +397,57 @@ def test_the_migrating_role_is_the_owner_of_most_of_what_the_migrations_made(
     # Nothing of the migrations in the database: nothing to tell.
     empty = Snapshot()
     assert migrating_role(expected, empty, replayed) is None
+
+
+def test_what_replay_setup_made_is_owned_as_the_live_database_has_it(
+    tmp_path: Path, embedded_server: ScratchServer, pg_server: ScratchServer
+) -> None:
+    # A platform's own objects (Supabase's `storage.buckets`, made by `replay.setup` here)
+    # belong to the platform's role in production, to replay's role in the scratch database.
+    (tmp_path / "setup.sql").write_text(
+        "CREATE SCHEMA storage;\nCREATE TABLE storage.buckets (id text);\n"
+    )
+    project = make_project(
+        tmp_path,
+        [
+            {
+                "name": "avatars",
+                "up": "CREATE TABLE avatars (bucket text);",
+                "down": "DROP TABLE avatars;",
+                "creates": {"tables": ["avatars"]},
+            },
+            {
+                "name": "banners",
+                "up": "CREATE TABLE banners (bucket text); CREATE TABLE logos (bucket text);",
+                "down": "DROP TABLE banners; DROP TABLE logos;",
+                "creates": {"tables": ["banners", "logos"]},
+            },
+        ],
+        replay={"setup": ["setup.sql"]},
+    )
+    context, _ = run_static(project)
+    replayed = replay_project(project, context, embedded_server)
+    assert replayed.schema["table:storage.buckets"].attrs["owner"] == "postgres"
+    url = pg_server.create_database()
+    try:
+        with pg_server.connect(url) as conn:
+            platform = f"platform_{secrets.token_hex(4)}"
+            conn.execute(f"CREATE ROLE {platform}")
+            try:
+                conn.execute("CREATE SCHEMA storage")
+                conn.execute("CREATE TABLE storage.buckets (id text)")
+                conn.execute(f"ALTER TABLE storage.buckets OWNER TO {platform}")
+                conn.execute(f"ALTER SCHEMA storage OWNER TO {platform}")
+                deploy(conn, project)
+                section = audit(project, replayed, conn)
+                assert section.findings == []
+                # A migration's own object given away by hand is still drift.
+                conn.execute(f"ALTER TABLE avatars OWNER TO {platform}")
+                section = audit(project, replayed, conn)
+                assert [code for code, _, _ in messages(section)] == ["MG503"]
+            finally:
+                conn.execute("DROP SCHEMA storage CASCADE")
+                conn.execute("DROP TABLE IF EXISTS avatars, banners, logos")
+                conn.execute(f"DROP ROLE {platform}")
+    finally:
+        pg_server.drop_database(url)

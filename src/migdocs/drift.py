@@ -325,9 +325,29 @@ def _as_migrated_here(expected: Snapshot, actual: Snapshot, replay: ReplayResult
         return expected
     keys = _owned_by_whoever_migrates(expected, replay)
     role = migrating_role(expected, actual, replay, keys)
-    if role is None or role == replay.role:
-        return expected
-    return expected.owned_by(replay.role, role, keys)
+    if role is not None and role != replay.role:
+        expected = expected.owned_by(replay.role, role, keys)
+    return _as_the_platform_made_it(expected, actual, replay, keys)
+
+
+def _as_the_platform_made_it(
+    expected: Snapshot, actual: Snapshot, replay: ReplayResult, migrated: list[str]
+) -> Snapshot:
+    """What replay's role owns only because ``replay.setup`` or the runner's ledger made it
+    there — production has those from its platform or its runner, made by whoever made
+    them — owned by whoever owns it in the live database: its owner is no drift."""
+    made = set(migrated)
+    made.update(ref.key for result in replay.migrations for ref in result.added_refs)
+    by_owner: dict[str, list[str]] = {}
+    for key in expected:
+        if key in made or key not in actual or expected.attribute(key, "owner") != replay.role:
+            continue
+        owner = actual.attribute(key, "owner")
+        if isinstance(owner, str) and owner != replay.role:
+            by_owner.setdefault(owner, []).append(key)
+    for owner, keys in by_owner.items():
+        expected = expected.owned_by(replay.role, owner, keys)
+    return expected
 
 
 def ignored_key(key: str, patterns: list[str]) -> bool:
