@@ -117,6 +117,9 @@ def _record(url: str, root: Path, folder: str, scripts: list[str], kind: str = "
         ("V2017.02__AddSampleData.sql", "V", "2017.02", (2017, 2), "AddSampleData"),
         ("V1.0__init.SQL", "V", "1.0", (1,), "init"),
         ("V3__.sql", "V", "3", (3,), ""),
+        # IQSS/dataverse names its scripts since 6.1 with no `__` and no description.
+        ("V6.8.0.4.sql", "V", "6.8.0.4", (6, 8, 0, 4), ""),
+        ("V6.10.1.1.sql", "V", "6.10.1.1", (6, 10, 1, 1), ""),
         (
             "U1.1.12.1__Search_Functionality_Undo.sql",
             "U",
@@ -146,7 +149,13 @@ def test_names_flyway_runs(
         ("NotYetV1.1.15__SearchFunctionality.sql", "does not start with `V`, `U` or `R`"),
         ("old V1.1.16__AddStoreAndSalesData.sql", "does not start with `V`, `U` or `R`"),
         ("v1__lower_case_prefix.sql", "does not start with `V`, `U` or `R`"),
-        ("V1_add_users.sql", "no `__` between the version and the description"),
+        (
+            "V1_add_users.sql",
+            "'1_add_users' is not a version (digits separated by `.` or `_`); "
+            "is `__` missing between the version and the description?",
+        ),
+        ("V__no_version.sql", "it has no version before `__`"),
+        ("Rno_separator.sql", "a repeatable script has no version (`R__no_separator.sql`)"),
         ("V1a__typo.sql", "'1a' is not a version"),
         ("V1..2__double_dot.sql", "'1..2' is not a version"),
         ("R1__versioned_repeatable.sql", "a repeatable script has no version"),
@@ -249,6 +258,38 @@ def test_repeatables_run_after_the_versions_by_description(tmp_path: Path) -> No
     runner = Flyway(folder)
     assert runner.ledger_key(listing.migrations[-1]) == "views/R__titleview.sql"
     assert runner.ledger_key(listing.migrations[0]) == "1.1.1"
+
+
+def test_versions_without_a_description_run_in_their_place(tmp_path: Path) -> None:
+    """IQSS/dataverse (src/main/resources/db/migration, Flyway 10.19) names every script
+    since 6.1 ``V6.5.0.9.sql``: no ``__``, no description; Flyway runs them all."""
+    folder = tmp_path / "src" / "main" / "resources" / "db" / "migration"
+    folder.mkdir(parents=True)
+    scripts = {
+        "V6.0.0.6__9506-track-thumb-failures.sql": "ALTER TABLE dvobject ADD COLUMN IF NOT "
+        "EXISTS previewimagefail BOOLEAN DEFAULT FALSE;\n",
+        "V6.1.0.6.sql": "-- Add flag to allow harvesting client to handle missing CVV values\n"
+        "ALTER TABLE harvestingclient ADD COLUMN IF NOT EXISTS allowharvestingmissingcvv "
+        "BOOLEAN;\n",
+        "V6.5.0.9.sql": "ALTER TABLE datasetversion ADD COLUMN IF NOT EXISTS deaccessionnote "
+        "VARCHAR(1000);\n",
+        "V6.5.0.10.sql": "ALTER TABLE makedatacountprocessstate ADD COLUMN IF NOT EXISTS "
+        "server character varying(255) DEFAULT '';\n",
+        "afterMigrate__1-7256-upsert-referenceData.sql": "SELECT 1;\n",
+    }
+    for name, text in scripts.items():
+        (folder / name).write_text(text)
+    listing = Flyway(folder).listing()
+    assert listing.problems == []
+    assert [(m.id, m.version, m.title) for m in listing.migrations] == [
+        ("V6.0.0.6__9506-track-thumb-failures", "6.0.0.6", "Track thumb failures"),
+        ("V6.1.0.6", "6.1.0.6", "V6.1.0.6"),
+        ("V6.5.0.9", "6.5.0.9", "V6.5.0.9"),
+        ("V6.5.0.10", "6.5.0.10", "V6.5.0.10"),
+    ]
+    evidence = Flyway.evidence(folder)
+    assert evidence is not None
+    assert evidence.migrations == 4
 
 
 def test_evidence_is_the_names_the_location_and_a_configuration(tmp_path: Path) -> None:
@@ -498,7 +539,8 @@ def test_names_flyway_ignores_are_mg103_and_lone_undo_scripts_mg106(tmp_path: Pa
             "MG103",
             f"{PUBS_FOLDER}/V1.1.11_AddProcedureWithTest.sql",
             None,
-            "Flyway ignores it: its name has no `__` between the version and the description",
+            "Flyway ignores it: '1.1.11_AddProcedureWithTest' is not a version (digits "
+            "separated by `.` or `_`); is `__` missing between the version and the description?",
         ),
         (
             "MG103",

@@ -10,7 +10,8 @@ Read as Flyway reads it (``flyway-core``: ``internal/resource/ResourceNameParser
 - Flyway scans its location (``src/main/resources/db/migration`` by default) and every folder
   under it; a ``.sql`` file is a migration when its name is a prefix, a version, the separator
   ``__`` and a description: ``V`` versioned, ``U`` the undo of the versioned script with that
-  version, ``R`` (with no version) repeatable. Names of callbacks (``afterMigrate.sql``,
+  version, ``R`` (with no version) repeatable; without ``__`` the rest of the name is the
+  version and the description is empty (``V6.8.0.4.sql``). Names of callbacks (``afterMigrate.sql``,
   ``beforeEachMigrate__x.sql``) are not migrations; any other name is ignored, silently;
 - a version is digits separated by ``.`` or ``_`` (``1_10`` is ``1.10``), compared part by part
   as numbers with trailing zeros dropped (``1.10`` after ``1.9``, ``1.0`` the same as ``1``);
@@ -153,18 +154,20 @@ def parse_name(name: str) -> ScriptName | str | None:
     kind = stem[:1]
     if kind not in ("V", "U", "R"):
         return "its name does not start with `V`, `U` or `R` (nor a callback's name)"
+    # ResourceNameParser.splitAtSeparator: without `__` the whole rest is the version and
+    # the description is empty (`V6.8.0.4.sql` is version 6.8.0.4).
     version, separator, words = stem[1:].partition("__")
-    if not separator:
-        before = "prefix" if kind == "R" else "version"
-        return f"its name has no `__` between the {before} and the description"
     description = words.replace("_", " ")
     if kind == "R":
         if version:
-            return f"a repeatable script has no version (`R__{words}.sql`)"
+            return f"a repeatable script has no version (`R__{words or version}.sql`)"
         return ScriptName("R", None, (), "", description, words)
-    key = version_key(version) if version else None
+    if not version:
+        return "it has no version before `__`"
+    key = version_key(version)
     if key is None:
-        return f"{version!r} is not a version (digits separated by `.` or `_`)"
+        hint = "" if separator else "; is `__` missing between the version and the description?"
+        return f"{version!r} is not a version (digits separated by `.` or `_`){hint}"
     return ScriptName(kind, version.replace("_", "."), key, version, description, words)
 
 
