@@ -545,3 +545,26 @@ def test_declared_names_read_as_postgresql_reads_identifiers(
     kind: ObjectKind, text: str, key: str
 ) -> None:
     assert parse_declared(kind, text).key == key
+
+
+def _effect(before: str, script: str) -> tuple[list[str], list[str]]:
+    model = SchemaModel()
+    for statement in parse_text(before).statements:
+        model.apply(statement)
+    mark = model.mark()
+    for statement in parse_text(script).statements:
+        model.apply(statement)
+    effect = model.effect_since(mark)
+    return [r.key for r in effect.created], [r.key for r in effect.dropped]
+
+
+def test_an_index_a_constraint_takes_over_is_neither_created_nor_dropped() -> None:
+    # The pattern squawk and pmantra/e1 use: build the index concurrently, then attach it.
+    table = "CREATE TABLE t (id int, email text);"
+    attach = "ALTER TABLE t ADD CONSTRAINT t_email_key UNIQUE USING INDEX t_email_idx;"
+    index = "CREATE UNIQUE INDEX CONCURRENTLY t_email_idx ON t (email);"
+    assert _effect(table, f"{index}\n{attach}") == (["constraint:public.t.t_email_key"], [])
+    assert _effect(table + index, attach) == (["constraint:public.t.t_email_key"], [])
+    # Without a name of its own, the constraint takes the index's.
+    bare = "ALTER TABLE t ADD PRIMARY KEY USING INDEX t_email_idx;"
+    assert _effect(table + index, bare) == (["constraint:public.t.t_email_idx"], [])

@@ -300,6 +300,11 @@ class Analyzer:
                 if "IndexElem" in elem and elem["IndexElem"].get("name")
             ]
         name = node.get("conname")
+        using = node.get("indexname")
+        if using is not None:
+            # The index becomes the constraint's (renamed to its name): no index of its own.
+            statement.absorbs.append(_child(ObjectKind.INDEX, table, using))
+            name = name or using
         if name is None:
             if contype == "CONSTR_PRIMARY":
                 name = index_name(table.name, keys, primary=True)

@@ -123,6 +123,8 @@ class Statement:
         drops: Objects it drops by name (what CASCADE takes along is the schema model's job).
         alters: Objects whose definition it changes.
         renames: ``(old, new)`` pairs; a rename moves what hangs on the object.
+        absorbs: Indexes that become a constraint's own (``ADD CONSTRAINT … USING INDEX``):
+            gone as indexes, without being dropped.
         uses: Existing objects it needs (for MG203).
         depends_on: Relations the views it creates read: dropping one with CASCADE drops them.
         keys: The key of every index or constraint it creates, by identity.
@@ -151,6 +153,7 @@ class Statement:
     drops: list[ObjectRef] = field(default_factory=list)
     alters: list[ObjectRef] = field(default_factory=list)
     renames: list[tuple[ObjectRef, ObjectRef]] = field(default_factory=list)
+    absorbs: list[ObjectRef] = field(default_factory=list)
     uses: list[ObjectRef] = field(default_factory=list)
     depends_on: list[ObjectRef] = field(default_factory=list)
     keys: dict[tuple[str, str | None, str | None, str], KeyInfo] = field(default_factory=dict)

@@ -76,6 +76,8 @@ class SchemaModel:
         self.column_types: dict[Identity, str] = {}
         #: What each view reads, by identity: a view goes with them on DROP … CASCADE.
         self.sources: dict[Identity, frozenset[Identity]] = {}
+        #: Indexes a constraint took over (``USING INDEX``): gone, but not dropped.
+        self.absorbed: dict[Identity, bool] = {}
         self._journal: list[tuple[Any, Any, Any]] = []
         #: Tables (and other owners) whose drop is under way: each child goes in turn, so
         #: neither taking it off its owner's list (a copy of the list each time) nor looking
@@ -164,7 +166,7 @@ class SchemaModel:
             new_ref = self.objects.get(identity)
             if old_ref is None and new_ref is not None:
                 effect.created.append(new_ref)
-            elif old_ref is not None and new_ref is None:
+            elif old_ref is not None and new_ref is None and identity not in self.absorbed:
                 effect.dropped.append(old_ref)
             elif old_ref is not None and new_ref is not None and identity in touched_twice:
                 effect.recreated.append(new_ref)
@@ -187,6 +189,11 @@ class SchemaModel:
             if statement.depends_on and ref.kind in (ObjectKind.VIEW, ObjectKind.MATVIEW):
                 sources = frozenset(self._resolve(source) for source in statement.depends_on)
                 self._set(self.sources, ref.identity, sources)
+        for ref in statement.absorbs:
+            found = self.find(ref)
+            if found is not None:
+                self._set(self.absorbed, found.identity, True)
+                self.drop(found)
         for retype in statement.retypes:
             if retype.column.identity in self.objects:
                 self._set(self.column_types, retype.column.identity, retype.new_type)
