@@ -201,3 +201,50 @@ def test_evidence_is_up_sql_folders(tmp_path: Path) -> None:
     prisma.mkdir(parents=True)
     (prisma / "migration.sql").write_text("select 1;\n")
     assert Folders.evidence(prisma.parent) is None
+
+
+SPACED = "2019-11-15-182353_Add email notifications to crate owners"
+SPACED_UP = (
+    "-- rust-lang/crates.io migrations/2019-11-15-182353_Add email notifications to crate "
+    "owners/up.sql\n-- (on Lemmy's community table here)\n"
+    "ALTER TABLE community ADD COLUMN email_notifications BOOLEAN NOT NULL DEFAULT TRUE;\n"
+)
+
+
+def test_a_folder_name_with_blanks_is_one_migration(tmp_path: Path, pg_database: str) -> None:
+    # crates.io has run this folder since 2019: diesel records only its version, and a
+    # catalog id holds no blank, so init --update must still write an entry for it.
+    root = copy_fixture(NAME, tmp_path)
+    folder = root / FOLDER / SPACED
+    folder.mkdir()
+    (folder / "up.sql").write_text(SPACED_UP)
+    (folder / "down.sql").write_text("ALTER TABLE community DROP COLUMN email_notifications;\n")
+    listed = Project.load(root / "catalog.yaml").listing.migrations[-1]
+    expected = "2019-11-15-182353_Add_email_notifications_to_crate_owners"
+    assert (listed.id, listed.file, listed.rollback) == (
+        expected,
+        f"{SPACED}/up.sql",
+        f"{SPACED}/down.sql",
+    )
+    assert (listed.version, listed.title) == (
+        "20191115182353",
+        "Add email notifications to crate owners",
+    )
+
+    result = migdocs("init", "--update", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    project = Project.load(root / "catalog.yaml")
+    assert [e.id for e in project.entries] == [*IDS, expected]
+    assert project.entries[-1].forward_path == root / FOLDER / SPACED / "up.sql"
+    codes = [f[0] for f in _static(root / "catalog.yaml")]
+    assert not {"MG101", "MG102", "MG103", "MG200"} & set(codes), codes
+
+    migrate(pg_database, root / "catalog.yaml")
+    for version in [*VERSIONS, "20191115182353"]:
+        execute(
+            pg_database,
+            "INSERT INTO __diesel_schema_migrations (version) VALUES (%s)",
+            params=(version,),
+        )
+    result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
+    assert not [f for f in _findings(result) if f["code"].startswith("MG5")], result.stdout

@@ -17,6 +17,10 @@ layout:
 - each ``up.sql`` runs as one multi-statement query, in a transaction unless the folder's
   ``metadata.toml`` says ``run_in_transaction = false`` (a ``metadata.toml`` without the
   key says it too);
+- a folder name may hold blanks (crates.io's ``2019-11-15-182353_Add email notifications
+  to crate owners``): diesel runs it, and records only its version. A catalog id holds no
+  blank, so the migration's id is the folder name with each run of blanks made one ``_``;
+  its files stay where they are;
 - diesel records each version in ``__diesel_schema_migrations (version VARCHAR(50)
   PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`` in the
   current schema. Other folder-per-migration runners record nothing migdocs knows, so
@@ -26,6 +30,7 @@ layout:
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +59,12 @@ def diesel_version(name: str) -> str:
     """diesel's version of a migration folder: its name up to the first ``_``, without
     ``-`` (``version_from_string``)."""
     return name.split("_", 1)[0].replace("-", "")
+
+
+def migration_id(name: str) -> str:
+    """The catalog id of a migration folder: its name, each run of blanks made one ``_``
+    (a catalog id holds no blank; diesel itself records only the version)."""
+    return re.sub(r"\s+", "_", name.strip())
 
 
 def _contents(folder: Path) -> set[str] | None:
@@ -128,18 +139,18 @@ class Folders(Runner):
                         None,
                         f"version {version} is also {first}'s: diesel keeps one of the two "
                         "and never runs the other",
-                        name,
+                        migration_id(name),
                     )
                 )
             out.migrations.append(
                 Listed(
-                    id=name,
+                    id=migration_id(name),
                     file=f"{name}/{UP}",
                     rollback=f"{name}/{DOWN}" if has_down else None,
                     order=(version, name),
                     version=version,
                     date=date_from_name(name),
-                    title=title_from(name),
+                    title=title_from(migration_id(name)),
                 )
             )
         out.migrations.sort(key=lambda item: item.order)
