@@ -184,10 +184,22 @@ class Site:
         files: dict[str, bytes] = {}
         for entry in self.entries:
             for path in (entry.forward_path, entry.rollback_path):
-                script = self.project.script(path) if path is not None else None
+                if path is None:
+                    continue
+                script = self.project.script(path)
                 if script is not None and len(script.raw.splitlines()) > SQL_LINES:
-                    files[f"{self.prefix}/sql/{path.name}"] = script.raw  # type: ignore[union-attr]
+                    files[f"{self.prefix}/sql/{self.sql_name(path)}"] = script.raw
         return files
+
+    def sql_name(self, path: Path) -> str:
+        """Where a SQL file is published under ``sql/``: its name, or for a runner its path
+        in the runner's folder (every Prisma migration is a ``migration.sql``)."""
+        if self.project.layout is None:
+            return path.name
+        try:
+            return path.relative_to(self.project.migrations_dir).as_posix()
+        except ValueError:
+            return path.name
 
     def block(self, name: str, page_uri: str) -> str:
         """A generated block for a ``<!-- migdocs:NAME -->`` marker on a hand-written page."""
@@ -585,10 +597,12 @@ class Site:
             computed=sorted(set(computed)),
             forward_sql=forward_text,
             forward_more=forward_more,
-            forward_link=f"../sql/{url(entry.forward_path.name)}",
+            forward_link=f"../sql/{url(self.sql_name(entry.forward_path))}",
             rollback_sql=rollback_sql,
             rollback_more=rollback_more,
-            rollback_link=f"../sql/{url(entry.rollback_path.name)}" if entry.rollback_path else "",
+            rollback_link=(
+                f"../sql/{url(self.sql_name(entry.rollback_path))}" if entry.rollback_path else ""
+            ),
             replay=replay,
             replay_changes=[
                 ("Added", (replay or {}).get("changes", {}).get("added", [])),
