@@ -433,6 +433,9 @@ def test_ledger_rows_as_flyway_counts_them(pg_database: str) -> None:
             sum_of(KESTRA_IDS[6]),
             True,
         ),
+        # A Java migration, as MarquezProject/marquez's V44_1__UpdateRunsWithJobUUID.java
+        # beside its SQL scripts: Flyway records it with type JDBC and no checksum.
+        (7, "1.9.1", "UpdateRunsWithJobUUID", "JDBC", "io.kestra.V1_9_1__Backfill", None, True),
     )
     five = str(sum_of(KESTRA_IDS[3]))
     nine = str(sum_of(KESTRA_IDS[6]))
@@ -448,6 +451,11 @@ def test_ledger_rows_as_flyway_counts_them(pg_database: str) -> None:
             dirty=True,
         ),
         LedgerRow("V1_9__execution_queued.sql (version 1.9)", "V1_9__execution_queued", nine, nine),
+        LedgerRow(
+            "io.kestra.V1_9_1__Backfill (version 1.9.1), a Java migration (JDBC) the catalog "
+            "cannot hold",
+            None,
+        ),
     ]
 
 

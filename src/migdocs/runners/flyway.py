@@ -103,6 +103,9 @@ CALLBACKS = frozenset(
     }
 )
 
+#: History types of migrations Flyway resolved from Java classes (``MigrationType``).
+JAVA_TYPES = frozenset({"JDBC", "SPRING_JDBC", "UNDO_JDBC", "UNDO_SPRING_JDBC"})
+
 #: Where Flyway projects keep their scripts: its default location, and the usual others.
 LOCATIONS = ("src/main/resources/db/migration", "db/migration", "flyway/sql", "sql")
 
@@ -385,7 +388,10 @@ class Flyway(Runner):
         for slot, (version, script, checksum, kind, success) in last.items():
             owner = by_version.get(slot) if isinstance(slot, tuple) else keys.get(slot)
             label = f"{script} (version {version})" if version else str(script)
-            if kind == "UNDO_SQL":
+            if kind in JAVA_TYPES:
+                # A Java class under a `classpath:` location: no file the catalog can name.
+                label = f"{label}, a Java migration ({kind}) the catalog cannot hold"
+            if kind.startswith("UNDO_"):
                 state = "undone" if success else "failed while undone"
                 out.append(LedgerRow(f"{label} ({state})", owner, applied=False))
                 continue
