@@ -191,6 +191,27 @@ def test_audit_reads_dbmates_ledger(tmp_path: Path, pg_database: str) -> None:
             1,
             "a statement before `-- migrate:up`",
         ),
+        # UPchieve/subway database/migrations/20211026205335_create_cities_table.sql: the
+        # down marker is indented; dbmate finds none (a `;` added so that the up section,
+        # which runs to the end, parses and only the marker is reported).
+        (
+            "-- migrate:up\nALTER TABLE upchieve.cities\n"
+            "    ADD CONSTRAINT unique_city_name_state UNIQUE (name, us_state_code);\n"
+            "    -- migrate:down\n"
+            "ALTER TABLE upchieve.cities DROP CONSTRAINT IF EXISTS unique_city_name_state;\n",
+            4,
+            "there is no `-- migrate:down` line, as this one is indented",
+        ),
+        (
+            "\t-- migrate:up\nselect 1;\n-- migrate:down\n",
+            1,
+            "there is no `-- migrate:up` line, as this one is indented",
+        ),
+        (
+            "-- migrate:up\nselect 1;\n  -- migrate:down\n-- migrate:down\nselect 2;\n",
+            3,
+            "`-- migrate:down` after spaces is no marker for dbmate",
+        ),
     ],
 )
 def test_markers_dbmate_refuses_or_misreads_are_mg200_at_their_line(

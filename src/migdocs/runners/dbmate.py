@@ -10,10 +10,12 @@ Read as dbmate reads it (amacneil/dbmate ``pkg/dbmate/db.go`` ``FindMigrations``
   numerically: ``10_b.sql`` runs before ``9_a.sql``);
 - a section starts at a line matching ``^--\\s*migrate:up(\\s*$|\\s+\\S+)`` and runs to
   the line ``-- migrate:down``, which starts the down section; only blank and ``--``
-  comment lines may come before the first up marker; dbmate refuses a file without both
-  markers, with the down marker first, or (since 2.34) with two down markers after one up;
-  since 2.29 a second ``-- migrate:up`` starts another up/down pair, each run on its own
-  (migdocs reads one pair per file and says so);
+  comment lines may come before the first up marker; a marker after spaces is no marker
+  (``(?m)^--``), so an indented ``    -- migrate:down`` leaves the file without one
+  (UPchieve/subway has three such files); dbmate refuses a file without both markers,
+  with the down marker first, or (since 2.34) with two down markers after one up; since
+  2.29 a second ``-- migrate:up`` starts another up/down pair, each run on its own (migdocs
+  reads one pair per file and says so);
 - ``transaction:false`` after a marker runs that section outside a transaction (the
   section is still one multi-statement query, which PostgreSQL runs as one implicit
   transaction); options are ``key:value`` words on the marker's line;
@@ -52,7 +54,13 @@ _FILE = re.compile(r"^(\d+).*\.sql$")
 _UP = re.compile(r"^--\s*migrate:up(\s*$|\s+\S+)")
 _DOWN = re.compile(r"^--\s*migrate:down(\s*$|\s+\S+)")
 _ANY = re.compile(r"^--\s*migrate:(\S*)")
+# A marker after spaces or tabs: dbmate's ``(?m)^--`` does not see it.
+_INDENTED = re.compile(r"^\s+--\s*migrate:(up|down)(\s*$|\s+\S+)")
 _COMMENT_OR_BLANK = re.compile(r"^\s*(--.*)?$")
+_INDENT_NOTE = (
+    "dbmate refuses it: there is no `-- migrate:{kind}` line, as this one is indented and "
+    "dbmate reads a marker only at the start of a line"
+)
 
 
 def _options(line: str) -> dict[str, str]:
@@ -141,7 +149,10 @@ class Dbmate(Runner):
         up = down = None
         pair_has_down = False  # the current up/down pair already has its down marker
         problems: list[LayoutProblem] = []
+        indented: dict[str, int] = {}  # the first indented marker of each kind, by line
         for number, line in enumerate(lines, start=1):
+            if (shifted := _INDENTED.match(line)) is not None:
+                indented.setdefault(shifted[1], number)
             if _UP.match(line):
                 pair_has_down = False
                 if up is None:
@@ -181,15 +192,21 @@ class Dbmate(Runner):
         if up is None:
             problems.append(
                 self._problem(
-                    1, "dbmate refuses it: there is no `-- migrate:up` line to start the up section"
+                    indented.get("up", 1),
+                    _INDENT_NOTE.format(kind="up")
+                    if "up" in indented
+                    else "dbmate refuses it: there is no `-- migrate:up` line to start the up "
+                    "section",
                 )
             )
             return Sections(up=None, down=None, problems=tuple(problems))
         if down is None:
             problems.append(
                 self._problem(
-                    last,
-                    "dbmate refuses it: there is no "
+                    indented.get("down", last),
+                    _INDENT_NOTE.format(kind="down")
+                    if "down" in indented
+                    else "dbmate refuses it: there is no "
                     "`-- migrate:down` line (an empty down section is fine)",
                 )
             )
@@ -210,6 +227,16 @@ class Dbmate(Runner):
                     )
                 )
                 break
+        for kind, number in sorted(indented.items(), key=lambda item: item[1]):
+            if (kind == "up" and up is not None) or (kind == "down" and down is not None):
+                problems.append(
+                    self._problem(
+                        number,
+                        f"`-- migrate:{kind}` after spaces is no marker for dbmate, which "
+                        "reads a marker only at the start of a line: this line stays in the "
+                        "section above it, as a comment",
+                    )
+                )
         up_end = (down - 1) if down is not None else last
         return Sections(
             up=(up, max(up, up_end)),
