@@ -242,3 +242,14 @@ def test_an_absent_ledger_is_one_finding(tmp_path: Path, pg_database: str) -> No
     assert len(ledger) == 1
     assert "dbmate ledger" in ledger[0]["message"]
     assert "public.schema_migrations does not exist" in ledger[0]["message"]
+
+
+def test_a_runner_folder_that_is_not_there_is_one_clear_error(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("version: 1\nproject: {name: a}\nrunner: {kind: dbmate, path: db/migrate}\n")
+    result = migdocs("check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "migdocs: error: catalog.yaml:3:24: runner.path: 'db/migrate' is not a folder: "
+        "dbmate's migrations are not there (give `runner.path`, relative to the catalog)\n"
+    )

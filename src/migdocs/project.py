@@ -102,6 +102,15 @@ class Project:
         else:
             folder = settings.path or self.layout.default_path
             self.migrations_dir = self._folder(("runner", "path"), folder, problems)
+            if not problems and not self.migrations_dir.is_dir():
+                where = ("runner", "path") if settings.path else ("runner", "kind")
+                problems.append(
+                    loaded.error(
+                        where,
+                        f"{folder!r} is not a folder: {settings.kind}'s migrations are not "
+                        "there (give `runner.path`, relative to the catalog)",
+                    )
+                )
             self.rollbacks_dir = self.migrations_dir
             self.layout.folder = self.migrations_dir
         self.entries: list[Entry] = []
