@@ -132,11 +132,10 @@ class Project:
             if forward is not None:
                 entry = Entry(migration, index, forward, rollback)
                 if self.layout is not None and self.layout.sectioned:
+                    # Every file of such a runner holds both: the rollback is a down section,
+                    # its own migration's or (named by hand) another file's.
                     entry.forward_part = "up"
-                    if rollback is not None and os.path.normpath(rollback) == os.path.normpath(
-                        forward
-                    ):
-                        entry.rollback_part = "down"
+                    entry.rollback_part = "down" if rollback is not None else None
                 self.entries.append(entry)
         self.setup_paths: list[Path] = []
         for index, name in enumerate(self.catalog.replay.setup):
@@ -321,8 +320,10 @@ class Project:
         if path in self._scripts:
             return self._scripts[path]
         script: Script | None
+        # A file that holds two sections is parsed section by section, never whole.
+        whole = self.layout is None or not self.layout.sectioned
         try:
-            script = read_script(path, self.display(path))
+            script = read_script(path, self.display(path), parse=whole)
         except FileNotFoundError:
             script = None
         except IsADirectoryError:

@@ -266,8 +266,10 @@ class Script:
         return None
 
 
-def read_script(path: Path, display: str) -> Script:
+def read_script(path: Path, display: str, *, parse: bool = True) -> Script:
     """Read and analyze one SQL file; problems become `ScriptProblem`s, never exceptions.
+
+    With ``parse=False`` only its text is read (a file whose sections are parsed apart).
 
     Raises:
         OSError: when the file cannot be read at all (the caller reports it), or
@@ -288,7 +290,8 @@ def read_script(path: Path, display: str) -> Script:
         )
         return Script(path, display, raw, None, problems=[problem], parsed=False)
     script = Script(path, display, raw, text)
-    _parse(script, text)
+    if parse:
+        _parse(script, text)
     return script
 
 
