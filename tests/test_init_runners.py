@@ -812,3 +812,33 @@ def test_an_adopted_history_audits_clean(tmp_path: Path, pg_database: str) -> No
     assert states == {"applied"}
     rounds = {(item["forward"], item["rollback"], item["round_trip"]) for item in report["replay"]}
     assert rounds == {("ok", "ok", "ok")}
+
+
+def test_a_lock_file_outranks_name_patterns_in_another_folder(tmp_path: Path) -> None:
+    # langfuse/langfuse: Prisma's history in packages/shared/prisma/migrations, and
+    # ClickHouse migrations named as golang-migrate names them in packages/shared/clickhouse.
+    root = tmp_path / "langfuse"
+    prisma = "packages/shared/prisma/migrations"
+    write(
+        root,
+        {
+            f"{prisma}/migration_lock.toml": 'provider = "postgresql"\n',
+            f"{prisma}/20230518191501_init/migration.sql": (
+                'CREATE TABLE "users" ("id" TEXT NOT NULL, CONSTRAINT "users_pkey" '
+                'PRIMARY KEY ("id"));\n'
+            ),
+            "packages/shared/clickhouse/migrations/clustered/0001_traces.up.sql": (
+                "CREATE TABLE traces ON CLUSTER default (id String)\n"
+                "ENGINE = MergeTree ORDER BY id;\n"
+            ),
+            "packages/shared/clickhouse/migrations/clustered/0001_traces.down.sql": (
+                "DROP TABLE traces ON CLUSTER default;\n"
+            ),
+        },
+    )
+    result = migdocs("init", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert catalog_of(root)["runner"] == {"kind": "prisma", "path": prisma}
+    assert "also seen, far less clearly: 2. golang-migrate in packages/shared/clickhouse" in (
+        result.stdout + result.stderr
+    )

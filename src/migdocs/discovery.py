@@ -30,6 +30,9 @@ MAX_FOLDERS = 50_000
 #: A runner is the clear choice for a folder only when its score is this many times the
 #: next runner's there; closer, the folder matches both and the user names one.
 CLEAR_RATIO = 1.5
+#: A history in another folder is a rival unless the best scores this much more: a lock
+#: file, journal or plan (90 and up) against files that merely match a name (50 at most).
+CLEAR_MARGIN = 30
 #: Where histories keep their migrations when only plain SQL folders are found, in the
 #: order `init` prefers them: migdocs' default, then other common layouts.
 PLAIN_FOLDERS = ("migrations", "drizzle", "db/migrations", "database/migrations", "sql/migrations")
@@ -255,9 +258,24 @@ def choose(root: Path, kind: str | None = None, folder: Path | None = None) -> C
     if not layouts:
         return _plain_choice(root, found, notes)
     top = layouts[0]
-    rivals = [e for e in layouts[1:] if e.folder != top.folder or e.score * CLEAR_RATIO > top.score]
+    # A rival scores close to the best: in its folder, within CLEAR_RATIO; in another,
+    # within CLEAR_MARGIN. A lock file, journal or plan (Prisma, drizzle, sqitch) outranks
+    # a folder of files that merely match a name pattern elsewhere (a ClickHouse folder
+    # beside langfuse's Prisma history): it is adopted, and the other named in a note.
+    rivals = [
+        e
+        for e in layouts[1:]
+        if e.score * CLEAR_RATIO > top.score
+        or (e.folder != top.folder and top.score - e.score < CLEAR_MARGIN)
+    ]
     if rivals:
         _ambiguous(root, layouts, kind)
+    notes += tuple(
+        f"also seen, far less clearly: {describe(e, root, rank).strip()}; "
+        "--migrations-dir PATH adopts it instead"
+        for rank, e in enumerate(layouts[1:], start=2)
+        if e.folder != top.folder
+    )
     cls = runner_class(top.runner)
     plain = next((e for e in found if e.runner == "plain" and e.folder == top.folder), None)
     keeps = plain_keeps_more(cls, top.folder) if kind is None else None

@@ -49,6 +49,7 @@ SKIPPED_FOLDERS = frozenset(
         ".cache",
         "coverage",
         "site",
+        "testdata",
         ".tox",
         ".mypy_cache",
         ".pytest_cache",
