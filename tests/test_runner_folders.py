@@ -137,12 +137,33 @@ def test_audit_reads_diesels_ledger(tmp_path: Path, pg_database: str) -> None:
     ]
 
 
-def test_without_a_ledger_there_is_none(tmp_path: Path) -> None:
+def test_diesel_toml_names_diesels_ledger(tmp_path: Path, pg_database: str) -> None:
+    # What init writes names no ledger (crates.io's catalog): diesel.toml beside the folder
+    # says diesel runs it, so its table is the ledger, and not an object no migration makes.
     root = copy_fixture(NAME, tmp_path)
     catalog = root / "catalog.yaml"
     catalog.write_text(
         catalog.read_text().replace(", ledger: public.__diesel_schema_migrations", "")
     )
+    assert Project.load(catalog).runner.ledger == "public.__diesel_schema_migrations"
+    migrate(pg_database, catalog)
+    for version in VERSIONS[:3]:
+        execute(
+            pg_database,
+            "INSERT INTO __diesel_schema_migrations (version) VALUES (%s)",
+            params=(version,),
+        )
+    result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
+    live = [(f["code"], f["message"]) for f in _findings(result) if f["code"].startswith("MG5")]
+    assert not [f for f in live if "__diesel_schema_migrations" in f[1]], live
+    # The fourth migration ran but diesel did not record it: the ledger is read.
+    assert (
+        "MG506",
+        "the migration is applied in the database (its objects are there), but "
+        "the ledger does not list it: the runner would apply it again",
+    ) in live
+
+    (root / "diesel.toml").unlink()
     assert Project.load(catalog).runner.ledger is None
 
 

@@ -23,7 +23,9 @@ layout:
   its files stay where they are;
 - diesel records each version in ``__diesel_schema_migrations (version VARCHAR(50)
   PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`` in the
-  current schema. Other folder-per-migration runners record nothing migdocs knows, so
+  current schema. A ``diesel.toml`` beside the folder says diesel runs it, so that table
+  (in ``public``) is the ledger unless ``runner.ledger`` names another; other
+  folder-per-migration runners record nothing migdocs knows, so without ``diesel.toml``
   there is no ledger unless ``runner.ledger`` names a table of diesel's shape.
 """
 
@@ -49,10 +51,13 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg import sql
 
+    from migdocs.catalog.models import RunnerSettings
     from migdocs.project import Project
 
 UP = "up.sql"
 DOWN = "down.sql"
+DIESEL_TOML = "diesel.toml"
+DIESEL_LEDGER = "public.__diesel_schema_migrations"
 
 
 def diesel_version(name: str) -> str:
@@ -87,6 +92,13 @@ class Folders(Runner):
         "run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
     )
 
+    def __init__(self, folder: Path, settings: RunnerSettings | None = None) -> None:
+        super().__init__(folder, settings)
+        # diesel's harness and CLI both record what ran; without its table named, audit would
+        # check no ledger and report the table itself as an object no migration makes.
+        if self.ledger is None and (folder.parent / DIESEL_TOML).is_file():
+            self.ledger = DIESEL_LEDGER
+
     @classmethod
     def evidence(cls, folder: Path) -> Evidence | None:
         runner = cls(folder)
@@ -101,7 +113,7 @@ class Folders(Runner):
         score = 45 + (10 if downs else 0)
         if downs:
             reasons.append(f"{downs} with `down.sql`")
-        if (folder.parent / "diesel.toml").is_file():
+        if (folder.parent / DIESEL_TOML).is_file():
             reasons.append("diesel.toml beside the folder")
             score += 30
         return Evidence(cls.kind, folder, score, tuple(reasons), ups)
