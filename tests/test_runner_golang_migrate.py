@@ -109,11 +109,16 @@ def test_audit_reads_the_current_version(tmp_path: Path, pg_database: str) -> No
 
     # A file that failed halfway: golang-migrate leaves its version dirty.
     _set_version(pg_database, 5, True)
-    partial = [f for f in _audit(pg_database, root) if f["code"] == "MG504"]
+    findings = _audit(pg_database, root)
+    partial = [f for f in findings if f["code"] == "MG504"]
     assert [(f["migration"], f["file"]) for f in partial] == [
         (IDS[4], f"{FOLDER}/000005_add_role_to_users.up.sql")
     ]
     assert partial[0]["message"].startswith("the ledger marks version 5 as dirty:")
+    assert partial[0]["message"].endswith("(`migrate force VERSION`)")
+    # Only that: golang-migrate applies nothing while a version is dirty, so it would not
+    # apply this one again (no MG506 "the runner would apply it again").
+    assert [f for f in findings if f["code"] == "MG506"] == []
 
     # A version the catalog lacks (a file deleted after it ran).
     _set_version(pg_database, 6, False)

@@ -253,3 +253,23 @@ def test_a_runner_folder_that_is_not_there_is_one_clear_error(tmp_path: Path) ->
         "migdocs: error: catalog.yaml:3:24: runner.path: 'db/migrate' is not a folder: "
         "dbmate's migrations are not there (give `runner.path`, relative to the catalog)\n"
     )
+
+
+def test_a_file_the_runner_refuses_is_not_replayed_as_if_it_ran(tmp_path: Path) -> None:
+    # UPchieve/subway: an indented `-- migrate:down` is no marker to dbmate, which then
+    # refuses the file; its SQL parses, but replaying it would prove what never runs.
+    indented = CREATE_USERS.replace(")\n\n-- migrate:down", ");\n\n    -- migrate:down")
+    _history(
+        tmp_path,
+        {"20230101120000_create_users.sql": indented, "20230102120000_add_index.sql": ADD_INDEX},
+        ENTRIES,
+    )
+    result = migdocs("verify", "--format", "json", cwd=tmp_path)
+    report = json.loads(result.stdout)
+    refused = [f for f in report["findings"] if f["code"] == "MG200"]
+    assert [(f["file"], f["line"]) for f in refused] == [
+        ("db/migrations/20230101120000_create_users.sql", 7)
+    ]
+    first = report["replay"][0]
+    assert first["forward"] != "ok"
+    assert result.returncode == 1

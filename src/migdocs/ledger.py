@@ -314,6 +314,9 @@ def unrecorded(
     mismatch_rule = _rule("MG506")
     entries = {entry.id: entry for entry in project.entries}
     applied = applied_ids(rows)
+    # A migration the ledger marks as failed halfway is MG504's: the runner applies nothing
+    # until it is repaired, so it would not apply it again either.
+    recorded = applied | {row.migration for row in rows if row.migration and row.dirty}
     last = max((entries[m].index for m in applied), default=-1)
     return [
         mismatch_rule.finding(
@@ -324,6 +327,6 @@ def unrecorded(
         )
         for migration, state in states
         if state in ("applied", "partial")
-        and migration not in applied
+        and migration not in recorded
         and entries[migration].index > last
     ]

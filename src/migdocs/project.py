@@ -368,8 +368,10 @@ class Project:
                     script.problems.append(
                         ScriptProblem(problem.code, problem.message, problem.line)
                     )
-                if lines is None:
-                    script.parsed = False
+            if lines is None or any(problem.code == "MG200" for problem in found.problems):
+                # The runner refuses or misreads the file: what it would run is not known,
+                # so nothing is checked or replayed as if it were (MG200 says why).
+                script.parsed = False
         self._parts[key] = script
         return script
 
