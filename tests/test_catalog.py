@@ -383,10 +383,11 @@ ERRORS = [
         id="ledger-table-without-table",
     ),
     pytest.param(
-        H + "migrations:\n  - id: has space\n    date: 2025-08-30\n    title: t\n    purpose: p\n",
+        H
+        + "migrations:\n  - id: 'has/slash '\n    date: 2025-08-30\n    title: t\n    purpose: p\n",
         [
-            "catalog.yaml:4:5: migrations[0].id: 'has space' is not a valid id "
-            "(no spaces or slashes)"
+            "catalog.yaml:4:5: migrations[0].id: 'has/slash ' is not a valid id "
+            "(no slash, no line break, no space at either end)"
         ],
         id="id-with-space",
     ),
@@ -695,7 +696,7 @@ def test_json_schema_describes_keys_with_their_attribute_docstrings() -> None:
     definitions = schema["$defs"]
     assert schema["properties"]["version"]["description"] == "The catalog format's version."
     assert definitions["Migration"]["properties"]["id"]["description"] == (
-        "Unique id: the file stem."
+        "Unique id: the runner's name for it (a file stem, a Prisma folder)."
     )
     assert definitions["Rollback"]["properties"]["none"]["description"] == (
         "Instead of a script: why this migration has no rollback."

@@ -265,3 +265,20 @@ def test_a_script_beside_the_folders_is_mg103(tmp_path: Path, name: str) -> None
             "Prisma ignores it: a migration is a folder `<timestamp>_<name>/migration.sql`",
         )
     ]
+
+
+def test_a_folder_name_with_a_space_is_one_migration(tmp_path: Path) -> None:
+    # langfuse/langfuse has `20240126184148_new_models copy`: Prisma records that folder
+    # name as the migration's name, space included.
+    root = copy_fixture(NAME, tmp_path)
+    folder = root / FOLDER
+    (folder / "20210628153550_password_reset_request").rename(
+        folder / "20210628153550_password_reset_request copy"
+    )
+    (root / "catalog.yaml").unlink()
+    assert migdocs("init", cwd=root).returncode == 0
+    ids = [listed.id for listed in Project.load(root / "catalog.yaml").listing.migrations]
+    assert "20210628153550_password_reset_request copy" in ids
+    result = migdocs("check", "--format", "json", cwd=root)
+    codes = {f["code"] for f in _findings(result)}
+    assert codes <= {"MG602", "MG604"}, codes

@@ -125,7 +125,7 @@ def _explain(shown: str, document: Document, error: ErrorDetails) -> str:
         choices = expected.replace("'", "").replace(" or ", ", ")
         return _problem(shown, document.mark(loc), loc, f"{value!r} is not one of {choices}")
     if kind == "string_pattern_mismatch" and loc and loc[-1] == "id":
-        message = f"{value!r} is not a valid id (no spaces or slashes)"
+        message = f"{value!r} is not a valid id (no slash, no line break, no space at either end)"
         return _problem(shown, document.mark(loc), loc, message)
     if kind == "string_pattern_mismatch" and loc[:1] == ("rules",):
         return _problem(shown, document.mark(loc), loc, f"{loc[-1]!r} is not a rule code (MGnnn)")

@@ -325,8 +325,8 @@ class Reviewed(_Model):
 class Migration(_Model):
     """One migration, in the order they are applied."""
 
-    id: Annotated[str, StringConstraints(pattern=r"^[^/\\\s]+$")]
-    """Unique id: the file stem."""
+    id: Annotated[str, StringConstraints(pattern=r"^[^/\\\s](?:[^/\\\n\r\t\f\v]*[^/\\\s])?$")]
+    """Unique id: the runner's name for it (a file stem, a Prisma folder)."""
     file: NonEmpty | None = None
     """The migration file under `paths.migrations`; default `{id}.sql`."""
     date: dt.date
