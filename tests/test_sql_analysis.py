@@ -963,3 +963,34 @@ def test_statement_at() -> None:
     assert script.statement_at(1) is script.statements[0]
     assert script.statement_at(4) is script.statements[1]
     assert script.statement_at(2) is None
+
+
+def test_a_do_block_guarding_a_create_does_what_the_create_does() -> None:
+    # drizzle-kit's guard before it wrote IF NOT EXISTS (dokploy, 57 of them).
+    script = parse_text(
+        """DO $$ BEGIN
+ CREATE TYPE "public"."role" AS ENUM('admin', 'user');
+EXCEPTION
+ WHEN duplicate_object THEN null;
+END $$;
+--> statement-breakpoint
+DO $$ BEGIN
+ ALTER TABLE "users" ADD CONSTRAINT "users_org_fk" FOREIGN KEY ("org") REFERENCES "orgs"("id");
+EXCEPTION
+ WHEN duplicate_object THEN null;
+END $$;
+DO $$ BEGIN PERFORM set_up(); EXCEPTION WHEN duplicate_object THEN null; END $$;
+DO $$ BEGIN CREATE TYPE mood AS ENUM ('ok'); EXCEPTION WHEN others THEN null; END $$;
+DO LANGUAGE plperl $$ BEGIN CREATE TYPE x AS ENUM ('a');
+EXCEPTION WHEN duplicate_object THEN null; END $$;
+"""
+    )
+    first, second, call, other, perl = script.statements
+    assert (first.command, first.opaque) == ("DO", False)
+    assert [ref.key for ref in first.creates] == ["type:public.role"]
+    assert [ref.key for ref in second.creates] == ["constraint:public.users.users_org_fk"]
+    assert {ref.key for ref in second.uses} >= {"table:public.users", "table:public.orgs"}
+    # Anything else in a DO block stays unknown.
+    assert call.opaque
+    assert other.opaque
+    assert perl.opaque

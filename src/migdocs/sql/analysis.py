@@ -8,8 +8,11 @@ keep pace with squawk on tens of thousands of files.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
+
+from pglast import parser
 
 from migdocs.objects import DEFAULT_SCHEMA, ObjectKind, ObjectRef
 from migdocs.sql.effects import HeavyStep, KeyInfo, Lock, Retype, Statement, Validation
@@ -798,6 +801,32 @@ class Analyzer:
     def _opaque(self, statement: Statement, body: Node) -> None:
         statement.opaque = True
 
+    def _do(self, statement: Statement, body: Node) -> None:
+        """A ``DO`` block is opaque, but for the guard drizzle-kit and many hand-written
+        histories put around a CREATE: ``BEGIN <statements> EXCEPTION WHEN duplicate_object
+        THEN null; END`` does what its statements do, when they are not there yet."""
+        code = language = None
+        for arg in body.get("args") or ():
+            elem = arg.get("DefElem", {})
+            value = elem.get("arg", {}).get("String", {}).get("sval")
+            if elem.get("defname") == "as":
+                code = value
+            elif elem.get("defname") == "language":
+                language = value
+        guarded = _GUARDED.match(code or "") if language in (None, "plpgsql") else None
+        inner: list[Any] = []
+        if guarded is not None:
+            try:
+                inner = json.loads(parser.parse_sql_json(guarded["sql"])).get("stmts", [])
+            except parser.ParseError:
+                inner = []
+        if not inner or any(node_of(raw["stmt"])[0] not in _GUARDABLE for raw in inner):
+            statement.opaque = True
+            return
+        for raw in inner:
+            self.analyze(raw["stmt"], statement)
+        statement.command = "DO"
+
     # -- session and maintenance ---------------------------------------------------------------
 
     def _set(self, statement: Statement, body: Node) -> None:
@@ -926,7 +955,7 @@ _HANDLERS = {
     "TruncateStmt": "_truncate",
     "CopyStmt": "_copy",
     "SelectStmt": "_select",
-    "DoStmt": "_opaque",
+    "DoStmt": "_do",
     "CallStmt": "_opaque",
     "ExecuteStmt": "_opaque",
     "VariableSetStmt": "_set",
@@ -995,6 +1024,19 @@ def _func_name(call: Node) -> str:
     names = strings(call.get("funcname"))
     return names[-1] if names else ""
 
+
+#: ``DO $$ BEGIN … EXCEPTION WHEN duplicate_object THEN null; END $$``: drizzle-kit's
+#: guard (before it wrote ``IF NOT EXISTS``), and a common hand-written one.
+_GUARDED = re.compile(
+    r"^\s*BEGIN\s+(?P<sql>.+?)\s*EXCEPTION\s+WHEN\s+duplicate_object\s+THEN\s+null\s*;"
+    r"\s*END\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+#: What such a guard may hold for its effect to be seen: creations that fail when the
+#: object is there (``duplicate_object``).
+_GUARDABLE = frozenset(
+    {"CreateEnumStmt", "CompositeTypeStmt", "CreateDomainStmt", "AlterTableStmt", "CreateRoleStmt"}
+)
 
 _CONSTRAINT_WORDS = {
     "CONSTR_PRIMARY": "PRIMARY KEY",
