@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 
 from migdocs.project import Project
+from migdocs.replay import transactional
 from migdocs.sql.script import Script
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "runners"
@@ -58,7 +59,8 @@ def run_script(conn: psycopg.Connection[object], script: Script) -> None:
 
 def migrate(url: str, catalog: Path, *, upto: int | None = None) -> Project:
     """Apply the forward script of each catalog entry (the first ``upto``) to the database
-    at ``url``, and create the runner's ledger table empty; returns the project."""
+    at ``url`` — in one transaction where the runner would use one, else statement by
+    statement — and create the runner's ledger table empty; returns the project."""
     project = Project.load(catalog)
     with psycopg.connect(url, autocommit=True) as conn:
         runner = project.runner
@@ -71,7 +73,11 @@ def migrate(url: str, catalog: Path, *, upto: int | None = None) -> Project:
             script = project.forward(entry)
             assert script is not None, entry.id
             assert script.parsed, entry.id
-            run_script(conn, script)
+            if transactional(script):  # as the runner runs it: one transaction (LOCK TABLE)
+                with conn.transaction():
+                    run_script(conn, script)
+            else:
+                run_script(conn, script)
     return project
 
 
