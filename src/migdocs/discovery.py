@@ -312,22 +312,13 @@ def _ambiguous(root: Path, found: list[Evidence], kind: str | None) -> None:
 
 def plain_keeps_more(runner: type[Runner], folder: Path) -> str | None:
     """What a runner without rollback scripts (drizzle) would leave out of the history that
-    the plain catalog keeps: a ``rollbacks/`` folder of SQL files, or SQL files its journal
-    does not list; ``None`` when it leaves nothing out."""
+    the plain catalog keeps: a ``rollbacks/`` folder of SQL files the team wrote; ``None``
+    when it leaves nothing out. (A SQL file its journal does not list is not kept: drizzle
+    never runs it, and MG103 says so.)"""
     if runner.has_rollbacks or runner.kind == "plain":
         return None
     if _sql_names(folder / "rollbacks"):
         return "the rollback scripts in rollbacks/"
-    try:
-        listing = runner(folder).listing()
-    except (MigdocsError, OSError, ValueError, KeyError, TypeError):
-        return None
-    if not any(item.source is not None for item in listing.migrations):
-        return None
-    named = {item.file for item in listing.migrations}
-    left = sorted(name for name in _sql_names(folder) if name not in named)
-    if left:
-        return ", ".join(left) + " (not in its journal)"
     return None
 
 
