@@ -41,6 +41,7 @@ from migdocs.runners.base import (
     Runner,
     Sections,
     date_from_name,
+    marker_evidence,
     title_from,
 )
 
@@ -84,20 +85,7 @@ class Dbmate(Runner):
     def evidence(cls, folder: Path) -> Evidence | None:
         runner = cls(folder)
         names = [n for n in runner.names() if _FILE.match(n)]
-        if not names:
-            return None
-        marked = 0
-        for name in names[:20]:
-            try:
-                head = (folder / name).read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            if any(_UP.match(line) for line in head.splitlines()):
-                marked += 1
-        if not marked:
-            return None
-        reasons = (f"{marked} of the first {min(20, len(names))} files have `-- migrate:up`",)
-        return Evidence(cls.kind, folder, 60 + marked, reasons, len(names))
+        return marker_evidence(cls.kind, folder, names, _UP, "-- migrate:up")
 
     def listing(self) -> Listing:
         out = Listing(order_source="file names, sorted as text")

@@ -49,6 +49,7 @@ from migdocs.runners.base import (
     Runner,
     Sections,
     date_from_name,
+    marker_evidence,
     title_from,
 )
 
@@ -266,20 +267,7 @@ class Goose(Runner):
     def evidence(cls, folder: Path) -> Evidence | None:
         runner = cls(folder)
         names = [n for n in runner.names() if n.endswith(".sql") and goose_version(n)]
-        if not names:
-            return None
-        marked = 0
-        for name in names[:20]:
-            try:
-                text = (folder / name).read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            if any(_EVIDENCE.match(line) for line in text.splitlines()):
-                marked += 1
-        if not marked:
-            return None
-        reasons = (f"{marked} of the first {min(20, len(names))} files have `-- +goose Up`",)
-        return Evidence(cls.kind, folder, 60 + marked, reasons, len(names))
+        return marker_evidence(cls.kind, folder, names, _EVIDENCE, "-- +goose Up")
 
     def listing(self) -> Listing:
         out = Listing(order_source="versions (the number before the first `_`), numerically")
