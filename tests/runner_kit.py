@@ -10,14 +10,17 @@ runner's table), so that `migdocs audit` reads what production would hold.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
+from migdocs.checks import run_static
 from migdocs.project import Project
 from migdocs.replay import transactional
 from migdocs.sql.script import Script
@@ -86,3 +89,18 @@ def execute(url: str, *statements: str, params: tuple[object, ...] = ()) -> None
     with psycopg.connect(url, autocommit=True) as conn:
         for statement in statements:
             conn.execute(statement.encode() if not params else statement, params or None)  # type: ignore[call-overload]
+
+
+def findings_of(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    """The findings of a run with ``--format json``."""
+    findings: list[dict[str, Any]] = json.loads(result.stdout)["findings"]
+    return findings
+
+
+def static_findings(catalog: Path) -> list[tuple[str, str | None, int | None, str]]:
+    """``(code, file, line, message)`` of every static finding but MG602 (never reviewed),
+    files named from the catalog's folder."""
+    project = Project.load(catalog, "catalog.yaml")
+    return [
+        (f.code, f.file, f.line, f.message) for f in run_static(project)[1] if f.code != "MG602"
+    ]

@@ -17,10 +17,17 @@ from typing import Any
 
 import pytest
 
-from migdocs.checks import run_static
 from migdocs.project import Project
 from migdocs.runners.dbmate import Dbmate
-from runner_kit import FIXTURES, copy_fixture, execute, migdocs, migrate
+from runner_kit import (
+    FIXTURES,
+    copy_fixture,
+    execute,
+    findings_of,
+    migdocs,
+    migrate,
+    static_findings,
+)
 
 NAME = "dbmate-e1"
 FOLDER = "db/migrations"
@@ -31,18 +38,6 @@ IDS = [
     "20231031135127_drop_indices_member_table_organization_id",
 ]
 CONCURRENT = f"{FOLDER}/{IDS[3]}.sql"
-
-
-def _findings(result: Any) -> list[dict[str, Any]]:
-    findings: list[dict[str, Any]] = json.loads(result.stdout)["findings"]
-    return findings
-
-
-def _static(catalog: Path) -> list[tuple[str, str | None, int | None, str]]:
-    project = Project.load(catalog, "catalog.yaml")
-    return [
-        (f.code, f.file, f.line, f.message) for f in run_static(project)[1] if f.code != "MG602"
-    ]
 
 
 def _layout_caused(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -106,7 +101,7 @@ def test_check_finds_nothing_the_layout_causes(tmp_path: Path) -> None:
     root = copy_fixture(NAME, tmp_path)
     result = migdocs("check", "--format", "json", cwd=root)
     assert result.stderr == ""
-    assert _layout_caused(_findings(result)) == []
+    assert _layout_caused(findings_of(result)) == []
 
 
 def test_verify_replays_each_section_as_dbmate_runs_it(tmp_path: Path) -> None:
@@ -135,7 +130,7 @@ def test_audit_reads_dbmates_ledger(tmp_path: Path, pg_database: str) -> None:
     _record(pg_database, versions)
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
     assert result.stderr == ""
-    findings = _findings(result)
+    findings = findings_of(result)
     assert not [f for f in findings if f["code"].startswith("MG5")], findings
     live = json.loads(result.stdout)["live"][0]["migrations"]
     assert [(m["migration"], m["state"]) for m in live] == [(i, "applied") for i in IDS]
@@ -146,7 +141,7 @@ def test_audit_reads_dbmates_ledger(tmp_path: Path, pg_database: str) -> None:
         "insert into schema_migrations (version) values ('20240101000000')",
     )
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
-    mismatch = {(f["migration"], f["message"]) for f in _findings(result) if f["code"] == "MG506"}
+    mismatch = {(f["migration"], f["message"]) for f in findings_of(result) if f["code"] == "MG506"}
     assert mismatch == {
         (
             None,
@@ -219,7 +214,7 @@ def test_markers_dbmate_refuses_or_misreads_are_mg200_at_their_line(
 ) -> None:
     root = copy_fixture(NAME, tmp_path)
     (root / FOLDER / f"{IDS[2]}.sql").write_text(text)
-    found = [f for f in _static(root / "catalog.yaml") if f[0] == "MG200"]
+    found = [f for f in static_findings(root / "catalog.yaml") if f[0] == "MG200"]
     assert [(f[1], f[2]) for f in found] == [(f"{FOLDER}/{IDS[2]}.sql", line)]
     assert message in found[0][3]
     result = migdocs("check", "--format", "json", cwd=root)
@@ -249,7 +244,7 @@ def test_a_version_twice_is_mg109_in_check(tmp_path: Path) -> None:
     root = copy_fixture(NAME, tmp_path)
     twin = root / FOLDER / "20210127211517_add_organization_id_indexes_again.sql"
     twin.write_text("-- migrate:up\nselect 1;\n-- migrate:down\n")
-    found = [f for f in _static(root / "catalog.yaml") if f[0] == "MG109"]
+    found = [f for f in static_findings(root / "catalog.yaml") if f[0] == "MG109"]
     assert [(f[1], f[2]) for f in found] == [(f"{FOLDER}/{twin.name}", None)]
     assert "version 20210127211517 is also" in found[0][3]
 

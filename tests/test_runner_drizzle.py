@@ -14,15 +14,21 @@ import datetime as dt
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from migdocs.checks import run_static
 from migdocs.project import Project
 from migdocs.runners import runner_class
 from migdocs.runners.drizzle import Drizzle, JournalError, journal_entries
-from runner_kit import FIXTURES, copy_fixture, execute, migdocs, migrate
+from runner_kit import (
+    FIXTURES,
+    copy_fixture,
+    execute,
+    findings_of,
+    migdocs,
+    migrate,
+    static_findings,
+)
 
 NAME = "drizzle-pagespace"
 FOLDER = "packages/db/drizzle"
@@ -34,18 +40,6 @@ TAGS = [
 ]
 BREAKPOINT = "--> statement-breakpoint"
 WHENS = [1759611324381, 1760385636497, 1761001444334, 1761192316405]
-
-
-def _findings(result: Any) -> list[dict[str, Any]]:
-    findings: list[dict[str, Any]] = json.loads(result.stdout)["findings"]
-    return findings
-
-
-def _static(catalog: Path) -> list[tuple[str, str | None, int | None, str]]:
-    project = Project.load(catalog, "catalog.yaml")
-    return [
-        (f.code, f.file, f.line, f.message) for f in run_static(project)[1] if f.code != "MG602"
-    ]
 
 
 def _journal(root: Path) -> Path:
@@ -111,7 +105,7 @@ def test_check_finds_nothing_the_layout_causes(tmp_path: Path) -> None:
     root = copy_fixture(NAME, tmp_path)
     result = migdocs("check", "--format", "json", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert {f["code"] for f in _findings(result)} == {"MG602"}
+    assert {f["code"] for f in findings_of(result)} == {"MG602"}
 
 
 def test_verify_replays_the_history(tmp_path: Path) -> None:
@@ -141,7 +135,7 @@ def test_audit_reads_drizzles_ledger(tmp_path: Path, pg_database: str) -> None:
     _record(pg_database, root, TAGS)
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
-    findings = _findings(result)
+    findings = findings_of(result)
     assert not [f for f in findings if f["code"] in ("MG505", "MG506")], findings
     states = {
         m["migration"]: m["state"] for m in json.loads(result.stdout)["live"][0]["migrations"]
@@ -157,7 +151,7 @@ def test_audit_reads_drizzles_ledger(tmp_path: Path, pg_database: str) -> None:
         params=("f" * 64,),
     )
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
-    findings = _findings(result)
+    findings = findings_of(result)
     changed = [f for f in findings if f["code"] == "MG505"]
     assert [(f["migration"], f["file"]) for f in changed] == [
         ("0003_cynical_namor", f"{FOLDER}/0003_cynical_namor.sql")
@@ -172,7 +166,7 @@ def test_audit_reads_drizzles_ledger(tmp_path: Path, pg_database: str) -> None:
 def test_a_journal_entry_without_its_file_is_mg102_at_its_line(tmp_path: Path) -> None:
     root = copy_fixture(NAME, tmp_path)
     (root / FOLDER / "0002_tidy_moon_knight.sql").unlink()
-    found = _static(root / "catalog.yaml")
+    found = static_findings(root / "catalog.yaml")
     journal = f"{FOLDER}/meta/_journal.json"
     assert (
         "MG102",
@@ -186,7 +180,7 @@ def test_a_journal_entry_without_its_file_is_mg102_at_its_line(tmp_path: Path) -
 def test_a_file_the_journal_lacks_is_mg103(tmp_path: Path) -> None:
     root = copy_fixture(NAME, tmp_path)
     (root / FOLDER / "0004_hand_written.sql").write_text('ALTER TABLE "pages" DROP COLUMN "x";\n')
-    found = _static(root / "catalog.yaml")
+    found = static_findings(root / "catalog.yaml")
     assert [f for f in found if f[0] == "MG103"] == [
         (
             "MG103",
@@ -208,7 +202,7 @@ def test_a_when_not_later_than_an_earlier_ones_is_mg109(tmp_path: Path) -> None:
         .replace("1761001444334", "1766466000000")
         .replace("1761192316405", "1766458226327")
     )
-    found = [f for f in _static(root / "catalog.yaml") if f[0] == "MG109"]
+    found = [f for f in static_findings(root / "catalog.yaml") if f[0] == "MG109"]
     assert found == [
         (
             "MG109",
@@ -234,7 +228,9 @@ def test_a_journal_drizzle_cannot_read_is_mg102_with_its_line(
 ) -> None:
     root = copy_fixture(NAME, tmp_path)
     _journal(root).write_text(text)
-    found = [f for f in _static(root / "catalog.yaml") if f[1] == f"{FOLDER}/meta/_journal.json"]
+    found = [
+        f for f in static_findings(root / "catalog.yaml") if f[1] == f"{FOLDER}/meta/_journal.json"
+    ]
     assert len(found) == 1
     code, _, at, said = found[0]
     assert (code, at) == ("MG102", line)

@@ -24,11 +24,18 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from migdocs.checks import run_static
 from migdocs.project import Project
 from migdocs.runners.base import LedgerRow
 from migdocs.runners.flyway import Flyway, ScriptName, parse_name, version_key
-from runner_kit import FIXTURES, copy_fixture, execute, migdocs, migrate
+from runner_kit import (
+    FIXTURES,
+    copy_fixture,
+    execute,
+    findings_of,
+    migdocs,
+    migrate,
+    static_findings,
+)
 
 KESTRA = "flyway-kestra"
 KESTRA_FOLDER = "jdbc-postgres/src/main/resources/migrations/postgres"
@@ -70,18 +77,6 @@ def crc(raw: bytes) -> int:
     for line in lines:
         value = zlib.crc32(line.encode("utf-8"), value)
     return value - (1 << 32) if value >= 1 << 31 else value
-
-
-def _findings(result: Any) -> list[dict[str, Any]]:
-    findings: list[dict[str, Any]] = json.loads(result.stdout)["findings"]
-    return findings
-
-
-def _static(catalog: Path) -> list[tuple[str, str | None, int | None, str]]:
-    project = Project.load(catalog, "catalog.yaml")
-    return [
-        (f.code, f.file, f.line, f.message) for f in run_static(project)[1] if f.code != "MG602"
-    ]
 
 
 def _record(url: str, root: Path, folder: str, scripts: list[str], kind: str = "SQL") -> None:
@@ -316,7 +311,7 @@ def test_check_finds_nothing_the_layout_causes(name: str, tmp_path: Path) -> Non
     root = copy_fixture(name, tmp_path)
     result = migdocs("check", "--format", "json", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
-    codes = {f["code"] for f in _findings(result)}
+    codes = {f["code"] for f in findings_of(result)}
     # MG108: Kestra wrote V1_10 before V1_8 and V1_9 (a real date, not the layout);
     # MG204: Pubs's V1.1.9 is empty; MG205: heavy locks the scripts take.
     assert codes <= {"MG602", "MG108", "MG204", "MG205"}, codes
@@ -343,7 +338,7 @@ def test_audit_reads_flyways_history(tmp_path: Path, pg_database: str) -> None:
     migrate(pg_database, root / "catalog.yaml")
     _record(pg_database, root, KESTRA_FOLDER, [f"{i}.sql" for i in KESTRA_IDS])
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
-    findings = _findings(result)
+    findings = findings_of(result)
     assert not [f for f in findings if f["code"] in ("MG504", "MG505", "MG506")], findings
     [section] = json.loads(result.stdout)["live"]
     assert {m["state"] for m in section["migrations"]} == {"applied"}
@@ -366,7 +361,7 @@ def test_audit_reads_flyways_history(tmp_path: Path, pg_database: str) -> None:
         ),
     )
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
-    findings = _findings(result)
+    findings = findings_of(result)
     changed = [(f["migration"], f["file"]) for f in findings if f["code"] == "MG505"]
     assert changed == [("V1_5__multitenant", f"{KESTRA_FOLDER}/V1_5__multitenant.sql")]
     unknown = [f["message"] for f in findings if f["code"] == "MG506"]
@@ -388,7 +383,7 @@ def test_an_undone_version_is_pending_again(tmp_path: Path, pg_database: str) ->
     execute(pg_database, *(undo.statement_text(s) for s in undo.statements))
     _record(pg_database, root, PUBS_FOLDER, ["U1.1.10__AddAddressesPhonesEtc.sql"], "UNDO_SQL")
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
-    findings = _findings(result)
+    findings = findings_of(result)
     assert not [f for f in findings if f["code"].startswith("MG5")], findings
     [section] = json.loads(result.stdout)["live"]
     states = {m["migration"]: m["state"] for m in section["migrations"]}
@@ -501,7 +496,7 @@ def test_two_scripts_with_one_version_are_mg109(tmp_path: Path) -> None:
     (folder / "V1_2__initial.sql").write_text("SELECT 1;\n")
     (folder / "U1_3__undo.sql").write_text("SELECT 1;\n")
     (folder / "U1.3__undo_again.sql").write_text("SELECT 1;\n")
-    found = _static(root / "catalog.yaml")
+    found = static_findings(root / "catalog.yaml")
     assert [f for f in found if f[0] == "MG109"] == [
         (
             "MG109",
@@ -520,7 +515,7 @@ def test_two_scripts_with_one_version_are_mg109(tmp_path: Path) -> None:
     ]
     result = migdocs("check", "--format", "json", cwd=root)
     assert result.returncode == 1
-    assert "MG109" in {f["code"] for f in _findings(result)}
+    assert "MG109" in {f["code"] for f in findings_of(result)}
 
 
 def test_names_flyway_ignores_are_mg103_and_lone_undo_scripts_mg106(tmp_path: Path) -> None:
@@ -534,7 +529,7 @@ def test_names_flyway_ignores_are_mg103_and_lone_undo_scripts_mg106(tmp_path: Pa
         "U1.1.12__RemoveTestData.sql",
     ):
         (folder / name).write_text("SELECT 1;\n")
-    found = _static(root / "catalog.yaml")
+    found = static_findings(root / "catalog.yaml")
     assert [f for f in found if f[0] in ("MG103", "MG106")] == [
         (
             "MG103",

@@ -15,14 +15,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from migdocs.checks import run_static
 from migdocs.project import Project
 from migdocs.runners.folders import Folders, diesel_version
-from runner_kit import FIXTURES, copy_fixture, execute, migdocs, migrate
+from runner_kit import (
+    FIXTURES,
+    copy_fixture,
+    execute,
+    findings_of,
+    migdocs,
+    migrate,
+    static_findings,
+)
 
 NAME = "folders-lemmy"
 FOLDER = "migrations"
@@ -34,18 +40,6 @@ IDS = [
     "2019-02-27-170003_create_community",
 ]
 VERSIONS = ["00000000000000", "000000000000000", "20190226002946", "20190227170003"]
-
-
-def _findings(result: Any) -> list[dict[str, Any]]:
-    findings: list[dict[str, Any]] = json.loads(result.stdout)["findings"]
-    return findings
-
-
-def _static(catalog: Path) -> list[tuple[str, str | None, int | None, str]]:
-    project = Project.load(catalog, "catalog.yaml")
-    return [
-        (f.code, f.file, f.line, f.message) for f in run_static(project)[1] if f.code != "MG602"
-    ]
 
 
 def test_listing_is_diesels_order_with_up_and_down_files() -> None:
@@ -85,7 +79,7 @@ def test_check_finds_nothing_the_layout_causes(tmp_path: Path) -> None:
     root = copy_fixture(NAME, tmp_path)
     result = migdocs("check", "--format", "json", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
-    found = [(f["code"], f["migration"]) for f in _findings(result) if f["code"] != "MG602"]
+    found = [(f["code"], f["migration"]) for f in findings_of(result) if f["code"] != "MG602"]
     # Lemmy wrote forbid_diesel_cli in 2024; diesel runs it second, so the dates go back.
     assert found == [("MG108", IDS[2])]
 
@@ -97,7 +91,7 @@ def test_catalog_order_against_diesels_is_mg107(tmp_path: Path) -> None:
     first, second = text.index("  - id: " + IDS[0]), text.index("  - id: " + IDS[1])
     third = text.index("  - id: " + IDS[2])
     catalog.write_text(text[:first] + text[second:third] + text[first:second] + text[third:])
-    found = [f for f in _static(catalog) if f[0] == "MG107"]
+    found = [f for f in static_findings(catalog) if f[0] == "MG107"]
     assert len(found) == 1
     assert f"folders applies {IDS[0]!r} before {IDS[1]!r}" in found[0][3]
 
@@ -126,12 +120,12 @@ def test_audit_reads_diesels_ledger(tmp_path: Path, pg_database: str) -> None:
         )
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
     assert result.stderr == ""
-    findings = _findings(result)
+    findings = findings_of(result)
     assert not [f for f in findings if f["code"].startswith("MG5")], findings
 
     execute(pg_database, "DELETE FROM __diesel_schema_migrations WHERE version = '20190226002946'")
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
-    mismatch = [(f["migration"], f["message"]) for f in _findings(result) if f["code"] == "MG506"]
+    mismatch = [(f["migration"], f["message"]) for f in findings_of(result) if f["code"] == "MG506"]
     assert mismatch == [
         (IDS[2], "the ledger does not list this migration, though later ones are applied")
     ]
@@ -154,7 +148,7 @@ def test_diesel_toml_names_diesels_ledger(tmp_path: Path, pg_database: str) -> N
             params=(version,),
         )
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
-    live = [(f["code"], f["message"]) for f in _findings(result) if f["code"].startswith("MG5")]
+    live = [(f["code"], f["message"]) for f in findings_of(result) if f["code"].startswith("MG5")]
     assert not [f for f in live if "__diesel_schema_migrations" in f[1]], live
     # The fourth migration ran but diesel did not record it: the ledger is read.
     assert (
@@ -206,7 +200,7 @@ def test_folders_diesel_refuses_or_ignores(
         path.write_text(text)
     (root / FOLDER / "empty_folder").mkdir()  # diesel skips an empty folder
     code, file, words = problem
-    found = [f for f in _static(root / "catalog.yaml") if f[0] == code]
+    found = [f for f in static_findings(root / "catalog.yaml") if f[0] == code]
     assert [(f[1], f[2]) for f in found] == [(f"{FOLDER}/{file}", None)]
     assert words in found[0][3]
     result = migdocs("check", "--format", "json", cwd=root)
@@ -257,7 +251,7 @@ def test_a_folder_name_with_blanks_is_one_migration(tmp_path: Path, pg_database:
     project = Project.load(root / "catalog.yaml")
     assert [e.id for e in project.entries] == [*IDS, expected]
     assert project.entries[-1].forward_path == root / FOLDER / SPACED / "up.sql"
-    codes = [f[0] for f in _static(root / "catalog.yaml")]
+    codes = [f[0] for f in static_findings(root / "catalog.yaml")]
     assert not {"MG101", "MG102", "MG103", "MG200"} & set(codes), codes
 
     migrate(pg_database, root / "catalog.yaml")
@@ -268,4 +262,4 @@ def test_a_folder_name_with_blanks_is_one_migration(tmp_path: Path, pg_database:
             params=(version,),
         )
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
-    assert not [f for f in _findings(result) if f["code"].startswith("MG5")], result.stdout
+    assert not [f for f in findings_of(result) if f["code"].startswith("MG5")], result.stdout

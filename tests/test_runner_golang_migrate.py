@@ -16,10 +16,17 @@ from typing import Any
 
 import pytest
 
-from migdocs.checks import run_static
 from migdocs.project import Project
 from migdocs.runners.golang_migrate import GolangMigrate
-from runner_kit import FIXTURES, copy_fixture, execute, migdocs, migrate
+from runner_kit import (
+    FIXTURES,
+    copy_fixture,
+    execute,
+    findings_of,
+    migdocs,
+    migrate,
+    static_findings,
+)
 
 NAME = "golang-migrate-simplebank"
 FOLDER = "db/migration"
@@ -30,18 +37,6 @@ IDS = [
     "000004_add_verify_emails",
     "000005_add_role_to_users",
 ]
-
-
-def _findings(result: Any) -> list[dict[str, Any]]:
-    findings: list[dict[str, Any]] = json.loads(result.stdout)["findings"]
-    return findings
-
-
-def _static(catalog: Path) -> list[tuple[str, str | None, int | None, str]]:
-    project = Project.load(catalog, "catalog.yaml")
-    return [
-        (f.code, f.file, f.line, f.message) for f in run_static(project)[1] if f.code != "MG602"
-    ]
 
 
 def test_listing_pairs_up_and_down_files_by_version() -> None:
@@ -67,7 +62,7 @@ def test_check_finds_nothing_the_layout_causes(tmp_path: Path) -> None:
     root = copy_fixture(NAME, tmp_path)
     result = migdocs("check", "--format", "json", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert {f["code"] for f in _findings(result)} <= {"MG602", "MG205"}
+    assert {f["code"] for f in findings_of(result)} <= {"MG602", "MG205"}
 
 
 def test_verify_replays_every_pair(tmp_path: Path) -> None:
@@ -95,7 +90,7 @@ def _set_version(url: str, version: int, dirty: bool) -> None:
 def _audit(url: str, root: Path) -> list[dict[str, Any]]:
     result = migdocs("audit", "--database-url", url, "--format", "json", cwd=root)
     assert result.stderr == ""
-    return _findings(result)
+    return findings_of(result)
 
 
 def test_audit_reads_the_current_version(tmp_path: Path, pg_database: str) -> None:
@@ -140,7 +135,7 @@ def test_a_failed_first_rollback_is_version_minus_one_dirty(
 def test_a_version_twice_is_mg109(tmp_path: Path) -> None:
     root = copy_fixture(NAME, tmp_path)
     (root / FOLDER / "000003_add_sessions_v2.up.sql").write_text("select 1;\n")
-    found = [f for f in _static(root / "catalog.yaml") if f[0] == "MG109"]
+    found = [f for f in static_findings(root / "catalog.yaml") if f[0] == "MG109"]
     assert found == [
         (
             "MG109",
@@ -155,7 +150,7 @@ def test_a_version_twice_is_mg109(tmp_path: Path) -> None:
 def test_a_down_file_without_its_up_file_is_mg106(tmp_path: Path) -> None:
     root = copy_fixture(NAME, tmp_path)
     (root / FOLDER / "000006_drop_legacy.down.sql").write_text("select 1;\n")
-    found = [f for f in _static(root / "catalog.yaml") if f[0] == "MG106"]
+    found = [f for f in static_findings(root / "catalog.yaml") if f[0] == "MG106"]
     assert [(f[1], f[2]) for f in found] == [(f"{FOLDER}/000006_drop_legacy.down.sql", None)]
     assert "no up file has version 6" in found[0][3]
 

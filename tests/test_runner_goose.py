@@ -26,7 +26,7 @@ from psycopg import sql
 from migdocs.project import Project
 from migdocs.runners import runner_class
 from migdocs.runners.goose import Goose, annotation, goose_version
-from runner_kit import FIXTURES, copy_fixture, execute, migdocs, migrate
+from runner_kit import FIXTURES, copy_fixture, execute, findings_of, migdocs, migrate
 
 PERMIFY = "goose-permify"
 PERMIFY_FOLDER = "internal/storage/postgres/migrations"
@@ -47,11 +47,6 @@ ANITHON_IDS = [
     "00000000000030_list",
     "00000000000040_activity",
 ]
-
-
-def _findings(result: Any) -> list[dict[str, Any]]:
-    findings: list[dict[str, Any]] = json.loads(result.stdout)["findings"]
-    return findings
 
 
 def _layout_caused(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -148,7 +143,7 @@ def test_check_finds_nothing_the_layout_causes(tmp_path: Path) -> None:
         root = copy_fixture(name, tmp_path)
         result = migdocs("check", "--format", "json", cwd=root)
         assert result.returncode == 0, result.stdout + result.stderr
-        assert _layout_caused(_findings(result)) == []
+        assert _layout_caused(findings_of(result)) == []
 
 
 def test_verify_replays_no_transaction_files_with_concurrent_indexes(tmp_path: Path) -> None:
@@ -179,7 +174,7 @@ def test_audit_reads_gooses_ledger(tmp_path: Path, pg_database: str) -> None:
     _record(pg_database, versions)
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
-    findings = _findings(result)
+    findings = findings_of(result)
     assert not [f for f in findings if f["code"] in ("MG505", "MG506")], findings
 
     # Older goose rolled back by adding (version, false); current goose deletes the rows.
@@ -191,7 +186,7 @@ def test_audit_reads_gooses_ledger(tmp_path: Path, pg_database: str) -> None:
     )
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
     mismatch = sorted(
-        (f["migration"] or "", f["message"]) for f in _findings(result) if f["code"] == "MG506"
+        (f["migration"] or "", f["message"]) for f in findings_of(result) if f["code"] == "MG506"
     )
     assert mismatch == [
         ("", "the ledger lists version 20990101000000, which matches no migration of the catalog"),
@@ -280,7 +275,7 @@ def test_annotations_goose_refuses_are_mg200_at_their_line(
     result = migdocs("check", "--format", "json", cwd=root)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    found = [f for f in _findings(result) if f["code"] == "MG200"]
+    found = [f for f in findings_of(result) if f["code"] == "MG200"]
     assert [(f["file"], f["line"]) for f in found] == [
         (f"{ANITHON_FOLDER}/{ANITHON_IDS[2]}.sql", line)
     ], found
@@ -359,14 +354,14 @@ def test_a_go_migration_is_noted_and_its_ledger_rows_are_not_mismatches(
     go.write_text("package migrations\n\nfunc init() { goose.AddMigration(up, down) }\n")
     result = migdocs("check", "--format", "json", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
-    notes = [(f["code"], f["file"]) for f in _layout_caused(_findings(result))]
+    notes = [(f["code"], f["file"]) for f in _layout_caused(findings_of(result))]
     assert notes == [("MG103", f"{ANITHON_FOLDER}/00000000000050_backfill.go")]
 
     migrate(pg_database, root / "catalog.yaml")
     _record(pg_database, [8, 10, 20, 30, 40, 50])
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert not [f for f in _findings(result) if f["code"] in ("MG505", "MG506")]
+    assert not [f for f in findings_of(result) if f["code"] in ("MG505", "MG506")]
 
 
 def test_evidence_is_the_up_annotation(tmp_path: Path) -> None:

@@ -16,17 +16,23 @@ import hashlib
 import json
 import uuid
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from migdocs.checks import run_static
 from migdocs.project import Project
 from migdocs.runners.base import LedgerRow
 from migdocs.runners.prisma import Prisma, lock_provider, prisma_checksums
-from runner_kit import FIXTURES, copy_fixture, execute, migdocs, migrate
+from runner_kit import (
+    FIXTURES,
+    copy_fixture,
+    execute,
+    findings_of,
+    migdocs,
+    migrate,
+    static_findings,
+)
 
 NAME = "prisma-calcom"
 FOLDER = "packages/prisma/migrations"
@@ -39,18 +45,6 @@ IDS = [
     "20220308100145_",
 ]
 TABLE = '"public"."_prisma_migrations"'
-
-
-def _findings(result: Any) -> list[dict[str, Any]]:
-    findings: list[dict[str, Any]] = json.loads(result.stdout)["findings"]
-    return findings
-
-
-def _static(catalog: Path) -> list[tuple[str, str | None, int | None, str]]:
-    project = Project.load(catalog, "catalog.yaml")
-    return [
-        (f.code, f.file, f.line, f.message) for f in run_static(project)[1] if f.code != "MG602"
-    ]
 
 
 def _record(url: str, root: Path, names: list[str], *, finish: bool = True) -> None:
@@ -126,7 +120,7 @@ def test_check_finds_nothing_the_layout_causes(tmp_path: Path) -> None:
     root = copy_fixture(NAME, tmp_path)
     result = migdocs("check", "--format", "json", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
-    codes = {f["code"] for f in _findings(result)}
+    codes = {f["code"] for f in findings_of(result)}
     assert codes <= {"MG602", "MG205"}, codes
 
 
@@ -144,7 +138,7 @@ def test_audit_reads_prismas_migrations_table(tmp_path: Path, pg_database: str) 
     _record(pg_database, root, IDS)
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
-    findings = _findings(result)
+    findings = findings_of(result)
     assert not [f for f in findings if f["code"].startswith("MG5")], findings
     [section] = json.loads(result.stdout)["live"]
     assert {m["state"] for m in section["migrations"]} == {"applied"}
@@ -159,7 +153,7 @@ def test_audit_reads_prismas_migrations_table(tmp_path: Path, pg_database: str) 
         params=(str(uuid.uuid4()), "0" * 64, "20210709231256_add_user_theme"),
     )
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
-    findings = _findings(result)
+    findings = findings_of(result)
     changed = [(f["migration"], f["file"]) for f in findings if f["code"] == "MG505"]
     assert changed == [(IDS[2], f"{FOLDER}/{IDS[2]}/migration.sql")]
     unknown = [f["message"] for f in findings if f["code"] == "MG506"]
@@ -177,7 +171,7 @@ def test_a_failed_migration_is_partial(tmp_path: Path, pg_database: str) -> None
     _record(pg_database, root, IDS[:5])
     _record(pg_database, root, IDS[5:], finish=False)
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
-    partial = [(f["code"], f["migration"]) for f in _findings(result) if f["code"] == "MG504"]
+    partial = [(f["code"], f["migration"]) for f in findings_of(result) if f["code"] == "MG504"]
     assert partial == [("MG504", IDS[5])]
     assert result.returncode == 1
 
@@ -238,7 +232,7 @@ def test_a_folder_without_migration_sql_is_mg102(tmp_path: Path) -> None:
     root = copy_fixture(NAME, tmp_path)
     (root / FOLDER / "20210709231256_add_user_theme").mkdir()
     (root / FOLDER / "20210709231256_add_user_theme" / "down.sql").write_text("SELECT 1;\n")
-    found = _static(root / "catalog.yaml")
+    found = static_findings(root / "catalog.yaml")
     assert [f for f in found if f[0] == "MG102"] == [
         (
             "MG102",
@@ -256,7 +250,7 @@ def test_a_folder_without_migration_sql_is_mg102(tmp_path: Path) -> None:
 def test_a_script_beside_the_folders_is_mg103(tmp_path: Path, name: str) -> None:
     root = copy_fixture(NAME, tmp_path)
     (root / FOLDER / name).write_text('ALTER TABLE "users" ADD COLUMN "theme" TEXT;\n')
-    found = _static(root / "catalog.yaml")
+    found = static_findings(root / "catalog.yaml")
     assert [f for f in found if f[0] in ("MG101", "MG103")] == [
         (
             "MG103",
@@ -280,5 +274,5 @@ def test_a_folder_name_with_a_space_is_one_migration(tmp_path: Path) -> None:
     ids = [listed.id for listed in Project.load(root / "catalog.yaml").listing.migrations]
     assert "20210628153550_password_reset_request copy" in ids
     result = migdocs("check", "--format", "json", cwd=root)
-    codes = {f["code"] for f in _findings(result)}
+    codes = {f["code"] for f in findings_of(result)}
     assert codes <= {"MG602", "MG604"}, codes

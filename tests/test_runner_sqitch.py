@@ -23,7 +23,7 @@ from psycopg import sql
 from migdocs.project import Project
 from migdocs.runners import runner_class
 from migdocs.runners.sqitch import Sqitch, parse_plan, script_hash
-from runner_kit import FIXTURES, copy_fixture, execute, migdocs, migrate
+from runner_kit import FIXTURES, copy_fixture, execute, findings_of, migdocs, migrate
 
 NAME = "sqitch-beeeon"
 IDS = [
@@ -52,11 +52,6 @@ CHANGES = [
     "table/controls_recent",
 ]
 PROJECT = "beeeon-server"
-
-
-def _findings(result: Any) -> list[dict[str, Any]]:
-    findings: list[dict[str, Any]] = json.loads(result.stdout)["findings"]
-    return findings
 
 
 def _layout_caused(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -223,7 +218,7 @@ def test_check_finds_nothing_the_layout_causes(tmp_path: Path) -> None:
     root = copy_fixture(NAME, tmp_path)
     result = migdocs("check", "--format", "json", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert _layout_caused(_findings(result)) == []
+    assert _layout_caused(findings_of(result)) == []
 
 
 def test_verify_replays_the_plan_with_its_own_transactions(tmp_path: Path) -> None:
@@ -254,7 +249,7 @@ def test_audit_reads_sqitchs_registry(tmp_path: Path, pg_database: str) -> None:
     )
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
-    findings = _findings(result)
+    findings = findings_of(result)
     assert not [f for f in findings if f["code"] in ("MG505", "MG506")], findings
     assert not [f for f in findings if f["code"] == "MG502"], findings  # the registry is sqitch's
 
@@ -267,7 +262,7 @@ def test_audit_reads_sqitchs_registry(tmp_path: Path, pg_database: str) -> None:
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
     found = sorted(
         (f["code"], f["migration"] or "", f["message"])
-        for f in _findings(result)
+        for f in findings_of(result)
         if f["code"] in ("MG505", "MG506")
     )
     assert found == [
@@ -393,7 +388,7 @@ def test_plan_lines_sqitch_refuses_are_findings_at_their_line(
     result = migdocs("check", "--format", "json", cwd=root)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    found = [f for f in _layout_caused(_findings(result)) if f["file"] == "sqitch.plan"]
+    found = [f for f in _layout_caused(findings_of(result)) if f["file"] == "sqitch.plan"]
     assert [(f["code"], f["line"]) for f in found] == [(code, line)], found
     assert message in found[0]["message"]
 
@@ -408,7 +403,7 @@ def test_scripts_the_plan_does_not_name_and_changes_without_scripts(tmp_path: Pa
     assert result.returncode == 1, result.stdout + result.stderr
     found = sorted(
         (f["code"], f["file"], f["line"] or 0, f["message"])
-        for f in _layout_caused(_findings(result))
+        for f in _layout_caused(findings_of(result))
     )
     assert found == [
         (

@@ -14,16 +14,22 @@ import datetime as dt
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
-from migdocs.checks import run_static
 from migdocs.project import Project
 from migdocs.runners.base import LedgerRow
 from migdocs.runners.supabase import Supabase
-from runner_kit import FIXTURES, copy_fixture, execute, migdocs, migrate
+from runner_kit import (
+    FIXTURES,
+    copy_fixture,
+    execute,
+    findings_of,
+    migdocs,
+    migrate,
+    static_findings,
+)
 
 NAME = "supabase-cache-helpers"
 FOLDER = "supabase/migrations"
@@ -40,18 +46,6 @@ INSERT = (
     "INSERT INTO supabase_migrations.schema_migrations(version, name, statements) "
     "VALUES(%s, %s, %s)"
 )
-
-
-def _findings(result: Any) -> list[dict[str, Any]]:
-    findings: list[dict[str, Any]] = json.loads(result.stdout)["findings"]
-    return findings
-
-
-def _static(catalog: Path) -> list[tuple[str, str | None, int | None, str]]:
-    project = Project.load(catalog, "catalog.yaml")
-    return [
-        (f.code, f.file, f.line, f.message) for f in run_static(project)[1] if f.code != "MG602"
-    ]
 
 
 def _deploy(url: str, root: Path) -> Project:
@@ -109,7 +103,7 @@ def test_check_finds_nothing_the_layout_causes(tmp_path: Path) -> None:
     root = copy_fixture(NAME, tmp_path)
     result = migdocs("check", "--format", "json", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
-    codes = {f["code"] for f in _findings(result)}
+    codes = {f["code"] for f in findings_of(result)}
     # MG202: the unique indexes `supabase db diff` turns into primary keys (see the report).
     assert codes <= {"MG602", "MG202", "MG205"}, codes
     assert not [code for code in codes if code.startswith("MG1")]
@@ -128,7 +122,7 @@ def test_audit_reads_the_cli_history(tmp_path: Path, pg_database: str) -> None:
     project = _deploy(pg_database, root)
     _record(pg_database, project, IDS)
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
-    findings = _findings(result)
+    findings = findings_of(result)
     assert not [f for f in findings if f["code"] in ("MG504", "MG505", "MG506")], findings
     # The CLI's own schema (with its seed_files table) is no drift either.
     assert not [f for f in findings if "supabase_migrations" in f["message"]], findings
@@ -142,7 +136,9 @@ def test_audit_reads_the_cli_history(tmp_path: Path, pg_database: str) -> None:
         "DELETE FROM supabase_migrations.schema_migrations WHERE version = '20231114093521'",
     )
     result = migdocs("audit", "--database-url", pg_database, "--format", "json", cwd=root)
-    mismatches = {(f["migration"], f["message"]) for f in _findings(result) if f["code"] == "MG506"}
+    mismatches = {
+        (f["migration"], f["message"]) for f in findings_of(result) if f["code"] == "MG506"
+    }
     assert mismatches == {
         (
             None,
@@ -193,7 +189,7 @@ def test_two_files_with_one_version_are_mg109(tmp_path: Path) -> None:
     """The repository's next file, written one second too early."""
     root = copy_fixture(NAME, tmp_path)
     (root / FOLDER / "20240311151148_add_boolean_rpc.sql").write_text("SELECT 1;\n")
-    found = _static(root / "catalog.yaml")
+    found = static_findings(root / "catalog.yaml")
     assert [f for f in found if f[0] == "MG109"] == [
         (
             "MG109",
@@ -212,7 +208,7 @@ def test_files_the_cli_skips_are_mg103(tmp_path: Path) -> None:
     (root / FOLDER / "seed.sql").write_text("INSERT INTO public.continent VALUES ('XX', 'x');\n")
     (root / FOLDER / "add_contact_tags.sql").write_text("SELECT 1;\n")
     (root / FOLDER / ".gitkeep").write_text("")
-    found = _static(root / "catalog.yaml")
+    found = static_findings(root / "catalog.yaml")
     message = "the Supabase CLI skips it: its name does not match `<timestamp>_<name>.sql`"
     assert [f for f in found if f[0] == "MG103"] == [
         ("MG103", f"{FOLDER}/add_contact_tags.sql", None, message),
