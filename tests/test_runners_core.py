@@ -19,10 +19,11 @@ import psycopg
 import pytest
 
 from migdocs.catalog import load_catalog
+from migdocs.catalog.models import RUNNER_KINDS
 from migdocs.checks import run_static
 from migdocs.errors import CatalogError
 from migdocs.project import Project
-from migdocs.runners import all_runners, runner_class
+from migdocs.runners import MODULES, all_runners, runner_class
 from migdocs.runners.base import date_from_name, masked, numeric_key, title_from
 from runner_kit import execute, migdocs, migrate
 
@@ -84,6 +85,7 @@ def _codes(catalog: Path) -> list[tuple[str, str | None, int | None]]:
 
 def test_every_kind_has_its_module_and_evidence() -> None:
     kinds = {cls.kind for cls in all_runners()}
+    assert kinds == set(RUNNER_KINDS) == set(MODULES)  # what a catalog may name
     assert "plain" in kinds
     assert "dbmate" in kinds
     assert "golang-migrate" in kinds

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -150,20 +150,6 @@ class Ledger(_Model):
         return self
 
 
-RUNNER_KINDS = (
-    "plain",
-    "drizzle",
-    "flyway",
-    "golang-migrate",
-    "dbmate",
-    "goose",
-    "prisma",
-    "supabase",
-    "sqitch",
-    "folders",
-)
-"""Every runner migdocs knows, by the catalog's name for it."""
-
 RunnerKind = Literal[
     "plain",
     "drizzle",
@@ -176,6 +162,8 @@ RunnerKind = Literal[
     "sqitch",
     "folders",
 ]
+RUNNER_KINDS: tuple[str, ...] = get_args(RunnerKind)
+"""Every runner migdocs knows, by the catalog's name for it."""
 
 
 class RunnerSettings(_Model):
