@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from migdocs.project import Project
     from migdocs.replay import ReplayResult
     from migdocs.report import Report
+    from migdocs.report.finding import Finding
 
 # Each command imports what only it needs (psycopg and the scratch server for verify and
 # audit, rich for colour and progress, mkdocs for the site) when it runs: `migdocs check`
@@ -369,6 +370,29 @@ def _wants_progress(output_format: str, output: str | None) -> bool:
     )
 
 
+def replay_status(replay: ReplayResult, findings: list[Finding]) -> str:
+    """The summary's ``replay``, as the exit code sees it: ``failed`` when an error among
+    the settled findings is replay's (MG4xx) or belongs to a migration that did not replay
+    cleanly; else ``passed`` (a rule a catalog turned down to a warning does not fail it)."""
+    from migdocs.catalog.models import Severity
+
+    unclean = {m.migration for m in replay.migrations if not m.passed}
+    failed = any(
+        f.severity is Severity.ERROR and (f.code.startswith("MG4") or f.migration in unclean)
+        for f in findings
+    )
+    return "failed" if failed else "passed"
+
+
+def live_status(findings: list[Finding]) -> str:
+    """The summary's ``live``: ``failed`` when a live finding (MG5xx) is an error, else
+    ``passed`` (warnings alone, such as an object no migration makes, do not fail it)."""
+    from migdocs.catalog.models import Severity
+
+    failed = any(f.severity is Severity.ERROR and f.code.startswith("MG5") for f in findings)
+    return "failed" if failed else "passed"
+
+
 def replay_notes(replay: ReplayResult) -> list[str]:
     """What the reader of a text report should know about the replay: where it ran, and
     which migrations it could not replay and why."""
@@ -404,11 +428,12 @@ def verify(
     # What kept a migration from being replayed is part of verify's report (audit has all
     # of check's findings already): a round trip nobody could run is not a pass.
     skipped = why_not_replayed(project, replay, static_findings)
+    findings = settle(project, [*skipped, *replay.findings], since)
     report = project_report(
         project,
-        findings=settle(project, [*skipped, *replay.findings], since),
+        findings=findings,
         replay=replay.to_json(),
-        replay_status=replay.status,
+        replay_status=replay_status(replay, findings),
         notes=replay_notes(replay),
     )
     return emit(report, output_format, output, fail_on)
@@ -491,16 +516,13 @@ def audit(
             f"{counted[s]} {s}" for s in ("applied", "partial", "pending") if counted[s]
         )
         notes.append(f"live {section.database} ({section.server}): {states}")
-    live_status = "skipped"
-    if sections:
-        live_status = "failed" if any(f.code.startswith("MG5") for f in findings) else "passed"
     report = project_report(
         project,
         findings=findings,
         replay=replay.to_json(),
-        replay_status=replay.status,
+        replay_status=replay_status(replay, findings),
         live=[section.to_json() for section in sections],
-        live_status=live_status,
+        live_status=live_status(findings) if sections else "skipped",
         notes=notes,
     )
     return emit(report, output_format, output, fail_on)
