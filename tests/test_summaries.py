@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+
 from runner_kit import migdocs, migrate
 from test_replay import make_project
 
