@@ -300,3 +300,118 @@ def test_a_date_like_title_is_stamped_and_kept(project: Path) -> None:
     text = path.read_text()
     assert "    title: 2025-13-45\n" in text
     assert text.count("reviewed: {date: 2025-07-01, by: ops, sha256: ") == 1
+
+
+def _with_placeholders(project: Path) -> Path:
+    """The Shop catalog with TODO texts as `migdocs init` leaves them: users' purpose and
+    rollback summary, and items' `rollback.none`; orders stays written."""
+    path = project / "catalog.yaml"
+    text = path.read_text()
+    text = text.replace("    purpose: >-\n      Creates users.\n", "    purpose: TODO\n")
+    text = text.replace("      summary: Drops users.\n", '      summary: ""\n')
+    text = text.replace('      none: "kept forever"\n', "      none: TBD why it stays\n")
+    path.write_text(text)
+    return path
+
+
+def _line(path: Path, text: str) -> int:
+    """The 1-based line of the catalog that holds ``text``."""
+    return path.read_text().split("\n").index(text) + 1
+
+
+def _mg604(project: Path) -> list[str]:
+    """Where `migdocs check` reports MG604, as ``file:line: id: message`` lines."""
+    result = run(project, "check", "--format", "json", "--fail-on", "info")
+    return [
+        f"{f['file']}:{f['line']}: {f['migration']}: {f['message']} (MG604)"
+        for f in json.loads(result.stdout)["findings"]
+        if f["code"] == "MG604"
+    ]
+
+
+def test_mark_refuses_an_entry_with_placeholders_and_writes_nothing(project: Path) -> None:
+    path = _with_placeholders(project)
+    before = path.read_bytes()
+    result = run(
+        project, "review", "--mark", "2025-01-02_orders", "2025-01-01_users", "--by", "ops"
+    )
+    assert result.returncode == 2
+    purpose, summary = _line(path, "    purpose: TODO"), _line(path, '      summary: ""')
+    assert result.stderr == (
+        "migdocs: error: nothing stamped: 1 entry still with placeholders (MG604)\n"
+        f"catalog.yaml:{purpose}: 2025-01-01_users: `purpose` is a placeholder (MG604)\n"
+        f"catalog.yaml:{summary}: 2025-01-01_users: "
+        "`rollback.summary` is empty (MG604)\n"
+        "write those texts, then stamp; or stamp anyway with --allow-todo\n"
+    )
+    assert result.stdout == ""
+    assert path.read_bytes() == before  # orders, which has none, is not stamped either
+    assert sorted(p.name for p in project.iterdir()) == ["catalog.yaml", "migrations"]
+
+
+def test_all_names_every_entry_with_placeholders_as_mg604_does(project: Path) -> None:
+    """The refusal lists exactly the MG604 findings of `migdocs check`: one definition."""
+    path = _with_placeholders(project)
+    text = path.read_text()
+    path.write_text(text.replace("    title: Orders\n", "    title: 'FIXME: name it'\n"))
+    before = path.read_bytes()
+    expected = _mg604(project)
+    assert len(expected) == 4  # users' purpose and summary, orders' title, items' none
+    result = run(project, "review", "--all", "--by", "ops")
+    assert result.returncode == 2
+    lines = result.stderr.rstrip("\n").split("\n")
+    assert lines[0] == "migdocs: error: nothing stamped: 3 entries still with placeholders (MG604)"
+    assert lines[1:-1] == expected
+    assert lines[-1] == "write those texts, then stamp; or stamp anyway with --allow-todo"
+    assert path.read_bytes() == before
+
+
+def test_a_word_that_starts_with_todo_is_no_placeholder(project: Path) -> None:
+    path = project / "catalog.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "    purpose: Creates items.\n", "    purpose: TODOs become tasks.\n"
+        )
+    )
+    assert _mg604(project) == []
+    result = run(project, "review", "--mark", "2025-01-03_items", "--by", "ops")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "stamped 2025-01-03_items: reviewed 2025-07-01 by ops\n"
+
+
+def test_allow_todo_stamps_and_says_how_many_placeholders_are_left(project: Path) -> None:
+    path = _with_placeholders(project)
+    result = run(project, "review", "--all", "--by", "ops", "--allow-todo")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "stamped 2025-01-01_users: reviewed 2025-07-01 by ops (with 2 placeholders)\n"
+        "stamped 2025-01-02_orders: reviewed 2025-07-01 by ops\n"
+        "stamped 2025-01-03_items: reviewed 2025-07-01 by ops (with 1 placeholder)\n"
+    )
+    assert path.read_text().count("reviewed: {date: 2025-07-01, by: ops, sha256: ") == 3
+    assert "    purpose: TODO\n" in path.read_text()  # the stamp changes nothing else
+
+
+def test_placeholders_are_refused_even_with_mg604_turned_off(project: Path) -> None:
+    """A severity setting quiets the report; it does not make a TODO reviewable."""
+    path = _with_placeholders(project)
+    path.write_text(
+        path.read_text().replace(
+            "review:\n",
+            'rules:\n  MG604: {severity: "off", reason: TODOs are filled later}\nreview:\n',
+            1,
+        )
+    )
+    assert _mg604(project) == []  # check no longer reports them
+    before = path.read_bytes()
+    result = run(project, "review", "--mark", "2025-01-03_items", "--by", "ops")
+    assert result.returncode == 2
+    assert "2025-01-03_items: `rollback.none` is a placeholder (MG604)" in result.stderr
+    assert path.read_bytes() == before
+
+
+def test_allow_todo_without_a_stamp_is_a_usage_error(project: Path) -> None:
+    result = run(project, "review", "--allow-todo")
+    assert result.returncode == 2
+    assert "--allow-todo is for --mark or --all" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -715,6 +715,11 @@ def init(
 @click.option("--mark", is_flag=True, help="Stamp the entries IDS as reviewed today.")
 @click.option("--all", "mark_all", is_flag=True, help="Stamp every entry as reviewed today.")
 @click.option("--by", metavar="NAME", help="Who reviewed (required with --mark or --all).")
+@click.option(
+    "--allow-todo",
+    is_flag=True,
+    help="Stamp entries even when a text is still a placeholder (MG604).",
+)
 @click.argument("ids", nargs=-1, metavar="[IDS]...")
 @click.pass_obj
 def review(
@@ -727,6 +732,7 @@ def review(
     mark: bool,
     mark_all: bool,
     by: str | None,
+    allow_todo: bool,
     ids: tuple[str, ...],
 ) -> int:
     """The quarterly review: what is due, a checklist, and stamping entries reviewed.
@@ -736,6 +742,9 @@ def review(
     migdocs review --checklist             a Markdown checklist for the meeting
     migdocs review --mark ID... --by NAME  stamp entries reviewed today
     migdocs review --all --by NAME         stamp every entry
+
+    An entry whose title, purpose or rollback text is still a placeholder (MG604) is not
+    stamped (exit 2, nothing written) unless --allow-todo is given.
     """
     from migdocs import review as reviewing
     from migdocs.checks import run_static, settle
@@ -748,11 +757,16 @@ def review(
             raise click.UsageError("--mark needs the ids of the entries to stamp")
         if mark_all and ids:
             raise click.UsageError("give either --all or ids, not both")
-        new = reviewing.stamps(project, list(ids), by.strip())
+        new = reviewing.stamps(project, list(ids), by.strip(), allow_todo=allow_todo)
         reviewing.stamp_catalog(project.loaded.path, new)
+        left = reviewing.placeholders(project) if allow_todo else {}
         for stamp in new:
-            _say(f"stamped {stamp.migration}: reviewed {stamp.date} by {stamp.by}")
+            todo = left.get(stamp.migration, [])
+            note = f" (with {len(todo)} placeholder{'s' if len(todo) > 1 else ''})" if todo else ""
+            _say(f"stamped {stamp.migration}: reviewed {stamp.date} by {stamp.by}{note}")
         return 0
+    if allow_todo:
+        raise click.UsageError("--allow-todo is for --mark or --all")
     if ids:
         raise click.UsageError("ids are for --mark")
     _, findings = run_static(project)

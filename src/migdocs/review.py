@@ -7,6 +7,11 @@ file — comments, order, quoting, blank lines — stays as it was. The new text
 a catalog before it replaces the file, atomically (through a symlink to its target, with its
 mode and owner; a read-only catalog is refused). Reviewers stamping at the same time each
 hold an exclusive lock on the catalog from reading it to replacing it, so no stamp is lost.
+
+A stamp says the entry was read and is true; an entry whose texts are still placeholders
+(what MG604 reports: a TODO or an empty purpose, title or rollback text) cannot be, so it is
+refused unless the reviewer says otherwise (``--allow-todo``). The MG604 rule itself decides
+what a placeholder is, whatever the catalog sets its severity to.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from ruamel.yaml.error import YAMLError
 
 from migdocs.atomic import replace_file, writable_target
 from migdocs.catalog import load_catalog
+from migdocs.checks.context import StaticContext
+from migdocs.checks.review import Placeholder
 from migdocs.clock import today
 from migdocs.errors import CatalogError, MigdocsError
 from migdocs.limits import CATALOG_MAX_BYTES
@@ -115,11 +122,21 @@ def checklist(project: Project, findings: list[Finding]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def stamps(project: Project, ids: list[str], by: str) -> list[Stamp]:
+def placeholders(project: Project) -> dict[str, list[Finding]]:
+    """The MG604 findings of each entry that has any, by migration id, in catalog order."""
+    result: dict[str, list[Finding]] = {}
+    for finding in Placeholder().check(StaticContext(project)):
+        if finding.migration is not None:
+            result.setdefault(finding.migration, []).append(finding)
+    return result
+
+
+def stamps(project: Project, ids: list[str], by: str, *, allow_todo: bool = False) -> list[Stamp]:
     """Stamps for the entries ``ids`` (all when empty), dated today, with their digest.
 
     Raises:
-        MigdocsError: naming each id the catalog does not have.
+        MigdocsError: naming each id the catalog does not have; or, unless ``allow_todo``,
+            each placeholder (MG604) of the chosen entries, at its catalog line.
     """
     known = {entry.id: entry for entry in project.entries}
     unknown = [i for i in ids if i not in known]
@@ -129,8 +146,31 @@ def stamps(project: Project, ids: list[str], by: str) -> list[Stamp]:
             + ", ".join(repr(i) for i in unknown)
         )
     chosen: list[Entry] = [known[i] for i in dict.fromkeys(ids)] if ids else project.entries
+    if not allow_todo:
+        _refuse_placeholders(project, chosen)
     date = today().isoformat()
     return [Stamp(entry.id, date, by, project.review_digest(entry)) for entry in chosen]
+
+
+def _refuse_placeholders(project: Project, chosen: list[Entry]) -> None:
+    """Raise when one of the ``chosen`` entries still has a placeholder, naming each one.
+
+    Raises:
+        MigdocsError: one line per placeholder (``catalog.yaml:31: <id>: `purpose` is a
+            placeholder (MG604)``), then what to do.
+    """
+    found = placeholders(project)
+    refused = [entry for entry in chosen if entry.id in found]
+    if not refused:
+        return
+    count = f"{len(refused)} entr{'y' if len(refused) == 1 else 'ies'}"
+    lines = [f"nothing stamped: {count} still with placeholders (MG604)"]
+    for entry in refused:
+        for finding in found[entry.id]:
+            where = f"{finding.file}:{finding.line}" if finding.line else f"{finding.file}"
+            lines.append(f"{where}: {entry.id}: {finding.message} ({finding.code})")
+    lines.append("write those texts, then stamp; or stamp anyway with --allow-todo")
+    raise MigdocsError("\n".join(lines))
 
 
 def stamp_catalog(path: Path, new_stamps: list[Stamp]) -> None:
