@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -80,16 +81,39 @@ class ParseError(Rule):
                         problem.message, migration=entry.id, file=project.display(path)
                     )
         for owner, script in _scripts(context):
+            hint = _sections_hint(script) if project.layout is None else ""
             for problem in script.problems:
                 if problem.code == self.code:
                     yield self.finding(
-                        problem.message,
+                        problem.message + hint,
                         migration=owner.id if owner else None,
                         file=script.display,
                         line=problem.line,
                         column=problem.column,
                     )
         yield from layout_findings(self, context)
+
+
+_SECTION_MARKERS = (
+    (
+        re.compile(r"^--\s*migrate:(up|down)\b", re.MULTILINE),
+        "dbmate",
+        "`-- migrate:up`/`-- migrate:down`",
+    ),
+    (re.compile(r"^--\s*\+goose\s+(Up|Down)\b", re.MULTILINE), "goose", "`-- +goose Up`/`Down`"),
+)
+
+
+def _sections_hint(script: Script) -> str:
+    """For a file read whole by the `plain` runner that has another runner's section
+    markers: how to have each section read as its own script."""
+    for marker, kind, markers in _SECTION_MARKERS:
+        if script.text is not None and marker.search(script.text):
+            return (
+                f" (the file has {kind}'s {markers} sections, read here as one script: set "
+                f"`runner: {{kind: {kind}}}` so that each is read on its own)"
+            )
+    return ""
 
 
 class UndeclaredObjectMissing(Rule):

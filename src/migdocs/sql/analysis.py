@@ -218,12 +218,18 @@ class Analyzer:
         statement.creates.append(column)
         typ = node.get("typeName")
         type_text = type_name(typ) if typ else ""
-        statement.column_types[column.identity] = type_text
+        # A serial is an integer column with a sequence: its type is the integer's.
+        statement.column_types[column.identity] = _SERIAL_TYPES.get(type_text, type_text)
         if typ is not None:
             self._type_use(statement, typ)
         rewrite: str | None = None
-        if type_text in ("serial", "bigserial", "smallserial", "serial4", "serial8", "serial2"):
+        fix = "add the column without the default, backfill it in batches, then set the default"
+        if type_text in _SERIAL_TYPES:
             rewrite = f"adds {type_text} column {name}, which fills every row from a sequence"
+            fix = (
+                f"add a plain {_SERIAL_TYPES[type_text]} column, backfill it in batches, then "
+                "make a sequence its default"
+            )
         not_null = has_default = False
         for wrapped in node.get("constraints") or ():
             constraint = wrapped["Constraint"]
@@ -234,12 +240,25 @@ class Analyzer:
                 volatile = sorted(calls & VOLATILE_FUNCTIONS)
                 if volatile:
                     rewrite = f"adds column {name} with a volatile default ({volatile[0]}())"
+                    fix = (
+                        "add the column without the default, backfill it in batches, then set "
+                        "the default"
+                    )
             elif contype == "CONSTR_IDENTITY":
                 has_default = True
                 rewrite = f"adds identity column {name}, which fills every row"
+                fix = (
+                    "add a plain column, backfill it in batches, then ALTER COLUMN … ADD "
+                    "GENERATED … AS IDENTITY (which does not rewrite)"
+                )
             elif contype == "CONSTR_GENERATED" and constraint.get("generated_kind") != "v":
                 has_default = True
                 rewrite = f"adds stored generated column {name}, computed for every row"
+                fix = (
+                    "adding a stored generated column always rewrites the table: do it in a "
+                    "maintenance window, or keep a plain column filled by a trigger and "
+                    "backfilled in batches"
+                )
             elif contype == "CONSTR_NOTNULL":
                 not_null = True
             else:
@@ -252,7 +271,7 @@ class Analyzer:
                         Lock.ACCESS_EXCLUSIVE,
                         rewrite,
                         rewrites=True,
-                        fix="add the column without the default, backfill in batches, then set it",
+                        fix=fix,
                     )
                 )
             if not_null and not has_default:
@@ -1024,6 +1043,16 @@ def _func_name(call: Node) -> str:
     names = strings(call.get("funcname"))
     return names[-1] if names else ""
 
+
+#: The serial pseudo-types and the integer type each really makes.
+_SERIAL_TYPES = {
+    "serial": "int4",
+    "serial4": "int4",
+    "bigserial": "int8",
+    "serial8": "int8",
+    "smallserial": "int2",
+    "serial2": "int2",
+}
 
 #: ``DO $$ BEGIN … EXCEPTION WHEN duplicate_object THEN null; END $$``: drizzle-kit's
 #: guard (before it wrote ``IF NOT EXISTS``), and a common hand-written one.
