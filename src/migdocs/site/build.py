@@ -5,13 +5,19 @@ The swap replaces the whole site folder, so the folder must be one migdocs may r
 the project, the docs, the catalog's folder, the migrations or the rollbacks (nor a folder
 that holds one of them), and, when it has anything in it, a site that migdocs built before:
 each site carries a marker file, `MARKER`, at its root.
+
+Modes are those of ``mkdocs build``: a new site folder and every file in it get what the
+umask leaves (``tempfile.mkdtemp`` alone would make the folder 0700), and a site folder
+that is rebuilt keeps its mode, and its owner where the process may give it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -95,6 +101,7 @@ def build_site(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     (staging / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
+    _keep_folder(staging, target)
     previous = None
     if target.exists():
         previous = target.with_name(f".{target.name}.old-{os.getpid()}")
@@ -103,6 +110,23 @@ def build_site(
     if previous is not None:
         shutil.rmtree(previous, ignore_errors=True)
     return target
+
+
+def _keep_folder(staging: Path, target: Path) -> None:
+    """Give the built folder the previous site folder's mode and, where the process may,
+    its owner and group: ``mkdocs build`` empties an existing site folder and keeps it, so
+    a folder made readable for a web server (or given its group) stays so. The files in it
+    are new, with the umask's mode, as MkDocs writes them."""
+    try:
+        status = target.stat()
+    except OSError:
+        return  # a new site folder: the umask's mode, given when it was made
+    if not stat.S_ISDIR(status.st_mode):
+        return
+    if (status.st_uid, status.st_gid) != (os.geteuid(), os.getegid()):
+        with contextlib.suppress(PermissionError):
+            os.chown(staging, status.st_uid, status.st_gid)
+    staging.chmod(stat.S_IMODE(status.st_mode))  # after chown, which may clear set-id bits
 
 
 def check_site_dir(
