@@ -81,6 +81,10 @@ TRUSTED_EXTENSIONS = (
     "refint",
     "vector",
 )
+#: migdocs' own packages of extensions the embedded server's build lacks (uuid-ossp,
+#: pgcrypto): every function with its signature, on core functions where core has them, a
+#: clear error where it does not. Installed only where the build has no such extension.
+PACKAGED_EXTENSIONS = Path(__file__).parent / "extensions"
 #: What the embedded server may take of the machine, so that replayed SQL cannot exhaust it:
 #: the disk its data and temporary files take, and the memory (address space) of each of its
 #: processes, in MiB; ``MIGDOCS_SCRATCH_DISK_MB`` and ``MIGDOCS_SCRATCH_MEMORY_MB`` change them.
@@ -774,6 +778,12 @@ class _Cluster:
             (folder / control.name).write_text("\n".join([*lines, "trusted = true", ""]))
             for script in system.glob(f"{name}--*.sql"):
                 (folder / script.name).symlink_to(script)
+        # Extensions real histories start with that this build lacks: migdocs' own packages.
+        for control in sorted(PACKAGED_EXTENSIONS.glob("*.control")):
+            if not (system / control.name).exists():
+                name = control.name.removesuffix(".control")
+                for part in (control, *PACKAGED_EXTENSIONS.glob(f"{name}--*.sql")):
+                    (folder / part.name).symlink_to(part)
         if self.run_as:
             os.chown(folder, self.run_as["user"], self.run_as["group"])
         # extension_control_path names share folders; "extension" is added to each.
