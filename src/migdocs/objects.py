@@ -49,16 +49,21 @@ CATALOG_KEYS: dict[str, tuple[ObjectKind, ...]] = {
     "columns": (ObjectKind.COLUMN,),
     "indexes": (ObjectKind.INDEX,),
     "constraints": (ObjectKind.CONSTRAINT,),
-    "views": (ObjectKind.VIEW, ObjectKind.MATVIEW),
+    "views": (ObjectKind.VIEW,),
+    "materialized_views": (ObjectKind.MATVIEW,),
     "sequences": (ObjectKind.SEQUENCE,),
     "types": (ObjectKind.TYPE,),
     "functions": (ObjectKind.FUNCTION,),
     "triggers": (ObjectKind.TRIGGER,),
 }
+#: Kinds that are never declared: a policy is a table's access rule, documented with the
+#: table and the migration's prose rather than listed as an object of its own.
+IMPLICIT_KINDS = frozenset({ObjectKind.POLICY})
 #: The catalog key under which an object of each kind is declared (None: not declarable).
+#: Each kind has its own key, so check and replay compare declarations the same way.
 CATALOG_KEY_OF: dict[ObjectKind, str | None] = {
     kind: key for key, kinds in CATALOG_KEYS.items() for kind in kinds
-} | {ObjectKind.POLICY: None}
+} | dict.fromkeys(IMPLICIT_KINDS)
 
 DEFAULT_SCHEMA = "public"
 

@@ -649,8 +649,11 @@ class Replayer:
                 declared_as = CATALOG_KEY_OF.get(ref.kind)
                 if declared_as is None or _found(ref, declared) or _found(ref, static_seen):
                     continue
-                if ref.kind in _OWN_PARTS and ref.parent and _found(ref.parent, observed):
-                    continue  # a new table's own columns and constraints come with it
+                parent = ref.parent
+                if parent and (ref.kind in _OWN_PARTS or key == "drops") and _has(parent, observed):
+                    # A new table's own columns and constraints come with it, and what hangs
+                    # on a dropped table, view or materialized view goes with it (as in check).
+                    continue
                 self.findings.append(
                     ReplayDisagreesWithCatalog.finding(
                         f"on replay the migration {verb[:-1]}s {ref.kind.value} "
@@ -933,8 +936,21 @@ def _after_reapply(difference: Difference) -> str:
     return f"{name}: {difference.attribute} {change} (first run → second run)"
 
 
+def _has(table: ObjectRef, among: Iterable[ObjectRef]) -> bool:
+    """Whether the relation that ``table`` (an object's parent) names is among ``among``: a
+    table, or the view or materialized view that an index or column hangs on."""
+    return any(
+        other.kind in _PARENT_KINDS and other.schema == table.schema and other.name == table.name
+        for other in among
+    )
+
+
+_PARENT_KINDS = frozenset({ObjectKind.TABLE, ObjectKind.VIEW, ObjectKind.MATVIEW})
+
+
 def _found(ref: ObjectRef, among: Iterable[ObjectRef]) -> bool:
-    """Whether ``ref`` is among ``among`` (a view and a materialized view are both views)."""
+    """Whether ``ref`` is among ``among``: the same catalog key, schema and name (a view and
+    a materialized view of one name are different objects, as in ``check``)."""
     key = CATALOG_KEY_OF.get(ref.kind)
     for other in among:
         if CATALOG_KEY_OF.get(other.kind) != key or other.schema != ref.schema:

@@ -239,6 +239,7 @@ class Objects(_Model):
     indexes: list[NonEmpty] = Field(default_factory=_empty)
     constraints: list[NonEmpty] = Field(default_factory=_empty)
     views: list[NonEmpty] = Field(default_factory=_empty)
+    materialized_views: list[NonEmpty] = Field(default_factory=_empty)
     sequences: list[NonEmpty] = Field(default_factory=_empty)
     types: list[NonEmpty] = Field(default_factory=_empty)
     functions: list[NonEmpty] = Field(default_factory=_empty)

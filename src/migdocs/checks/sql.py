@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 from migdocs.catalog.models import Severity
 from migdocs.checks.base import Rule
 from migdocs.checks.files import layout_findings
-from migdocs.objects import CATALOG_KEY_OF, ObjectKind, ObjectRef, parse_declared
+from migdocs.objects import (
+    CATALOG_KEY_OF,
+    CHILD_KINDS,
+    ObjectKind,
+    ObjectRef,
+    parse_declared,
+)
 from migdocs.report.finding import Finding
 
 if TYPE_CHECKING:
@@ -40,6 +46,21 @@ def _declared_where(
         if parse_declared(ref.kind, name).same(ref):
             return loaded.line_of("migrations", entry.index, section, key, position)
     return loaded.line_of("migrations", entry.index, section)
+
+
+def _other_kind(ref: ObjectRef, seen: list[ObjectRef], section: str) -> str:
+    """A hint for a declaration under the wrong key: what the SQL has of that name instead
+    (a view declared under `views` that is a materialized view), or nothing."""
+    for other in seen:
+        key = CATALOG_KEY_OF.get(other.kind)
+        if (
+            key is not None
+            and other.kind is not ref.kind
+            and other.kind not in CHILD_KINDS
+            and (other.schema, other.name) == (ref.schema, ref.name)
+        ):
+            return f" (it is a {other.kind.value}: declare it under `{section}.{key}`)"
+    return ""
 
 
 class ParseError(Rule):
@@ -155,7 +176,7 @@ class UndeclaredObjectMissing(Rule):
                 if not any(ref.same(other) for other in created):
                     yield self.finding(
                         f"declares that it creates {ref.kind.value} {ref.qualified}, "
-                        "but the SQL does not create it",
+                        f"but the SQL does not create it{_other_kind(ref, created, 'creates')}",
                         migration=entry.id,
                         file=context.project.catalog_display,
                         line=_declared_where(context, entry, "creates", ref),
@@ -170,7 +191,7 @@ class UndeclaredObjectMissing(Rule):
                     continue
                 yield self.finding(
                     f"declares that it drops {ref.kind.value} {ref.qualified}, "
-                    "but the SQL does not drop it",
+                    f"but the SQL does not drop it{_other_kind(ref, dropped, 'drops')}",
                     migration=entry.id,
                     file=context.project.catalog_display,
                     line=_declared_where(context, entry, "drops", ref),

@@ -939,8 +939,7 @@ def _objects(
                 replay_mark = NONE
             else:
                 parent = ref.parent.key if ref.parent is not None else None
-                kinds = {ref.key, ref.key.replace("view:", "matview:", 1)}
-                seen = bool(kinds & keys) or (parent is not None and parent in keys)
+                seen = ref.key in keys or (parent is not None and parent in keys)
                 replay_mark = f"{OK} seen" if seen else f"{BAD} not found"
             rows.append(
                 {
