@@ -265,34 +265,9 @@ def test_replay_creates_trusted_and_safe_extensions(tmp_path: Path) -> None:
 # -- a shared scratch server (--scratch-url) --------------------------------------------------
 
 
-@pytest.fixture
-def scratch_role() -> Iterator[str]:
-    """The URL of a least-privilege role on the external server: CREATEDB and CREATEROLE,
-    with a password, as the README tells teams to make for --scratch-url."""
-    if not EXTERNAL_URL:
-        pytest.skip("MIGDOCS_TEST_DATABASE_URL is not set")
-    name = "migdocs_ci_" + secrets.token_hex(4)
-    password = secrets.token_hex(12)
-    with psycopg.connect(EXTERNAL_URL, autocommit=True) as admin:
-        admin.execute(f"CREATE ROLE {name} LOGIN CREATEDB CREATEROLE PASSWORD '{password}'")
-    params = psycopg.conninfo.conninfo_to_dict(EXTERNAL_URL)
-    params.update(user=name, password=password)
-    try:
-        yield psycopg.conninfo.make_conninfo("", **params)
-    finally:
-        with psycopg.connect(EXTERNAL_URL, autocommit=True) as admin:
-            admin.execute(f"DROP ROLE IF EXISTS {name}")
-
-
 def _roles(url: str) -> set[str]:
     with psycopg.connect(url, autocommit=True) as conn:
         return {str(name) for (name,) in conn.execute("SELECT rolname FROM pg_roles")}
-
-
-def _stable(names: set[str]) -> set[str]:
-    """Names no test makes for itself (tests' own start ``migdocs_`` or end in a random
-    hex part)."""
-    return {name for name in names if not name.startswith(("migdocs_", "platform_", "pg_"))}
 
 
 def _databases(url: str) -> set[str]:
@@ -312,10 +287,9 @@ def test_a_superuser_scratch_url_is_refused_unless_allowed(tmp_path: Path) -> No
     assert allowed.returncode == 0, allowed.stderr
 
 
-def test_a_shared_scratch_server_keeps_no_role_and_loses_no_database(
-    tmp_path: Path, scratch_role: str
-) -> None:
-    assert EXTERNAL_URL is not None
+def test_a_shared_scratch_server_keeps_no_role_and_loses_no_database(tmp_path: Path) -> None:
+    # A server of its own, standing for a team's shared one: no other test uses it, so its
+    # whole lists of roles and databases compare exactly.
     reader = "migdocs_test_reader_" + secrets.token_hex(4)
     victim = "migdocs_test_victim_" + secrets.token_hex(4)
     (tmp_path / "setup.sql").write_text(f"CREATE ROLE {reader};\n")
@@ -326,33 +300,32 @@ def test_a_shared_scratch_server_keeps_no_role_and_loses_no_database(
         replay={"setup": ["setup.sql"]},
     )
     write_project(tmp_path / "drop", f"DROP DATABASE {victim};\n")
-    with psycopg.connect(EXTERNAL_URL, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {victim}")
-    try:
-        # Other test workers make and drop their own databases and roles on this server
-        # meanwhile: what is compared is what existed before and is no test's.
-        roles, databases = _stable(_roles(EXTERNAL_URL)), _stable(_databases(EXTERNAL_URL))
+    with ScratchServer.embedded() as shared:
+        admin_url = shared.url("postgres")
+        password = secrets.token_hex(12)
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            # The least-privilege role the README tells teams to make for --scratch-url.
+            admin.execute(f"CREATE ROLE migdocs_ci LOGIN CREATEDB CREATEROLE PASSWORD '{password}'")
+            admin.execute(f"CREATE DATABASE {victim}")
+        params = psycopg.conninfo.conninfo_to_dict(admin_url)
+        params.update(user="migdocs_ci", password=password)
+        scratch_role = psycopg.conninfo.make_conninfo("", **params)
+        roles, databases = _roles(admin_url), _databases(admin_url)
         for _ in range(2):  # the second run finds the server as the first did
             result = migdocs("verify", "--scratch-url", scratch_role, cwd=tmp_path)
             assert result.returncode == 0, result.stderr
             assert "--scratch-url holds a password" in result.stderr
             assert "give it in MIGDOCS_SCRATCH_URL or PGPASSFILE instead" in result.stderr
-            assert reader not in _roles(EXTERNAL_URL)  # made by replay.setup, dropped after
-            assert roles <= _roles(EXTERNAL_URL)
+            assert _roles(admin_url) == roles
+            assert _databases(admin_url) == databases
         dropped = migdocs(
             "verify", "--scratch-url", scratch_role, "--format", "json", cwd=tmp_path / "drop"
         )
         (finding,) = json.loads(dropped.stdout)["findings"]
         assert finding["code"] == "MG401"
         assert "must be owner of database" in finding["message"]
-        assert victim in _databases(EXTERNAL_URL)
-        assert databases <= _databases(EXTERNAL_URL)
-        assert roles <= _roles(EXTERNAL_URL)
-        assert reader not in _roles(EXTERNAL_URL)
-    finally:
-        with psycopg.connect(EXTERNAL_URL, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {victim}")
-            admin.execute(f"DROP ROLE IF EXISTS {reader}")
+        assert _databases(admin_url) == databases
+        assert _roles(admin_url) == roles
 
 
 # -- a scratch server that fails ---------------------------------------------------------------
