@@ -285,7 +285,10 @@ class Replayer:
         self.project = project
         self.context = context
         self.server = server
-        self.settings = {"statement_timeout": statement_timeout_setting(statement_timeout)}
+        self.settings = {
+            **project.catalog.replay.session,
+            "statement_timeout": statement_timeout_setting(statement_timeout),
+        }
         self.progress = progress
         self.findings: list[Finding] = []
         self.provenance: dict[str, str] = {}
@@ -378,6 +381,11 @@ class Replayer:
             failure = self._run(conn, script, in_block=False)
             if failure is not None:
                 raise MigdocsError(f"{failure.location}: replay setup failed: {failure.message}")
+        if self.project.setup_paths:
+            # A new session, as production's are: what setup said with ALTER DATABASE/ROLE
+            # … SET (a search_path with `extensions`) takes effect from here on.
+            conn.close()
+            conn = self._main()
         self._make_ledger(conn)
         if self.capture:
             take_touched(conn)

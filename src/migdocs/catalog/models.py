@@ -67,6 +67,10 @@ def _empty() -> list[Any]:
     return []
 
 
+def _no_session() -> dict[str, str]:
+    return {}
+
+
 def _no_settings() -> dict[str, RuleSetting]:
     return {}
 
@@ -213,6 +217,14 @@ class Replay(_Model):
     """SQL files run before the first migration: what production has that no migration makes."""
     statement_timeout: Annotated[str, StringConstraints(pattern=r"^\d+\s*(ms|s|min|h)?$")] = "60s"
     """Longest a single statement may run during replay."""
+    session: dict[
+        Annotated[
+            str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+        ],
+        str,
+    ] = Field(default_factory=_no_session)
+    """Settings every replay session starts with, as production's `ALTER DATABASE … SET` or
+    `ALTER ROLE … SET` give them (`search_path: "public, extensions"`)."""
     superuser: bool = False
     """Replay as a superuser (what a history needs that no other role may do: untrusted
     extensions, event triggers). Off by default: replayed SQL then cannot run programs, read

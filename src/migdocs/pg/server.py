@@ -558,7 +558,11 @@ def _connect(
 ) -> psycopg.Connection[tuple[Any, ...]]:
     extra: dict[str, Any] = {}
     if settings:
-        extra["options"] = " ".join(f"-c {name}={value}" for name, value in settings.items())
+        # libpq splits options at spaces: a value's own spaces and backslashes are escaped.
+        extra["options"] = " ".join(
+            "-c " + f"{name}={value}".replace("\\", "\\\\").replace(" ", "\\ ")
+            for name, value in settings.items()
+        )
     try:
         return psycopg.connect(
             url,
