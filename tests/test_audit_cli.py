@@ -8,11 +8,9 @@ repository root is deployed on them as psql would, statement by statement in aut
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -24,26 +22,13 @@ import pytest
 
 from migdocs.pg import ScratchServer, read_snapshot
 from migdocs.project import Project
+from runner_kit import migdocs
 
 ROOT = Path(__file__).resolve().parent.parent
-MIGDOCS = [sys.executable, "-m", "migdocs"]
 
 
 def run(*args: str, cwd: Path = ROOT, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    environment = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("CI", "MIGDOCS_SCRATCH_URL", "MIGDOCS_DATABASE_URL")
-    }
-    return subprocess.run(
-        [*MIGDOCS, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=timeout,
-        check=False,
-    )
+    return migdocs(*args, cwd=cwd, timeout=timeout)
 
 
 @pytest.fixture
