@@ -269,7 +269,7 @@ class Runner:
 
     def sections(self, text: str) -> Sections:
         """Where the forward and rollback scripts of a file are (a whole file by default)."""
-        return Sections(up=(1, max(1, text.count("\n") + 1)))
+        return Sections(up=whole(text))
 
     def checksum(self, raw: bytes) -> str | None:
         """The checksum the ledger records for a forward file's bytes, computed as the runner
@@ -404,3 +404,17 @@ def duplicate_versions(listed: list[Listed]) -> Iterator[LayoutProblem]:
                 "two migrations with one version",
                 item.id,
             )
+
+
+def version_rows(
+    conn: psycopg.Connection[Any], table: sql.Composable, project: Project, column: str
+) -> list[LedgerRow]:
+    """A ledger of one row per applied version (dbmate, Supabase, diesel): each matched
+    with the catalog entry whose runner version it is."""
+    from psycopg import sql as _sql
+
+    rows = conn.execute(
+        _sql.SQL("SELECT {} FROM {} ORDER BY 1").format(_sql.SQL(column), table)
+    ).fetchall()
+    keys = project.ledger_keys()
+    return [LedgerRow(f"version {version}", keys.get(str(version))) for (version,) in rows]

@@ -43,6 +43,7 @@ from migdocs.runners.base import (
     date_from_name,
     marker_evidence,
     title_from,
+    version_rows,
 )
 
 if TYPE_CHECKING:
@@ -244,20 +245,6 @@ class Dbmate(Runner):
         self, conn: psycopg.Connection[Any], table: sql.Composable, project: Project
     ) -> list[LedgerRow]:
         return version_rows(conn, table, project, "version::text")
-
-
-def version_rows(
-    conn: psycopg.Connection[Any], table: sql.Composable, project: Project, column: str
-) -> list[LedgerRow]:
-    """A ledger of one row per applied version (dbmate, Supabase, diesel): each matched
-    with the catalog entry whose runner version it is."""
-    from psycopg import sql as _sql
-
-    rows = conn.execute(
-        _sql.SQL("SELECT {} FROM {} ORDER BY 1").format(_sql.SQL(column), table)
-    ).fetchall()
-    keys = project.ledger_keys()
-    return [LedgerRow(f"version {version}", keys.get(str(version))) for (version,) in rows]
 
 
 RUNNER = Dbmate

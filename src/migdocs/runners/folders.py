@@ -45,6 +45,7 @@ from migdocs.runners.base import (
     Runner,
     date_from_name,
     title_from,
+    version_rows,
 )
 
 if TYPE_CHECKING:
@@ -184,8 +185,6 @@ class Folders(Runner):
     def read_ledger(
         self, conn: psycopg.Connection[Any], table: sql.Composable, project: Project
     ) -> list[LedgerRow]:
-        from migdocs.runners.dbmate import version_rows
-
         return version_rows(conn, table, project, "version::text")
 
 

@@ -32,8 +32,8 @@ from migdocs.runners.base import (
     Runner,
     date_from_name,
     title_from,
+    version_rows,
 )
-from migdocs.runners.dbmate import version_rows
 
 if TYPE_CHECKING:
     import psycopg
