@@ -460,10 +460,10 @@ def test_quoted_mixed_case_names_read_back_as_postgresql_stores_them(tmp_path: P
     first = entries(root)[0]
     assert catalog_of(root)["project"] == {"name": "calcom-monorepo", "description": "TODO"}
     assert first["creates"] == {
-        "tables": ['"EventType"', "users"],
+        "tables": ["EventType", "users"],
         "indexes": ['"users.email_unique"'],
     }
-    assert parse_declared(ObjectKind.TABLE, '"EventType"').name == "EventType"
+    assert parse_declared(ObjectKind.TABLE, "EventType").name == "EventType"
     assert parse_declared(ObjectKind.INDEX, '"users.email_unique"').name == "users.email_unique"
     assert first["rollback"] == {"none": "TODO: prisma has no rollback scripts; say how to undo it"}
     found = codes(root)
@@ -673,7 +673,7 @@ def test_update_adds_new_files_in_the_runners_order_and_keeps_every_byte(tmp_pat
     assert ids == listing_ids(root)
     assert ids.index("20211116000000_add_audit") == 2
     audit = entries(root)[2]
-    assert audit["creates"] == {"tables": ['"AuditLog"']}
+    assert audit["creates"] == {"tables": ["AuditLog"]}
     assert audit["rollback"]["file"] == "20211116000000_add_audit.sql"  # type: ignore[index]
     assert audit["rollback"]["impact"] == ["data-loss"]  # type: ignore[index]
     # The comment that heads an entry stays with it, after the inserted one.

@@ -531,20 +531,26 @@ def test_views_follow_what_they_read(sql: str, gone: set[str], kept: set[str]) -
 @pytest.mark.parametrize(
     ("kind", "text", "key"),
     [
-        (ObjectKind.TABLE, "Users", "table:public.users"),
-        (ObjectKind.TABLE, "App.Users", "table:app.users"),
-        (ObjectKind.TABLE, '"App".Users', "table:App.users"),
-        (ObjectKind.TABLE, '"a.B"', "table:public.a.B"),
-        (ObjectKind.COLUMN, 'Users."Deleted""At"', 'column:public.users.Deleted"At'),
+        (ObjectKind.TABLE, "Users", "table:public.Users"),
+        (ObjectKind.TABLE, "users", "table:public.users"),
+        (ObjectKind.TABLE, "App.Users", "table:App.Users"),
+        (ObjectKind.TABLE, '"App".Users', "table:App.Users"),
+        (ObjectKind.TABLE, '"a.B"', 'table:public."a.B"'),
+        (ObjectKind.COLUMN, 'Users."Deleted""At"', 'column:public.Users."Deleted""At"'),
+        (ObjectKind.COLUMN, "User.is2FAEnabled", "column:public.User.is2FAEnabled"),
         (ObjectKind.TABLE, "Ünï", "table:public.Ünï"),
-        (ObjectKind.TABLE, "A" * 70, f"table:public.{'a' * 63}"),
-        (ObjectKind.SCHEMA, "Billing", "schema:billing"),
+        (ObjectKind.TABLE, "A" * 70, f"table:public.{'A' * 63}"),
+        (ObjectKind.SCHEMA, "Billing", "schema:Billing"),
     ],
 )
 def test_declared_names_read_as_postgresql_reads_identifiers(
     kind: ObjectKind, text: str, key: str
 ) -> None:
-    assert parse_declared(kind, text).key == key
+    ref = parse_declared(kind, text)
+    assert ref.key == key
+    # What migdocs prints reads back as the same object: hints can be copied into the catalog.
+    assert parse_declared(kind, ref.qualified) == ref
+    assert parse_declared(kind, ref.declared) == ref
 
 
 def _effect(before: str, script: str) -> tuple[list[str], list[str]]:

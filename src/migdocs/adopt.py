@@ -40,15 +40,7 @@ from migdocs.clock import today
 from migdocs.discovery import Choice, database_filters, project_name
 from migdocs.errors import MigdocsError
 from migdocs.history import HistoryEntry, said_impacts
-from migdocs.objects import (
-    CATALOG_KEY_OF,
-    CATALOG_KEYS,
-    CHILD_KINDS,
-    DEFAULT_SCHEMA,
-    GLOBAL_KINDS,
-    ObjectRef,
-    split_name,
-)
+from migdocs.objects import CATALOG_KEY_OF, CATALOG_KEYS, ObjectRef
 from migdocs.project import Project, convention_pattern
 from migdocs.runners.base import Listed, Listing, Runner, masked, title_from
 from migdocs.sql.script import parse_text
@@ -166,27 +158,6 @@ def pair_rollbacks(found: list[Found], rollbacks: list[Path]) -> list[Path]:
         if best:
             take(item, cores[best[0]], "similar name")
     return left
-
-
-def _declared(ref: ObjectRef) -> str:
-    """How a catalog declares an object: without the default schema, each part as
-    PostgreSQL stores it, quoted where reading it back would change it (``"Users"``)."""
-    if ref.kind in GLOBAL_KINDS:
-        parts = [ref.name]
-    elif ref.kind in CHILD_KINDS:
-        parts = [ref.schema or DEFAULT_SCHEMA, ref.table or "", ref.name]
-    else:
-        parts = [ref.schema or DEFAULT_SCHEMA, ref.name]
-    if ref.kind not in GLOBAL_KINDS and parts[0] == DEFAULT_SCHEMA:
-        parts = parts[1:]
-    return ".".join(_identifier(part) for part in parts)
-
-
-def _identifier(name: str) -> str:
-    """One part of a declared name: as it is when the catalog reads it back so, else quoted."""
-    if '"' not in name and split_name(name) == [name]:
-        return name
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _title(stem: str) -> str:
@@ -352,7 +323,7 @@ def _objects(refs: list[ObjectRef], named: list[str]) -> CommentedMap:
     for ref in refs:
         key = CATALOG_KEY_OF.get(ref.kind)
         if key is not None:
-            grouped.setdefault(key, []).append(_declared(ref))
+            grouped.setdefault(key, []).append(ref.declared)
     known = {name.rsplit(".", 1)[-1] for names in grouped.values() for name in names}
     for name in named:
         if name.rsplit(".", 1)[-1] not in known:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -109,11 +110,15 @@ class ObjectRef:
     @property
     def qualified(self) -> str:
         """``schema.name``, ``schema.table.name`` or ``name``, as the catalog writes it."""
-        if self.kind in GLOBAL_KINDS:
-            return self.name
-        if self.kind in CHILD_KINDS:
-            return f"{self.schema}.{self.table}.{self.name}"
-        return f"{self.schema}.{self.name}"
+        return ".".join(quote_part(part) for part in _name_parts(self))
+
+    @property
+    def declared(self) -> str:
+        """The name as a catalog declares it: :attr:`qualified` without the default schema."""
+        parts = _name_parts(self)
+        if self.kind not in GLOBAL_KINDS and parts[0] == DEFAULT_SCHEMA:
+            parts = parts[1:]
+        return ".".join(quote_part(part) for part in parts)
 
     @property
     def key(self) -> str:
@@ -138,13 +143,15 @@ _TABLES: dict[tuple[str | None, str], ObjectRef] = {}
 
 
 def split_name(text: str) -> list[str]:
-    """Split a dotted catalog name into its parts as PostgreSQL reads an identifier.
+    """Split a dotted catalog name into its parts, each as PostgreSQL stores it.
 
-    Unquoted letters fold to lower case (``Users`` is ``users``, as in SQL), while
-    ``"Quoted.Names"`` keep their case and dots; each part is cut to 63 bytes.
+    A catalog writes names exactly as ``pg_class`` shows them, so letters keep their case
+    (``Users`` is the table made by ``CREATE TABLE "Users"``, ``users`` the one made by
+    ``CREATE TABLE Users``); a part holding ``.`` or ``"`` is written quoted, SQL-style
+    (``"a.b"``; a quote inside is doubled). Each part is cut to 63 bytes, as PostgreSQL cuts it.
     """
     if '"' not in text:
-        return [truncate_identifier(part.translate(_ASCII_LOWER)) for part in text.split(".")]
+        return [truncate_identifier(part) for part in text.split(".")]
     parts: list[str] = []
     current: list[str] = []
     quoted = False
@@ -161,10 +168,38 @@ def split_name(text: str) -> list[str]:
             parts.append(truncate_identifier("".join(current)))
             current = []
         else:
-            current.append(char if quoted else char.translate(_ASCII_LOWER))
+            current.append(char)
         i += 1
     parts.append(truncate_identifier("".join(current)))
     return parts
+
+
+def quote_part(name: str) -> str:
+    """One part of a name as the catalog writes it: as stored, quoted only when it holds
+    ``.`` or ``"`` (reading it back unquoted would split it)."""
+    if "." not in name and '"' not in name:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def case_twin(ref: ObjectRef, among: Iterable[ObjectRef]) -> ObjectRef | None:
+    """The object among ``among`` whose name differs from ``ref``'s only in letter case
+    (a declaration ``users`` for the table ``CREATE TABLE "Users"`` makes), if any."""
+    wanted = tuple(part.casefold() for part in _name_parts(ref))
+    for other in among:
+        if other.kind is not ref.kind or other.identity == ref.identity:
+            continue
+        if tuple(part.casefold() for part in _name_parts(other)) == wanted:
+            return other
+    return None
+
+
+def _name_parts(ref: ObjectRef) -> tuple[str, ...]:
+    if ref.kind in GLOBAL_KINDS:
+        return (ref.name,)
+    if ref.kind in CHILD_KINDS:
+        return (ref.schema or DEFAULT_SCHEMA, ref.table or "", ref.name)
+    return (ref.schema or DEFAULT_SCHEMA, ref.name)
 
 
 def truncate_identifier(name: str) -> str:
@@ -173,10 +208,6 @@ def truncate_identifier(name: str) -> str:
     if len(encoded) <= 63:
         return name
     return encoded[:63].decode("utf-8", errors="ignore")
-
-
-#: PostgreSQL folds only ASCII letters of unquoted identifiers in UTF-8 databases.
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def parse_declared(kind: ObjectKind, text: str) -> ObjectRef:

@@ -43,7 +43,7 @@ from migdocs.checks.replay import (
     RollbackFails,
 )
 from migdocs.errors import MigdocsError
-from migdocs.objects import CATALOG_KEY_OF, RELATION_KINDS, ObjectKind, ObjectRef
+from migdocs.objects import CATALOG_KEY_OF, RELATION_KINDS, ObjectKind, ObjectRef, case_twin
 from migdocs.pg import (
     CaptureUnavailable,
     Change,
@@ -647,7 +647,8 @@ class Replayer:
                     self.findings.append(
                         ReplayDisagreesWithCatalog.finding(
                             f"the catalog says the migration {verb[:-1]}s {ref.kind.value} "
-                            f"{ref.qualified}, but on replay it does not",
+                            f"{ref.qualified}, but on replay it does not"
+                            f"{_case_hint(ref, observed, verb)}",
                             migration=entry.id,
                             file=self.project.catalog_display,
                             line=self.project.loaded.line_of("migrations", entry.index, key),
@@ -954,6 +955,17 @@ def _has(table: ObjectRef, among: Iterable[ObjectRef]) -> bool:
 
 
 _PARENT_KINDS = frozenset({ObjectKind.TABLE, ObjectKind.VIEW, ObjectKind.MATVIEW})
+
+
+def _case_hint(ref: ObjectRef, observed: Iterable[ObjectRef], verb: str) -> str:
+    """Where replay saw an object whose name differs from the declared one only in case."""
+    twin = case_twin(ref, observed)
+    if twin is None:
+        return ""
+    return (
+        f" (it {verb[:-1]}s {twin.kind.value} {twin.qualified}: names are written as "
+        f"PostgreSQL stores them, case included; declare it as `{twin.declared}`)"
+    )
 
 
 def _found(ref: ObjectRef, among: Iterable[ObjectRef]) -> bool:

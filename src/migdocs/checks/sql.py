@@ -14,6 +14,7 @@ from migdocs.objects import (
     CHILD_KINDS,
     ObjectKind,
     ObjectRef,
+    case_twin,
     parse_declared,
 )
 from migdocs.report.finding import Finding
@@ -60,6 +61,12 @@ def _other_kind(ref: ObjectRef, seen: list[ObjectRef], section: str) -> str:
             and (other.schema, other.name) == (ref.schema, ref.name)
         ):
             return f" (it is a {other.kind.value}: declare it under `{section}.{key}`)"
+    twin = case_twin(ref, seen)
+    if twin is not None:
+        return (
+            f" (it {section[:-1]}s {twin.kind.value} {twin.qualified}: names are written as "
+            f"PostgreSQL stores them, case included; declare it as `{twin.declared}`)"
+        )
     return ""
 
 

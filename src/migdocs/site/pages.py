@@ -945,7 +945,7 @@ def _objects(
                 {
                     "verb": verb,
                     "kind": ref.kind.value,
-                    "name": ref.qualified.removeprefix("public."),
+                    "name": ref.declared,
                     "sql": sql_mark,
                     "replay": replay_mark,
                 }

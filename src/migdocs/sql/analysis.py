@@ -14,7 +14,7 @@ from typing import Any
 
 from pglast import parser
 
-from migdocs.objects import DEFAULT_SCHEMA, ObjectKind, ObjectRef
+from migdocs.objects import DEFAULT_SCHEMA, ObjectKind, ObjectRef, quote_part
 from migdocs.sql.effects import HeavyStep, KeyInfo, Lock, Retype, Statement, Validation
 from migdocs.sql.names import constraint_name, index_name
 
@@ -225,7 +225,9 @@ class Analyzer:
         rewrite: str | None = None
         fix = "add the column without the default, backfill it in batches, then set the default"
         if type_text in _SERIAL_TYPES:
-            rewrite = f"adds {type_text} column {name}, which fills every row from a sequence"
+            rewrite = (
+                f"adds {type_text} column {quote_part(name)}, which fills every row from a sequence"
+            )
             fix = (
                 f"add a plain {_SERIAL_TYPES[type_text]} column, backfill it in batches, then "
                 "make a sequence its default"
@@ -239,21 +241,23 @@ class Analyzer:
                 calls = {_func_name(call) for call in walk(constraint.get("raw_expr"), "FuncCall")}
                 volatile = sorted(calls & VOLATILE_FUNCTIONS)
                 if volatile:
-                    rewrite = f"adds column {name} with a volatile default ({volatile[0]}())"
+                    rewrite = (
+                        f"adds column {quote_part(name)} with a volatile default ({volatile[0]}())"
+                    )
                     fix = (
                         "add the column without the default, backfill it in batches, then set "
                         "the default"
                     )
             elif contype == "CONSTR_IDENTITY":
                 has_default = True
-                rewrite = f"adds identity column {name}, which fills every row"
+                rewrite = f"adds identity column {quote_part(name)}, which fills every row"
                 fix = (
                     "add a plain column, backfill it in batches, then ALTER COLUMN … ADD "
                     "GENERATED … AS IDENTITY (which does not rewrite)"
                 )
             elif contype == "CONSTR_GENERATED" and constraint.get("generated_kind") != "v":
                 has_default = True
-                rewrite = f"adds stored generated column {name}, computed for every row"
+                rewrite = f"adds stored generated column {quote_part(name)}, computed for every row"
                 fix = (
                     "adding a stored generated column always rewrites the table: do it in a "
                     "maintenance window, or keep a plain column filled by a trigger and "
@@ -276,7 +280,7 @@ class Analyzer:
                 )
             if not_null and not has_default:
                 statement.validations.append(
-                    Validation(table, f"adds NOT NULL column {name} without a default")
+                    Validation(table, f"adds NOT NULL column {quote_part(name)} without a default")
                 )
 
     def _constraint(
@@ -361,7 +365,7 @@ class Analyzer:
         if not existing:
             return
         validated = not node.get("skip_validation")
-        described = f"{_CONSTRAINT_WORDS[contype]} constraint {name}"
+        described = f"{_CONSTRAINT_WORDS[contype]} constraint {quote_part(name)}"
         if validated:
             statement.validations.append(Validation(table, f"adds {described}"))
         if contype in ("CONSTR_PRIMARY", "CONSTR_UNIQUE", "CONSTR_EXCLUSION"):
@@ -420,12 +424,13 @@ class Analyzer:
                 self._type_use(statement, definition["typeName"])
             elif subtype == "AT_SetNotNull":
                 statement.alters.append(_child(ObjectKind.COLUMN, table, name))
-                statement.validations.append(Validation(table, f"sets {name} NOT NULL"))
+                statement.validations.append(Validation(table, f"sets {quote_part(name)} NOT NULL"))
                 statement.heavy.append(
                     HeavyStep(
                         table,
                         Lock.ACCESS_EXCLUSIVE,
-                        f"sets {name} NOT NULL, scanning every row while reads and writes wait",
+                        f"sets {quote_part(name)} NOT NULL, "
+                        "scanning every row while reads and writes wait",
                         rewrites=False,
                         fix="add CHECK (… IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL",
                     )
@@ -447,7 +452,9 @@ class Analyzer:
                 statement.cascade = statement.cascade or cmd.get("behavior") == "DROP_CASCADE"
             elif subtype == "AT_ValidateConstraint":
                 statement.alters.append(_child(ObjectKind.CONSTRAINT, table, name))
-                statement.validations.append(Validation(table, f"validates constraint {name}"))
+                statement.validations.append(
+                    Validation(table, f"validates constraint {quote_part(name)}")
+                )
             elif subtype in _REWRITES:
                 statement.alters.append(table)
                 statement.heavy.append(
@@ -494,13 +501,16 @@ class Analyzer:
                 HeavyStep(
                     table,
                     Lock.SHARE,
-                    f"creates index {name} without CONCURRENTLY, blocking writes while it builds",
+                    f"creates index {quote_part(name)} without CONCURRENTLY, "
+                    "blocking writes while it builds",
                     rewrites=False,
                     fix="CREATE INDEX CONCURRENTLY (outside a transaction block)",
                 )
             )
         if unique:
-            statement.validations.append(Validation(table, f"creates unique index {name}"))
+            statement.validations.append(
+                Validation(table, f"creates unique index {quote_part(name)}")
+            )
 
     # -- drops and renames --------------------------------------------------------------------
 
@@ -632,7 +642,7 @@ class Analyzer:
                 HeavyStep(
                     view,
                     Lock.ACCESS_EXCLUSIVE,
-                    f"refreshes {view.name} without CONCURRENTLY, blocking its readers",
+                    f"refreshes {quote_part(view.name)} without CONCURRENTLY, blocking its readers",
                     rewrites=True,
                     fix="REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index)",
                 )
@@ -885,7 +895,7 @@ class Analyzer:
                 HeavyStep(
                     table,
                     Lock.ACCESS_EXCLUSIVE,
-                    f"VACUUM FULL rewrites {table.name} while reads and writes wait",
+                    f"VACUUM FULL rewrites {quote_part(table.name)} while reads and writes wait",
                     rewrites=True,
                     fix="use pg_repack, or plain VACUUM",
                 )
@@ -901,7 +911,7 @@ class Analyzer:
             HeavyStep(
                 table,
                 Lock.ACCESS_EXCLUSIVE,
-                f"CLUSTER rewrites {table.name} while reads and writes wait",
+                f"CLUSTER rewrites {quote_part(table.name)} while reads and writes wait",
                 rewrites=True,
                 fix="use pg_repack",
             )
@@ -922,7 +932,7 @@ class Analyzer:
             HeavyStep(
                 table,
                 Lock.SHARE,
-                f"REINDEX of {table.name} without CONCURRENTLY blocks writes",
+                f"REINDEX of {quote_part(table.name)} without CONCURRENTLY blocks writes",
                 rewrites=False,
                 fix="REINDEX … CONCURRENTLY",
             )
