@@ -135,6 +135,7 @@ def compare_live(
     skip = set(skip_schemas)
     expected = scoped(replay.schema, settings.schemas, patterns, skip)
     actual = scoped(live, settings.schemas, patterns, skip)
+    expected, actual = _without_platform(expected, actual, replay)
     section = LiveSection(database, server)
     made_by = replay.provenance
     expected = _as_migrated_here(expected, actual, replay)
@@ -348,6 +349,44 @@ def _as_the_platform_made_it(
     for owner, keys in by_owner.items():
         expected = expected.owned_by(replay.role, owner, keys)
     return expected
+
+
+def _without_platform(
+    expected: Snapshot, actual: Snapshot, replay: ReplayResult
+) -> tuple[Snapshot, Snapshot]:
+    """Both snapshots without the platform's objects: what ``replay.preset`` made, and what
+    a live database holds in the preset's schemas that no migration made (a platform's
+    newer version of itself: more columns in ``auth.users``, more tables in ``storage``).
+
+    What a migration made, changed or dropped there (a trigger on ``auth.users``, a
+    policy on ``storage.objects``) is compared as ever.
+    """
+    if not replay.platform:
+        return expected, actual
+    touched = set(replay.provenance)
+    touched.update(key for result in replay.migrations for key in result.removed)
+    schemas = {
+        replay.schema.ref(key).name
+        for key in replay.platform
+        if key.startswith("schema:") and key in replay.schema
+    }
+
+    def platform(snapshot: Snapshot, key: str) -> bool:
+        if key in touched:
+            return False
+        if key in replay.platform:
+            return True
+        ref = snapshot.ref(key)
+        if ref.kind.value == "schema":
+            return ref.name in schemas
+        if ref.kind.value == "extension":
+            return snapshot.attribute(key, "schema") in schemas
+        return ref.schema in schemas
+
+    def kept(snapshot: Snapshot) -> Snapshot:
+        return snapshot.subset(key for key in snapshot.key_set() if not platform(snapshot, key))
+
+    return kept(expected), kept(actual)
 
 
 def ignored_key(key: str, patterns: list[str]) -> bool:

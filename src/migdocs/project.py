@@ -17,6 +17,15 @@ from migdocs.runners import Runner, make_runner
 from migdocs.runners.base import LayoutProblem, Listed, Listing, Part, Sections, masked
 from migdocs.sql.script import Script, ScriptProblem, parse_into, read_script
 
+#: The platform presets migdocs ships, one ``NAME.sql`` each: package data, found without
+#: importing `migdocs.pg` (and psycopg with it), which a static check never needs.
+PRESETS = Path(__file__).parent / "pg" / "presets"
+
+
+def shipped_presets() -> list[str]:
+    """The names of the presets migdocs ships (``supabase``), sorted."""
+    return sorted(path.stem for path in PRESETS.glob("*.sql"))
+
 
 def convention_pattern(convention: str) -> re.Pattern[str]:
     """A file-name convention such as ``{date}_{name}.sql`` as a regular expression."""
@@ -137,6 +146,22 @@ class Project:
                     entry.forward_part = "up"
                     entry.rollback_part = "down" if rollback is not None else None
                 self.entries.append(entry)
+        #: The ``replay.preset`` file: a shipped preset's or the project's own.
+        self.preset_path: Path | None = None
+        preset = self.catalog.replay.preset
+        if preset is not None:
+            if preset in shipped_presets():
+                self.preset_path = PRESETS / f"{preset}.sql"
+            elif preset.endswith(".sql"):
+                self.preset_path = self._inside(self.root, preset, ("replay", "preset"), problems)
+            else:
+                problems.append(
+                    loaded.error(
+                        ("replay", "preset"),
+                        f"{preset!r} is no preset of migdocs ({', '.join(shipped_presets())}): "
+                        "name one, or give a .sql file relative to the catalog",
+                    )
+                )
         self.setup_paths: list[Path] = []
         for index, name in enumerate(self.catalog.replay.setup):
             path = self._inside(self.root, name, ("replay", "setup", index), problems)
@@ -148,6 +173,7 @@ class Project:
         self._read_problems: dict[Path, ScriptProblem] = {}
         self._sections: dict[Path, Sections | None] = {}
         self._parts: dict[tuple[Path, Part], Script | None] = {}
+        self._preset: Script | None = None
 
     @classmethod
     def load(cls, catalog_path: Path, display: str | None = None) -> Project:
@@ -395,7 +421,7 @@ class Project:
         return self.script(entry.rollback_path, entry.rollback_part)
 
     def setup_scripts(self) -> list[Script]:
-        """The ``replay.setup`` scripts, parsed.
+        """The ``replay.preset`` script, then the ``replay.setup`` scripts, parsed.
 
         Raises:
             CatalogError: when one is missing, cannot be read or does not parse: replay
@@ -404,21 +430,12 @@ class Project:
         """
         scripts: list[Script] = []
         problems: list[str] = []
+        preset = self.preset_script()
+        if preset is not None:
+            scripts.append(preset)
         for index, path in enumerate(self.setup_paths):
             script = self.script(path)
-            shown = self.display(path)
-            problem = self._read_problems.get(path)
-            message = None
-            if problem is not None:
-                message = f"{shown} {problem.message}"
-            elif script is None:
-                message = f"{shown} does not exist"
-            elif not script.parsed:
-                first = next((p for p in script.problems if p.code == "MG200"), None)
-                if first is None:  # only a psql include stopped it
-                    first = next(iter(script.problems), ScriptProblem("MG200", "does not parse"))
-                where = ":".join(str(n) for n in (first.line, first.column) if n is not None)
-                message = f"{shown}{':' + where if where else ''}: {first.message}"
+            message = self._unusable(path, script)
             if message is not None:
                 problems.append(self.loaded.error(("replay", "setup", index), message))
             elif script is not None:
@@ -426,6 +443,43 @@ class Project:
         if problems:
             raise CatalogError(problems)
         return scripts
+
+    def preset_script(self) -> Script | None:
+        """The ``replay.preset`` script, parsed; ``None`` without one.
+
+        Raises:
+            CatalogError: when it is missing, cannot be read or does not parse.
+        """
+        path = self.preset_path
+        if path is None:
+            return None
+        if path.parent != PRESETS:
+            script = self.script(path)
+        else:  # migdocs' own: read apart, so that no finding is made on it
+            if self._preset is None:
+                self._preset = read_script(path, f"migdocs:presets/{path.name}")
+            script = self._preset
+        message = self._unusable(path, script)
+        if message is not None:
+            raise CatalogError([self.loaded.error(("replay", "preset"), message)])
+        return script
+
+    def _unusable(self, path: Path, script: Script | None) -> str | None:
+        """Why a preset or setup file cannot be run, naming it (and the line where it does
+        not parse), or ``None`` when it can."""
+        shown = script.display if script is not None else self.display(path)
+        problem = self._read_problems.get(path)
+        if problem is not None:
+            return f"{shown} {problem.message}"
+        if script is None:
+            return f"{shown} does not exist"
+        if not script.parsed:
+            first = next((p for p in script.problems if p.code == "MG200"), None)
+            if first is None:  # only a psql include stopped it
+                first = next(iter(script.problems), ScriptProblem("MG200", "does not parse"))
+            where = ":".join(str(n) for n in (first.line, first.column) if n is not None)
+            return f"{shown}{':' + where if where else ''}: {first.message}"
+        return None
 
     @cached_property
     def migration_pattern(self) -> re.Pattern[str]:

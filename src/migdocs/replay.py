@@ -202,6 +202,9 @@ class ReplayResult:
             ``(family, schema, name)`` (see [owner_target][migdocs.replay.owner_target];
             the schema ``None`` where the statement left it unqualified): their owner
             is that role by name, not whoever ran the migrations.
+        platform: The keys of what ``replay.preset`` made: the platform's objects, which a
+            live database has in its platform's version (no drift, unless a migration
+            changed them).
     """
 
     migrations: list[MigrationReplay]
@@ -212,6 +215,7 @@ class ReplayResult:
     dropped_refs: dict[str, ObjectRef] = field(default_factory=dict)
     role: str = ""
     owners_named: frozenset[OwnerTarget] = frozenset()
+    platform: frozenset[str] = frozenset()
 
     def owner_named(self, ref: ObjectRef) -> bool:
         """Whether a migration gave ``ref`` to the replay's role by that role's name."""
@@ -368,7 +372,8 @@ class Replayer:
         """Replay every migration in catalog order.
 
         Raises:
-            MigdocsError: when a ``replay.setup`` script fails (the replay cannot start).
+            MigdocsError: when the ``replay.preset`` or a ``replay.setup`` script fails (the
+                replay cannot start).
         """
         self.database = self.server.create_database(owner=self.role)
         with self.server.connect(self.database) as admin:
@@ -377,11 +382,17 @@ class Replayer:
             except CaptureUnavailable:
                 self.capture = False  # not a superuser on --scratch-url: read whole snapshots
         conn = self._main()
-        for script in self.project.setup_scripts():
+        preset = self.project.preset_script()
+        before = set(read_snapshot(conn).key_set()) if preset is not None else set()
+        platform: frozenset[str] = frozenset()
+        scripts = self.project.setup_scripts()
+        for script in scripts:
             failure = self._run(conn, script, in_block=False)
             if failure is not None:
                 raise MigdocsError(f"{failure.location}: replay setup failed: {failure.message}")
-        if self.project.setup_paths:
+            if script is preset:
+                platform = frozenset(read_snapshot(conn).key_set() - before)
+        if scripts:
             # A new session, as production's are: what setup said with ALTER DATABASE/ROLE
             # … SET (a search_path with `extensions`) takes effect from here on.
             conn.close()
@@ -431,6 +442,7 @@ class Replayer:
             dropped,
             role,
             frozenset(target for target, by_name in named.items() if by_name),
+            platform=platform,
         )
 
     def _make_ledger(self, conn: Connection) -> None:

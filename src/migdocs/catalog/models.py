@@ -225,6 +225,11 @@ class Replay(_Model):
     ] = Field(default_factory=_no_session)
     """Settings every replay session starts with, as production's `ALTER DATABASE … SET` or
     `ALTER ROLE … SET` give them (`search_path: "public, extensions"`)."""
+    preset: NonEmpty | None = None
+    """What a platform gives every database before its first migration (its roles, schemas
+    and functions): the name of a preset migdocs ships (`supabase`), or a `.sql` file
+    relative to the catalog. Replay runs it before `setup`; what it makes is the platform's,
+    never a finding."""
     superuser: bool = False
     """Replay as a superuser (what a history needs that no other role may do: untrusted
     extensions, event triggers). Off by default: replayed SQL then cannot run programs, read
