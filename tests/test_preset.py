@@ -131,6 +131,18 @@ def test_a_project_writes_its_own_preset(tmp_path: Path) -> None:
     assert [m["forward"] for m in json.loads(result.stdout)["replay"]] == ["ok"]
 
 
+def test_init_adopts_a_supabase_history_with_the_preset(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    (root / "catalog.yaml").unlink()
+    adopted = migdocs("init", cwd=root)
+    assert adopted.returncode == 0, adopted.stderr
+    catalog = YAML(typ="safe").load(root / "catalog.yaml")
+    assert catalog["replay"] == {"preset": "supabase"}
+    verified = migdocs("verify", "--format", "json", cwd=root)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert [m["forward"] for m in json.loads(verified.stdout)["replay"]] == ["ok"] * 3
+
+
 # -- bad input ---------------------------------------------------------------------------------
 
 

@@ -613,6 +613,8 @@ def build_runner(root: Path, choice: Choice, history: dict[str, HistoryEntry]) -
     block = settings.model_dump(exclude_defaults=True)
     block = {"kind": cls.kind, **block}
     head: dict[str, Any] = {"version": 1, "project": {"name": name}, "runner": block}
+    if cls.kind == "supabase":
+        head["replay"] = {"preset": "supabase"}
     analyses = analyse(root, head, list(drafts))
 
     document = CommentedMap()
@@ -629,14 +631,15 @@ def build_runner(root: Path, choice: Choice, history: dict[str, HistoryEntry]) -
             "this history's\n(files named for another database, and generic ones a "
             "PostgreSQL file replaces, are left out).",
         )
-    document["migrations"] = _rendered(drafts, analyses)
     if cls.kind == "supabase":
+        document["replay"] = CommentedMap(preset="supabase")
         document.yaml_set_comment_before_after_key(
-            "migrations",
-            before="Supabase: replay needs what the platform gives every database (roles, the "
-            "auth and storage\nschemas); give them in `replay.setup` until migdocs ships a "
-            "Supabase preset.",
+            "replay",
+            before="Supabase: replay starts from what the platform gives every database (its "
+            "roles, the auth,\nstorage and extensions schemas), as migdocs ships it.",
         )
+        document["replay"].fa.set_flow_style()
+    document["migrations"] = _rendered(drafts, analyses)
     header = [
         f"The migration history of {name}, adopted by `migdocs init` on {today().isoformat()}.",
         f"Runner: {cls.kind}, in {settings.path}/"
