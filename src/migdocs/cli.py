@@ -396,7 +396,7 @@ def live_status(findings: list[Finding]) -> str:
 def replay_notes(replay: ReplayResult) -> list[str]:
     """What the reader of a text report should know about the replay: where it ran, and
     which migrations it could not replay and why."""
-    notes = [f"replayed on {replay.server}"]
+    notes = [f"replayed on {replay.server}", *replay.notes]
     for result in replay.migrations:
         not_run = result.forward == "skipped" or (
             result.forward == "ok" and result.rollback == "skipped"

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -210,6 +211,23 @@ class RuleSetting(_Model):
         return self
 
 
+_EXTENSION_NAME = re.compile(r"[a-z0-9_]+(-[a-z0-9_]+)*")
+
+
+def _extension_name(name: str) -> str:
+    if len(name) > 63 or not _EXTENSION_NAME.fullmatch(name):
+        raise ValueError(
+            f"{name!r} is not an extension's name: lower-case letters, digits and _, parts "
+            "joined by single hyphens (`pg_cron`, `uuid-ossp`), at most 63 characters"
+        )
+    return name
+
+
+#: An extension's name as its control file is named (what PostgreSQL accepts there, and
+#: what a stub's file may be called).
+ExtensionName = Annotated[str, AfterValidator(_extension_name)]
+
+
 class Replay(_Model):
     """How `migdocs verify` prepares and runs the scratch database."""
 
@@ -230,6 +248,10 @@ class Replay(_Model):
     and functions): the name of a preset migdocs ships (`supabase`), or a `.sql` file
     relative to the catalog. Replay runs it before `setup`; what it makes is the platform's,
     never a finding."""
+    stub_extensions: list[ExtensionName] = Field(default_factory=_empty)
+    """Extensions production has that no scratch server can have (a platform's own, such as
+    `pg_cron` or `pg_net`): on the embedded server, `CREATE EXTENSION` makes an empty one of
+    each name. One the server really has is used as it is, with a warning."""
     superuser: bool = False
     """Replay as a superuser (what a history needs that no other role may do: untrusted
     extensions, event triggers). Off by default: replayed SQL then cannot run programs, read

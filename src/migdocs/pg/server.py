@@ -6,6 +6,7 @@ import atexit
 import contextlib
 import importlib.util
 import os
+import re
 import resource
 import secrets
 import shutil
@@ -16,6 +17,8 @@ import tempfile
 import threading
 import time
 import warnings
+from collections import Counter
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -29,7 +32,7 @@ from migdocs.errors import MigdocsError
 from migdocs.pg.urls import dbname_of, redact_url, scrub_secrets, with_dbname, with_login
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
     from types import TracebackType
 
 #: Every database migdocs creates on a server is named with this prefix and random hex.
@@ -85,6 +88,12 @@ TRUSTED_EXTENSIONS = (
 #: pgcrypto): every function with its signature, on core functions where core has them, a
 #: clear error where it does not. Installed only where the build has no such extension.
 PACKAGED_EXTENSIONS = Path(__file__).parent / "extensions"
+#: The version of an extension stub when the SQL names none (``extversion`` says so).
+STUB_VERSION = "stub"
+#: The comment of every extension stub: how a stub is told from a real extension.
+STUB_COMMENT = "empty stand-in made by migdocs (replay.stub_extensions)"
+#: What PostgreSQL accepts as an extension's version, as part of a script's file name.
+_VERSION_NAME = re.compile(r"[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*")
 #: What the embedded server may take of the machine, so that replayed SQL cannot exhaust it:
 #: the disk its data and temporary files take, and the memory (address space) of each of its
 #: processes, in MiB; ``MIGDOCS_SCRATCH_DISK_MB`` and ``MIGDOCS_SCRATCH_MEMORY_MB`` change them.
@@ -117,6 +126,66 @@ _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux, 104 on macOS
 
 class ServerError(MigdocsError):
     """A scratch server cannot be started, reached or used; the message never holds a password."""
+
+
+@dataclass(frozen=True)
+class ExtensionStub:
+    """An empty extension to make ``CREATE EXTENSION name`` succeed where the server lacks it.
+
+    Attributes:
+        name: The extension's name.
+        versions: The versions the SQL names (``VERSION '1.5'``, ``UPDATE TO '1.6'``): the
+            stub can be made at, and updated to, each of them.
+        schema: The one schema the SQL puts it in (``SCHEMA extensions``), if it names one:
+            the stub then lives there, and ``CREATE EXTENSION`` makes the schema if it is
+            missing, as a real extension's control file makes it; else it goes wherever
+            it is asked to (relocatable).
+    """
+
+    name: str
+    versions: frozenset[str] = frozenset()
+    schema: str | None = None
+
+    def files(self) -> dict[str, str]:
+        """The control file and scripts of the stub, by file name."""
+        versions = sorted(
+            {STUB_VERSION, *(v for v in self.versions if _VERSION_NAME.fullmatch(v))}
+        )
+        lines = [
+            "# An empty stand-in for an extension no scratch server has (replay.stub_extensions).",
+            f"comment = '{STUB_COMMENT}'",
+            f"default_version = '{STUB_VERSION}'",
+            "trusted = true",
+        ]
+        schema = self.schema
+        if schema is not None and schema.isprintable():
+            lines += ["relocatable = false", "schema = '{}'".format(schema.replace("'", "''"))]
+        else:
+            lines.append("relocatable = true")
+        files = {f"{self.name}.control": "\n".join([*lines, ""])}
+        empty = f"-- {self.name}: {STUB_COMMENT}; it holds nothing.\n"
+        for version in versions:
+            files[f"{self.name}--{version}.sql"] = empty
+            for target in versions:
+                if target != version:
+                    files[f"{self.name}--{version}--{target}.sql"] = empty
+        return files
+
+
+@dataclass(frozen=True)
+class StubbedExtensions:
+    """What a server made of ``replay.stub_extensions``.
+
+    Attributes:
+        made: Stubs ``CREATE EXTENSION`` now makes, empty.
+        real: Extensions the server really has: the real ones are used.
+        refused: Extensions the server lacks and cannot take stubs for (a ``--scratch-url``
+            server, whose files migdocs cannot add to): ``CREATE EXTENSION`` fails there.
+    """
+
+    made: tuple[str, ...] = ()
+    real: tuple[str, ...] = ()
+    refused: tuple[str, ...] = ()
 
 
 class ScratchServer:
@@ -152,6 +221,7 @@ class ScratchServer:
         self._create_roles = False  # whether the admin role may create roles
         self._roles_before: frozenset[int] = frozenset()
         self._replay_roles: dict[str, str] = {}  # role made for replay -> its password
+        self._stubs: Counter[str] = Counter()  # stub file -> the blocks that use it
 
     @classmethod
     def embedded(
@@ -418,6 +488,52 @@ class ScratchServer:
                     f"could not drop the roles {', '.join(left)} that replay made on {self.name}"
                 )
 
+    @property
+    def takes_extension_stubs(self) -> bool:
+        """Whether [stub_extensions][migdocs.pg.server.ScratchServer.stub_extensions] can make
+        stubs here: only on the embedded server (PostgreSQL 18's ``extension_control_path``
+        names a folder of migdocs' own); a URL server's files are out of reach."""
+        return self._cluster is not None and self._cluster.extensions is not None
+
+    @contextlib.contextmanager
+    def stub_extensions(self, stubs: Sequence[ExtensionStub]) -> Iterator[StubbedExtensions]:
+        """For the ``with`` block, ``CREATE EXTENSION`` makes an empty extension of each of
+        ``stubs`` that the server lacks; those it has stay real.
+
+        Stubs are control files and empty scripts in the embedded server's own extension
+        folder, marked trusted (the replay role may create them); leaving the block
+        deletes them. A URL server takes none: they are all ``refused`` but those it has.
+        """
+        if not stubs:
+            yield StubbedExtensions()
+            return
+        rows = self._admin_connection().execute(
+            "SELECT name, comment FROM pg_available_extensions"
+        )
+        # A stub another block made meanwhile is no real extension.
+        available = {str(name) for name, comment in rows if comment != STUB_COMMENT}
+        real = tuple(stub.name for stub in stubs if stub.name in available)
+        lacking = [stub for stub in stubs if stub.name not in available]
+        folder = self._cluster.extensions if self._cluster is not None else None
+        if folder is None:
+            yield StubbedExtensions(real=real, refused=tuple(stub.name for stub in lacking))
+            return
+        written: list[str] = []
+        try:
+            for stub in lacking:
+                for file_name, text in stub.files().items():
+                    self._stubs[file_name] += 1
+                    written.append(file_name)  # before writing: an interrupt still deletes it
+                    if self._stubs[file_name] == 1:
+                        (folder / file_name).write_text(text, encoding="utf-8")
+            yield StubbedExtensions(made=tuple(stub.name for stub in lacking), real=real)
+        finally:
+            for file_name in written:
+                self._stubs[file_name] -= 1
+                if self._stubs[file_name] <= 0:
+                    del self._stubs[file_name]
+                    (folder / file_name).unlink(missing_ok=True)
+
     def _alter_replay_role(self, *, superuser: bool) -> None:
         attribute = sql.SQL("SUPERUSER" if superuser else "NOSUPERUSER")
         self._admin_connection().execute(
@@ -625,6 +741,8 @@ class _Cluster:
         self.disk_mb = disk_mb
         self.memory_mb = memory_mb
         self.fault: str | None = None
+        #: The folder of ``extension_control_path`` that is migdocs' own (PostgreSQL 18).
+        self.extensions: Path | None = None
         self._watching = threading.Event()
         self._watcher: threading.Thread | None = None
 
@@ -707,6 +825,7 @@ class _Cluster:
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
+            self.extensions = None
 
     def _watch_disk(self) -> None:
         """Stop the server (immediate shutdown) once its data passes ``disk_mb``."""
@@ -790,6 +909,7 @@ class _Cluster:
                     (folder / part.name).symlink_to(part)
         if self.run_as:
             os.chown(folder, self.run_as["user"], self.run_as["group"])
+        self.extensions = folder
         # extension_control_path names share folders; "extension" is added to each.
         return str(self.root)
 
