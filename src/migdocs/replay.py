@@ -23,7 +23,6 @@ than running the SQL.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -44,7 +43,6 @@ from migdocs.checks.replay import (
     RollbackFails,
 )
 from migdocs.errors import MigdocsError
-from migdocs.extension_stubs import extension_hint, extension_stubs, stub_notes
 from migdocs.objects import CATALOG_KEY_OF, RELATION_KINDS, ObjectKind, ObjectRef, case_twin
 from migdocs.pg import (
     CaptureUnavailable,
@@ -128,6 +126,29 @@ class Failure:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Need:
+    """Something a migration held back needs that a migration before it should have made.
+
+    Attributes:
+        ref: The object.
+        origin: The migration that failed or could not be read: why it is not there.
+        via: The migration, itself held back after ``origin``, whose statements make the
+            object; ``None`` when ``origin``'s do.
+    """
+
+    ref: ObjectRef
+    origin: str
+    via: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        """``{"object": "kind:schema.name", "from": origin}``, with ``via`` where there is one."""
+        data = {"object": self.ref.key, "from": self.origin}
+        if self.via is not None:
+            data["via"] = self.via
+        return data
+
+
 @dataclass
 class MigrationReplay:
     """What replaying one migration showed (one item of the JSON report's ``replay``).
@@ -144,6 +165,8 @@ class MigrationReplay:
         changed: Objects whose definition it changed.
         differences: What the round trip found different, one line each.
         reason: Why it was skipped, if it was.
+        needs: What it was held back for: the objects, made by no migration that replayed,
+            it needs, each with the failed migration that should have made it.
     """
 
     migration: str
@@ -156,11 +179,13 @@ class MigrationReplay:
     changed: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
     reason: str | None = None
+    needs: list[Need] = field(default_factory=list)
     added_refs: list[ObjectRef] = field(default_factory=list, repr=False)
     removed_refs: list[ObjectRef] = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        """The contract's shape; ``differences`` and ``reason`` only when there are some."""
+        """The contract's shape; ``differences``, ``reason`` and ``needs`` only when there
+        are some."""
         data: dict[str, Any] = {
             "migration": self.migration,
             "forward": self.forward,
@@ -173,6 +198,8 @@ class MigrationReplay:
             data["differences"] = self.differences
         if self.reason:
             data["reason"] = self.reason
+        if self.needs:
+            data["needs"] = [need.to_json() for need in self.needs]
         return data
 
     @property
@@ -204,7 +231,6 @@ class ReplayResult:
             ``(family, schema, name)`` (see [owner_target][migdocs.replay.owner_target];
             the schema ``None`` where the statement left it unqualified): their owner
             is that role by name, not whoever ran the migrations.
-        notes: What the reader should know of the replay (``replay.stub_extensions``).
         platform: The keys of what ``replay.preset`` made: the platform's objects, which a
             live database has in its platform's version (no drift, unless a migration
             changed them).
@@ -218,7 +244,6 @@ class ReplayResult:
     dropped_refs: dict[str, ObjectRef] = field(default_factory=dict)
     role: str = ""
     owners_named: frozenset[OwnerTarget] = frozenset()
-    notes: list[str] = field(default_factory=list)
     platform: frozenset[str] = frozenset()
 
     def owner_named(self, ref: ObjectRef) -> bool:
@@ -345,13 +370,6 @@ class Replayer:
                     if in_block and error.sqlstate in _NEEDS_AUTOCOMMIT:
                         raise _NeedsAutocommit from None
                     failure = _failure(script, statement, error)
-                    hint = extension_hint(
-                        failure.message, error.sqlstate, self.project, self.server
-                    )
-                    if hint is not None:
-                        failure = dataclasses.replace(
-                            failure, message=f"{failure.message} — {hint}"
-                        )
                     fault = _server_fault(error, conn)
                     if fault is not None:
                         raise ServerError(
@@ -415,25 +433,30 @@ class Replayer:
         role = str(row[0]) if row else ""
         self.snapshot = read_snapshot(conn)
         results: list[MigrationReplay] = []
-        missing: dict[Identity, str] = {}  # what failed migrations should have made
+        missing: dict[Identity, Need] = {}  # what migrations not replayed should have made
         total = len(self.project.entries)
         for done, entry in enumerate(self.project.entries, 1):
             started = time.perf_counter()
             result = MigrationReplay(entry.id)
             forward = self.project.forward(entry)
-            blocker = _blocker(forward, missing) if forward is not None else None
             if forward is None:
                 result.reason = "the migration file is missing"
             elif not forward.parsed:
                 result.reason = "the migration does not parse (MG200)"
-            elif blocker is not None:
-                result.reason = blocker
+            elif needs := _held_back_for(forward, missing):
+                result.needs = needs
+                result.reason = _held_back_reason(needs)
             else:
                 self._replay(entry, forward, result)
                 self._compare_with_catalog(entry, result)
-            if result.forward != "ok":
+            if result.forward == "ok" and forward is not None:
+                _settle_missing(missing, forward, result)
+            else:
+                origin = result.needs[0].origin if result.needs else entry.id
+                via = entry.id if result.needs else None
                 for ref in _would_make(entry, forward):
-                    missing.setdefault(_lookup(ref), entry.id)
+                    if ref.key not in self.snapshot:
+                        missing.setdefault(_lookup(ref), Need(ref, origin, via))
             result.ms = round((time.perf_counter() - started) * 1000)
             results.append(result)
             if self.progress is not None:
@@ -719,13 +742,8 @@ def replay_project(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> ReplayResult:
     """Replay a project on a started scratch server (its databases are dropped after)."""
-    with (
-        server.stub_extensions(extension_stubs(project)) as stubbed,
-        server.replay_role(superuser=project.catalog.replay.superuser) as role,
-    ):
-        result = _replay_as(role, project, context, server, statement_timeout, progress)
-    result.notes.extend(stub_notes(project, stubbed, server))
-    return result
+    with server.replay_role(superuser=project.catalog.replay.superuser) as role:
+        return _replay_as(role, project, context, server, statement_timeout, progress)
 
 
 def _replay_as(
@@ -916,24 +934,84 @@ def _would_make(entry: Entry, forward: Script | None) -> list[ObjectRef]:
     return made
 
 
-def _blocker(forward: Script, missing: dict[Identity, str]) -> str | None:
-    """Why a migration cannot be replayed: it needs what a failed migration should have made."""
+def _held_back_for(forward: Script, missing: dict[Identity, Need]) -> list[Need]:
+    """What a migration needs of what migrations not replayed should have made, in the order
+    its statements need them: what an earlier statement of it makes, it does not need, and
+    what it names under ``IF EXISTS`` it does without (see ``Statement.needs``)."""
     if not missing:
-        return None
+        return []
     made: set[Identity] = set()
+    found: dict[Identity, Need] = {}
     for statement in forward.statements:
-        needs = [*statement.uses, *statement.alters, *statement.drops]
-        needs += [ref.parent for ref in statement.creates if ref.parent is not None]
-        for ref in needs:
+        for ref in statement.needs:
             key = _lookup(ref)
             if key in missing and key not in made:
-                return (
-                    f"not replayed: it needs {ref.kind.value} {ref.qualified}, "
-                    f"which {missing[key]} should have made"
-                )
+                found.setdefault(key, missing[key])
         for ref in [*statement.creates, *(new for _, new in statement.renames)]:
             made.add(_lookup(ref))
-    return None
+    # A table owed says it all: not each of its columns too.
+    return [
+        need
+        for need in found.values()
+        if need.ref.parent is None or _lookup(need.ref.parent) not in found
+    ]
+
+
+def _held_back_reason(needs: list[Need]) -> str:
+    """``not replayed: it needs column public.t.c, which A should have made``, naming every
+    object by the migration that should have made it (and the failure that held that one
+    back)."""
+    by_maker: dict[tuple[str, str | None], list[str]] = {}
+    for need in needs:
+        by_maker.setdefault((need.origin, need.via), []).append(
+            f"{need.ref.kind.value} {need.ref.qualified}"
+        )
+    parts = []
+    for (origin, via), names in by_maker.items():
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+        if via is None:
+            parts.append(f"{listed}, which {origin} should have made")
+        else:
+            parts.append(f"{listed}, which {via} should have made (held back too, after {origin})")
+    return "not replayed: it needs " + "; and ".join(parts)
+
+
+def _settle_missing(
+    missing: dict[Identity, Need], forward: Script, result: MigrationReplay
+) -> None:
+    """After a migration replayed: what it made is there after all; what it dropped (with
+    ``IF EXISTS``, or along with its table) production would not have either; what it
+    renamed, production has under the new name."""
+    if not missing:
+        return
+    made = [*result.added_refs]
+    dropped = [*result.removed_refs]
+    for statement in forward.statements:
+        made += statement.creates
+        dropped += statement.drops
+        for old, new in statement.renames:
+            _rename_missing(missing, old, new)
+    keys = {_lookup(ref) for ref in [*made, *dropped]}
+    tables = {(ref.schema, ref.name) for ref in dropped if ref.kind in _PARENT_KINDS}
+    for key, need in list(missing.items()):
+        parent = need.ref.parent
+        if key in keys or (parent is not None and (parent.schema, parent.name) in tables):
+            del missing[key]
+
+
+def _rename_missing(missing: dict[Identity, Need], old: ObjectRef, new: ObjectRef) -> None:
+    """Follow a rename that replayed: a missing object, or one on a renamed table, is owed
+    under its new name."""
+    for key, need in list(missing.items()):
+        ref = need.ref
+        if key == _lookup(old):
+            moved = new
+        elif old.kind in _PARENT_KINDS and (ref.schema, ref.table) == (old.schema, old.name):
+            moved = ObjectRef(ref.kind, new.schema, ref.name, table=new.name, args=ref.args)
+        else:
+            continue
+        del missing[key]
+        missing[_lookup(moved)] = Need(moved, need.origin, need.via)
 
 
 def _limited_diff(before: Snapshot, after: Snapshot, keys: Iterable[str]) -> list[Difference]:

@@ -311,7 +311,12 @@ class Analyzer:
             keys = strings(node.get("fk_attrs")) or keys
             pktable = node.get("pktable")
             if pktable is not None:
-                statement.uses.append(self.relation(pktable))
+                target = self.relation(pktable)
+                statement.uses.append(target)
+                statement.column_uses += [
+                    _child(ObjectKind.COLUMN, target, name)
+                    for name in strings(node.get("pk_attrs"))
+                ]
         elif contype == "CONSTR_CHECK":
             referenced = sorted(
                 {strings(ref.get("fields"))[-1] for ref in walk(node.get("raw_expr"), "ColumnRef")}
@@ -398,7 +403,8 @@ class Analyzer:
         objtype = body.get("objtype", "OBJECT_TABLE")
         kind = _DROP_KINDS.get(objtype, ObjectKind.TABLE)
         target = self.relation(body["relation"], kind)
-        if not body.get("missing_ok"):
+        statement.if_exists = bool(body.get("missing_ok"))
+        if not statement.if_exists:
             statement.uses.append(target)
         if kind is not ObjectKind.TABLE:
             statement.alters.append(target)
@@ -414,6 +420,8 @@ class Analyzer:
                 self._column(statement, table, cmd["def"]["ColumnDef"], existing=True)
             elif subtype == "AT_DropColumn":
                 statement.drops.append(_child(ObjectKind.COLUMN, table, name))
+                if cmd.get("missing_ok"):
+                    statement.drops_if_exists.append(statement.drops[-1])
                 statement.cascade = statement.cascade or cmd.get("behavior") == "DROP_CASCADE"
             elif subtype == "AT_AlterColumnType":
                 column = _child(ObjectKind.COLUMN, table, name)
@@ -449,6 +457,8 @@ class Analyzer:
                         lock = Lock.SHARE_ROW_EXCLUSIVE
             elif subtype == "AT_DropConstraint":
                 statement.drops.append(_child(ObjectKind.CONSTRAINT, table, name))
+                if cmd.get("missing_ok"):
+                    statement.drops_if_exists.append(statement.drops[-1])
                 statement.cascade = statement.cascade or cmd.get("behavior") == "DROP_CASCADE"
             elif subtype == "AT_ValidateConstraint":
                 statement.alters.append(_child(ObjectKind.CONSTRAINT, table, name))
@@ -520,6 +530,7 @@ class Analyzer:
             return
         statement.cascade = body.get("behavior") == "DROP_CASCADE"
         statement.concurrently = bool(body.get("concurrent"))
+        statement.if_exists = bool(body.get("missing_ok"))
         statement.command = f"DROP {_COMMAND_WORDS[kind]}"
         for item in body.get("objects") or ():
             ref = self._dropped(kind, item)
@@ -550,6 +561,7 @@ class Analyzer:
         rename_type = body.get("renameType", "")
         new_name = body["newname"]
         relation = body.get("relation")
+        statement.if_exists = bool(body.get("missing_ok"))
         if rename_type in (
             "OBJECT_COLUMN",
             "OBJECT_TABCONSTRAINT",
@@ -588,6 +600,7 @@ class Analyzer:
         kind = _DROP_KINDS.get(body.get("objectType", ""))
         if kind is None or kind in (ObjectKind.SCHEMA, ObjectKind.EXTENSION):
             return
+        statement.if_exists = bool(body.get("missing_ok"))
         relation = body.get("relation")
         old = (
             self.relation(relation, kind)
@@ -611,10 +624,53 @@ class Analyzer:
                     continue
                 statement.uses.append(self.relation(rangevar))
 
+    def _columns_read(
+        self, statement: Statement, parts: list[Any], written: Node | None = None
+    ) -> None:
+        """The columns of tables that ``parts`` (a query, or an UPDATE's expressions and
+        WHERE) read, where the table is certain: a column qualified by a table's name or
+        alias, or unqualified where one table is all the statement reads (``written``, the
+        RangeVar an UPDATE writes, counts as one). An output column's own name is not read."""
+        tables: dict[str, ObjectRef] = {}
+        rangevars = [written] if written is not None else []
+        ctes = {cte["ctename"] for part in parts for cte in walk(part, "CommonTableExpr")}
+        others = bool(ctes)
+        for part in parts:
+            rangevars += walk(part, "RangeVar")
+            others = others or any(
+                next(walk(part, tag), None) is not None
+                for tag in ("RangeSubselect", "RangeFunction", "RangeTableFunc", "JsonTable")
+            )
+        for rangevar in rangevars:
+            if rangevar.get("schemaname") is None and rangevar["relname"] in ctes:
+                continue
+            alias = (rangevar.get("alias") or {}).get("aliasname")
+            tables[alias or rangevar["relname"]] = self.relation(rangevar)
+        only = {table.identity: table for table in tables.values()}
+        single = next(iter(only.values())) if len(only) == 1 and not others else None
+        outputs = {
+            target["ResTarget"].get("name")
+            for part in parts
+            for select in walk(part, "SelectStmt")
+            for target in select.get("targetList") or ()
+            if "ResTarget" in target
+        }
+        for ref in (ref for part in parts for ref in walk(part, "ColumnRef")):
+            fields = ref.get("fields") or []
+            names = strings(fields)
+            if len(names) != len(fields) or not names:
+                continue  # t.* or *
+            if len(names) == 1 and single is not None and names[0] not in outputs:
+                statement.column_uses.append(_child(ObjectKind.COLUMN, single, names[0]))
+            elif len(names) >= 2 and names[-2] in tables:
+                table = tables[names[-2]]
+                statement.column_uses.append(_child(ObjectKind.COLUMN, table, names[-1]))
+
     def _create_view(self, statement: Statement, body: Node) -> None:
         statement.creates.append(self.relation(body["view"], ObjectKind.VIEW))
         before = len(statement.uses)
         self._query_uses(statement, body.get("query"))
+        self._columns_read(statement, [body.get("query")])
         statement.depends_on.extend(statement.uses[before:])
 
     def _create_table_as(self, statement: Statement, body: Node) -> None:
@@ -627,6 +683,7 @@ class Analyzer:
         )
         before = len(statement.uses)
         self._query_uses(statement, body.get("query"))
+        self._columns_read(statement, [body.get("query")])
         if kind is ObjectKind.MATVIEW:
             statement.depends_on.extend(statement.uses[before:])
 
@@ -727,6 +784,7 @@ class Analyzer:
                 self.analyze(element, inner)
                 statement.creates.extend(inner.creates)
                 statement.uses.extend(inner.uses)
+                statement.column_uses.extend(inner.column_uses)
                 statement.keys.update(inner.keys)
                 statement.column_types.update(inner.column_types)
         finally:
@@ -778,11 +836,24 @@ class Analyzer:
     def _insert(self, statement: Statement, body: Node) -> None:
         self._data(statement, "INSERT", body.get("relation"))
         self._query_uses(statement, body.get("selectStmt"), body.get("withClause"))
+        table = self.relation(body["relation"])
+        for target in body.get("cols") or ():
+            statement.column_uses.append(
+                _child(ObjectKind.COLUMN, table, target["ResTarget"]["name"])
+            )
+        self._columns_read(statement, [body.get("selectStmt"), body.get("withClause")])
         self._calls(statement, body.get("selectStmt"))
 
     def _update(self, statement: Statement, body: Node) -> None:
         self._data(statement, "UPDATE", body.get("relation"))
         self._calls(statement, body.get("targetList"))
+        table = self.relation(body["relation"])
+        for target in body.get("targetList") or ():
+            name = target.get("ResTarget", {}).get("name")
+            if name is not None:  # (a, b) = … names each column too
+                statement.column_uses.append(_child(ObjectKind.COLUMN, table, name))
+        parts = [body.get("targetList"), body.get("whereClause"), body.get("fromClause")]
+        self._columns_read(statement, parts, written=body["relation"])
 
     def _delete(self, statement: Statement, body: Node) -> None:
         self._data(statement, "DELETE", body.get("relation"))

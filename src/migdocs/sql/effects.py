@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from migdocs.objects import ObjectRef
+from migdocs.objects import ObjectKind, ObjectRef
 
 
 class Lock(StrEnum):
@@ -126,6 +126,13 @@ class Statement:
         absorbs: Indexes that become a constraint's own (``ADD CONSTRAINT … USING INDEX``):
             gone as indexes, without being dropped.
         uses: Existing objects it needs (for MG203).
+        column_uses: Columns of existing tables it reads or writes besides its keys' (a
+            foreign key's referenced columns, a view's, an UPDATE's or INSERT's): see
+            [needs][migdocs.sql.effects.Statement.needs].
+        if_exists: Whether it says ``IF EXISTS`` of what it works on (``DROP … IF EXISTS``,
+            ``ALTER TABLE IF EXISTS``): PostgreSQL skips it when that is absent.
+        drops_if_exists: Parts it drops with ``IF EXISTS`` (``DROP COLUMN IF EXISTS``,
+            ``DROP CONSTRAINT IF EXISTS``): PostgreSQL skips them when absent.
         depends_on: Relations the views it creates read: dropping one with CASCADE drops them.
         keys: The key of every index or constraint it creates, by identity.
         column_types: Types of the columns it creates, by identity.
@@ -155,6 +162,9 @@ class Statement:
     renames: list[tuple[ObjectRef, ObjectRef]] = field(default_factory=list)
     absorbs: list[ObjectRef] = field(default_factory=list)
     uses: list[ObjectRef] = field(default_factory=list)
+    column_uses: list[ObjectRef] = field(default_factory=list)
+    if_exists: bool = False
+    drops_if_exists: list[ObjectRef] = field(default_factory=list)
     depends_on: list[ObjectRef] = field(default_factory=list)
     keys: dict[tuple[str, str | None, str | None, str], KeyInfo] = field(default_factory=dict)
     column_types: dict[tuple[str, str | None, str | None, str], str] = field(default_factory=dict)
@@ -176,3 +186,28 @@ class Statement:
         """Record a lock, keeping the strongest."""
         if self.lock is None or list(Lock).index(mode) > list(Lock).index(self.lock):
             self.lock = mode
+
+    @property
+    def needs(self) -> list[ObjectRef]:
+        """The objects that must exist for it to run, columns included: what it uses,
+        alters, drops and renames, the tables and columns its new objects hang on or read
+        (an index's or constraint's key, a foreign key's referenced columns), an index it
+        makes a constraint's — not what it makes itself, nor what it names under
+        ``IF EXISTS``. Without duplicates, in the statement's order."""
+        if self.if_exists:
+            return []
+        found = [*self.uses, *self.alters, *self.drops, *(old for old, _ in self.renames)]
+        found += [ref.parent for ref in self.creates if ref.parent is not None]
+        found += self.absorbs
+        for key in self.keys.values():
+            found += [
+                ObjectRef(ObjectKind.COLUMN, key.table.schema, column, table=key.table.name)
+                for column in sorted(key.reads)
+            ]
+        found += self.column_uses
+        skipped = {ref.identity for ref in [*self.creates, *self.drops_if_exists]}
+        needs: dict[tuple[str, str | None, str | None, str], ObjectRef] = {}
+        for ref in found:
+            if ref.identity not in skipped:
+                needs.setdefault(ref.identity, ref)
+        return list(needs.values())
