@@ -23,6 +23,7 @@ than running the SQL.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from migdocs.checks.replay import (
     RollbackFails,
 )
 from migdocs.errors import MigdocsError
+from migdocs.extension_stubs import extension_hint, extension_stubs, stub_notes
 from migdocs.objects import CATALOG_KEY_OF, RELATION_KINDS, ObjectKind, ObjectRef, case_twin
 from migdocs.pg import (
     CaptureUnavailable,
@@ -231,6 +233,7 @@ class ReplayResult:
             ``(family, schema, name)`` (see [owner_target][migdocs.replay.owner_target];
             the schema ``None`` where the statement left it unqualified): their owner
             is that role by name, not whoever ran the migrations.
+        notes: What the reader should know of the replay (``replay.stub_extensions``).
         platform: The keys of what ``replay.preset`` made: the platform's objects, which a
             live database has in its platform's version (no drift, unless a migration
             changed them).
@@ -244,6 +247,7 @@ class ReplayResult:
     dropped_refs: dict[str, ObjectRef] = field(default_factory=dict)
     role: str = ""
     owners_named: frozenset[OwnerTarget] = frozenset()
+    notes: list[str] = field(default_factory=list)
     platform: frozenset[str] = frozenset()
 
     def owner_named(self, ref: ObjectRef) -> bool:
@@ -370,6 +374,13 @@ class Replayer:
                     if in_block and error.sqlstate in _NEEDS_AUTOCOMMIT:
                         raise _NeedsAutocommit from None
                     failure = _failure(script, statement, error)
+                    hint = extension_hint(
+                        failure.message, error.sqlstate, self.project, self.server
+                    )
+                    if hint is not None:
+                        failure = dataclasses.replace(
+                            failure, message=f"{failure.message} — {hint}"
+                        )
                     fault = _server_fault(error, conn)
                     if fault is not None:
                         raise ServerError(
@@ -742,8 +753,13 @@ def replay_project(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> ReplayResult:
     """Replay a project on a started scratch server (its databases are dropped after)."""
-    with server.replay_role(superuser=project.catalog.replay.superuser) as role:
-        return _replay_as(role, project, context, server, statement_timeout, progress)
+    with (
+        server.stub_extensions(extension_stubs(project)) as stubbed,
+        server.replay_role(superuser=project.catalog.replay.superuser) as role,
+    ):
+        result = _replay_as(role, project, context, server, statement_timeout, progress)
+    result.notes.extend(stub_notes(project, stubbed, server))
+    return result
 
 
 def _replay_as(
