@@ -292,6 +292,29 @@ def test_the_report_says_what_was_needed_and_from_whom(tmp_path: Path) -> None:
             ],
         ),
         (
+            "CREATE INDEX idx_post_community ON post (community_id) INCLUDE (published)",
+            [
+                "table:public.post",
+                "column:public.post.community_id",
+                "column:public.post.published",
+            ],
+        ),
+        (  # a Supabase row-level-security policy on the row's owner
+            "CREATE POLICY post_owner ON post FOR UPDATE USING (creator_id = auth.uid())",
+            ["table:public.post", "column:public.post.creator_id"],
+        ),
+        (
+            "CREATE TRIGGER post_updated BEFORE UPDATE OF name, body ON post FOR EACH ROW "
+            "WHEN (OLD.url IS DISTINCT FROM NEW.url) EXECUTE FUNCTION set_updated()",
+            [
+                "table:public.post",
+                "function:public.set_updated",
+                "column:public.post.name",
+                "column:public.post.body",
+                "column:public.post.url",
+            ],
+        ),
+        (
             "CREATE VIEW v AS SELECT id, hot AS rank FROM post ORDER BY rank",
             ["table:public.post", "column:public.post.id", "column:public.post.hot"],
         ),
@@ -300,3 +323,57 @@ def test_the_report_says_what_was_needed_and_from_whom(tmp_path: Path) -> None:
 def test_what_a_statement_needs(sql: str, needs: list[str]) -> None:
     [statement] = parse_text(sql).statements
     assert sorted(ref.key for ref in statement.needs) == sorted(needs)
+
+
+def test_what_a_failed_rename_should_have_made_is_owed_under_its_new_name(
+    tmp_path: Path, pg_server: ScratchServer
+) -> None:
+    # LemmyNet/lemmy's 2021 migration that renames user_ to person ("-- rename the user_
+    # table to person"), its first statements: here the second view it drops is not
+    # there, so it fails at once.
+    user_ = {
+        "name": "create_user",
+        "up": """
+            CREATE TABLE user_ (
+                id serial PRIMARY KEY,
+                name varchar(20) NOT NULL,
+                published timestamp NOT NULL DEFAULT now()
+            );
+            CREATE VIEW user_alias_1 AS SELECT id, name FROM user_;
+            """,
+        "down": "DROP VIEW user_alias_1;\nDROP TABLE user_;\n",
+        "creates": {"tables": ["user_"], "views": ["user_alias_1"]},
+    }
+    to_person = {
+        "name": "rename_user_to_person",
+        "up": """
+            DROP VIEW user_alias_1, user_alias_2;
+            ALTER TABLE user_ RENAME TO person;
+            ALTER SEQUENCE user__id_seq RENAME TO person_id_seq;
+            CREATE TABLE local_user (
+                id serial PRIMARY KEY,
+                person_id int REFERENCES person ON UPDATE CASCADE ON DELETE CASCADE NOT NULL,
+                password_encrypted text NOT NULL
+            );
+            """,
+        "down": "DROP TABLE local_user;\nALTER TABLE person RENAME TO user_;\n",
+        "creates": {"tables": ["local_user"]},
+    }
+    later = {
+        "name": "person_indexes",
+        "up": """
+            DROP VIEW IF EXISTS user_alias_2;
+            CREATE INDEX idx_person_lower_name ON person (lower(name));
+            ALTER TABLE local_user ADD COLUMN email_verified boolean DEFAULT FALSE NOT NULL;
+            """,
+        "down": "DROP INDEX idx_person_lower_name;\n",
+        "creates": {"indexes": ["idx_person_lower_name"], "columns": ["local_user.email_verified"]},
+    }
+    project = make_project(tmp_path, [user_, to_person, later])
+    result = replay(project, pg_server)
+    assert codes(result) == ["MG401"]
+    failed = "2025-01-02_rename_user_to_person"
+    assert by_id(result)["person_indexes"]["needs"] == [
+        {"object": "table:public.person", "from": failed},
+        {"object": "table:public.local_user", "from": failed},
+    ]

@@ -492,6 +492,11 @@ class Analyzer:
             elem = param["IndexElem"]
             columns.append(elem.get("name") or elem.get("indexcolname") or "expr")
         unique = bool(body.get("unique"))
+        statement.column_uses += [
+            _child(ObjectKind.COLUMN, table, param["IndexElem"]["name"])
+            for param in body.get("indexIncludingParams") or ()
+            if param["IndexElem"].get("name")
+        ]
         name = body.get("idxname") or index_name(table.name, columns)
         index = ObjectRef(ObjectKind.INDEX, table.schema, name, table=table.name)
         statement.creates.append(index)
@@ -759,11 +764,19 @@ class Analyzer:
         statement.uses.append(self.qualified(strings(body.get("funcname")), ObjectKind.FUNCTION))
         statement.creates.append(_child(ObjectKind.TRIGGER, table, body["trigname"]))
         statement.take_lock(Lock.SHARE_ROW_EXCLUSIVE)
+        # UPDATE OF its columns, and the OLD and NEW columns its WHEN reads.
+        read = strings(body.get("columns"))
+        for ref in walk(body.get("whenClause"), "ColumnRef"):
+            names = strings(ref.get("fields"))
+            if len(names) == 2 and names[0].lower() in ("old", "new"):
+                read.append(names[1])
+        statement.column_uses += [_child(ObjectKind.COLUMN, table, name) for name in read]
 
     def _create_policy(self, statement: Statement, body: Node) -> None:
         table = self.relation(body["table"])
         statement.uses.append(table)
         statement.creates.append(_child(ObjectKind.POLICY, table, body["policy_name"]))
+        self._columns_read(statement, [body.get("qual"), body.get("with_check")], body["table"])
 
     def _alter_policy(self, statement: Statement, body: Node) -> None:
         table = self.relation(body["table"])
