@@ -1,14 +1,16 @@
-"""The embedded server runs `CREATE EXTENSION "uuid-ossp"` and `pgcrypto` out of the box:
-its PostgreSQL build lacks both, so migdocs ships packages of its own (every function with
-its signature, bodies on core functions, a clear error where core has none). A server that
-has the real extensions (``--scratch-url``) keeps them.
+"""The embedded server runs `CREATE EXTENSION "uuid-ossp"`, `pgcrypto` and `pgjwt` out of the
+box: its PostgreSQL build lacks them, so migdocs ships packages of its own (every function
+with its signature, bodies on core functions, a clear error where core has none). A server
+that has the real extensions (``--scratch-url``) keeps them.
 
 What no scratch server has (a platform's own extensions) is ``replay.stub_extensions``: on the
 embedded server ``CREATE EXTENSION`` then makes an empty one; elsewhere replay says why not."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import textwrap
 import uuid
@@ -44,6 +46,7 @@ def packaged(embedded_server: ScratchServer) -> Iterator[psycopg.Connection[obje
 def test_the_packages_are_what_the_build_lacks() -> None:
     assert sorted(p.name for p in PACKAGED_EXTENSIONS.glob("*.control")) == [
         "pgcrypto.control",
+        "pgjwt.control",
         "uuid-ossp.control",
     ]
 
@@ -74,6 +77,125 @@ def test_pgcrypto_digests_on_core_functions(packaged: psycopg.Connection[object]
     assert row[0] == 16
     with pytest.raises(psycopg.errors.RaiseException, match="pgcrypto's own code"):
         packaged.execute("SELECT crypt('secret', gen_salt('bf'))")
+
+
+@pytest.mark.parametrize("kind", ["md5", "sha224", "sha256", "sha384", "SHA512"])
+@pytest.mark.parametrize("key", [b"", b"key", "clé".encode() * 60])  # none, short, past a block
+def test_pgcrypto_hmac_is_rfc_2104(
+    packaged: psycopg.Connection[object], kind: str, key: bytes
+) -> None:
+    row = packaged.execute(
+        "SELECT hmac(%s::bytea, %s::bytea, %s), hmac('données', %s, %s)",
+        [b"migdocs", key, kind, key.decode(), kind],
+    ).fetchone()
+    assert row is not None
+    assert bytes(row[0]) == hmac.new(key, b"migdocs", kind.lower()).digest()
+    assert bytes(row[1]) == hmac.new(key, "données".encode(), kind.lower()).digest()
+    with pytest.raises(psycopg.errors.RaiseException, match="pgcrypto's own code"):
+        packaged.execute("SELECT hmac('data', 'key', 'sha1')")
+
+
+def _jwt(payload: dict[str, object], secret: bytes, kind: str = "sha256") -> str:
+    """A JSON Web Token made in Python, as jwt.io makes it (base64url, no padding)."""
+
+    def encode(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    algorithm = {"sha256": "HS256", "sha384": "HS384", "sha512": "HS512"}[kind]
+    signables = ".".join(
+        encode(json.dumps(part, separators=(",", ":")).encode())
+        for part in ({"alg": algorithm, "typ": "JWT"}, payload)
+    )
+    return signables + "." + encode(hmac.new(secret, signables.encode(), kind).digest())
+
+
+def test_pgjwt_signs_and_verifies_as_jwt_io(embedded_server: ScratchServer) -> None:
+    # As Supabase installs them: both in `extensions`, called from a session without it.
+    url = embedded_server.create_database(owner="postgres")
+    try:
+        with embedded_server.connect(url, role="postgres") as conn:
+            conn.execute("CREATE SCHEMA extensions")
+            conn.execute("CREATE EXTENSION pgjwt WITH SCHEMA extensions CASCADE")
+            conn.execute("SET search_path = public")
+            for algorithm, kind in (("HS256", "sha256"), ("HS512", "sha512")):
+                row = conn.execute(
+                    """SELECT extensions.sign('{"sub":"42","exp":4102444800}', 'sécret', %s)""",
+                    [algorithm],
+                ).fetchone()
+                assert row is not None
+                token = str(row[0])
+                assert token == _jwt({"sub": "42", "exp": 4102444800}, "sécret".encode(), kind)
+                rows = conn.execute(
+                    "SELECT header::text, payload::text, valid FROM extensions.verify(%s, %s, %s)",
+                    [token, "sécret", algorithm],
+                ).fetchall()
+                assert rows == [
+                    (f'{{"alg":"{algorithm}","typ":"JWT"}}', '{"sub":"42","exp":4102444800}', True)
+                ]
+            expired = _jwt({"sub": "42", "exp": 1}, b"s")
+            checks = conn.execute(
+                "SELECT (SELECT valid FROM extensions.verify(%s, 's')),"
+                " (SELECT valid FROM extensions.verify(%s, 'other'))",
+                [expired, _jwt({"sub": "42"}, b"s")],
+            ).fetchone()
+            assert checks == (False, False)
+    finally:
+        embedded_server.drop_database(url)
+
+
+def test_a_history_that_signs_tokens_with_pgjwt_replays(tmp_path: Path) -> None:
+    # IMLS/estimating-wifi's imls-backend/init/200-extensions.sql (a dbmate history for
+    # PostgREST) makes pgcrypto and pgjwt; its login function signs a token with sign().
+    (tmp_path / "migrations" / "rollbacks").mkdir(parents=True)
+    (tmp_path / "migrations" / "2025-02-01_jwt.sql").write_text(
+        textwrap.dedent(
+            """\
+            CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;
+            CREATE EXTENSION IF NOT EXISTS pgjwt WITH SCHEMA public;
+            CREATE TABLE sessions (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                token text NOT NULL
+            );
+            CREATE FUNCTION login(sub text) RETURNS text LANGUAGE sql AS $$
+                SELECT sign(json_build_object('sub', sub, 'role', 'web_user'), 'secret')
+            $$;
+            INSERT INTO sessions (token) SELECT login('admin');
+            """
+        )
+    )
+    (tmp_path / "migrations" / "rollbacks" / "2025-02-01_rollback_jwt.sql").write_text(
+        "DROP FUNCTION login(text);\nDROP TABLE sessions;\nDROP EXTENSION pgjwt;\n"
+        "DROP EXTENSION pgcrypto;\n"
+    )
+    (tmp_path / "catalog.yaml").write_text(
+        textwrap.dedent(
+            """\
+            version: 1
+            project: {name: jwt}
+            migrations:
+              - id: 2025-02-01_jwt
+                date: 2025-02-01
+                title: Tokens
+                purpose: Signed session tokens.
+                creates:
+                  extensions: [pgcrypto, pgjwt]
+                  tables: [sessions]
+                  functions: [login]
+                rollback:
+                  file: 2025-02-01_rollback_jwt.sql
+                  risk: high
+                  impact: [data-loss]
+                  summary: Drops the sessions.
+            """
+        )
+    )
+    result = migdocs("verify", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["findings"] == []
+    assert [(r["forward"], r["rollback"], r["round_trip"]) for r in report["replay"]] == [
+        ("ok", "ok", "ok")
+    ]
 
 
 def test_a_history_that_starts_with_them_replays(tmp_path: Path) -> None:

@@ -85,8 +85,8 @@ TRUSTED_EXTENSIONS = (
     "vector",
 )
 #: migdocs' own packages of extensions the embedded server's build lacks (uuid-ossp,
-#: pgcrypto): every function with its signature, on core functions where core has them, a
-#: clear error where it does not. Installed only where the build has no such extension.
+#: pgcrypto, pgjwt): every function with its signature, on core functions where core has
+#: them, a clear error where it does not. Installed only where the build has no such extension.
 PACKAGED_EXTENSIONS = Path(__file__).parent / "extensions"
 #: The version of an extension stub when the SQL names none (``extversion`` says so).
 STUB_VERSION = "stub"

@@ -1,7 +1,7 @@
 -- pgcrypto 1.3 for migdocs' replay server: every function of contrib/pgcrypto with its
--- signature. digest() (MD5 and the SHA-2 family), gen_random_bytes() and gen_random_uuid()
--- work, on core functions; what needs pgcrypto's own C code (HMAC, SHA-1, crypt, PGP,
--- ciphers) raises a clear error when called (replay such a history with --scratch-url).
+-- signature. digest() and hmac() (MD5 and the SHA-2 family), gen_random_bytes() and
+-- gen_random_uuid() work, on core functions; what needs pgcrypto's own C code (SHA-1, crypt,
+-- PGP, ciphers) raises a clear error when called (replay such a history with --scratch-url).
 -- Creating them, and using them in defaults, checks or functions, replays as it does on a
 -- server with pgcrypto.
 
@@ -42,20 +42,51 @@ CREATE FUNCTION gen_random_uuid() RETURNS uuid
     AS $$ SELECT pg_catalog.gen_random_uuid() $$;
 
 CREATE FUNCTION hmac(data text, key text, type text) RETURNS bytea
-    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
-    BEGIN
-        RAISE EXCEPTION 'hmac() needs pgcrypto''s own code, which migdocs'' replay package '
-            'of pgcrypto does not have: replay on a server with pgcrypto (--scratch-url)';
-    END
+    SELECT hmac(pg_catalog.convert_to(data, 'UTF8'), pg_catalog.convert_to(key, 'UTF8'), type)
     $$;
 
+-- HMAC as RFC 2104 defines it, on the digests core has: the key (hashed first when longer
+-- than the digest's block) padded to a block, XORed with 0x36 inside and 0x5c outside.
 CREATE FUNCTION hmac(data bytea, key bytea, type text) RETURNS bytea
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
+    DECLARE
+        hash text := CASE pg_catalog.lower(type)
+            WHEN 'md5' THEN 'pg_catalog.decode(pg_catalog.md5($1), ''hex'')'
+            WHEN 'sha224' THEN 'pg_catalog.sha224($1)'
+            WHEN 'sha256' THEN 'pg_catalog.sha256($1)'
+            WHEN 'sha384' THEN 'pg_catalog.sha384($1)'
+            WHEN 'sha512' THEN 'pg_catalog.sha512($1)'
+        END;
+        block integer := CASE WHEN pg_catalog.lower(type) IN ('sha384', 'sha512') THEN 128
+            ELSE 64 END;
+        padded bytea := key;
+        inner_key bytea;
+        outer_key bytea;
+        inner_hash bytea;
+        result bytea;
     BEGIN
-        RAISE EXCEPTION 'hmac() needs pgcrypto''s own code, which migdocs'' replay package '
-            'of pgcrypto does not have: replay on a server with pgcrypto (--scratch-url)';
+        IF hash IS NULL THEN
+            RAISE EXCEPTION 'hmac(%) needs pgcrypto''s own code, which migdocs'' replay '
+                'package of pgcrypto does not have: replay on a server with pgcrypto '
+                '(--scratch-url)', type;
+        END IF;
+        IF pg_catalog.length(padded) > block THEN
+            EXECUTE 'SELECT ' || hash INTO padded USING padded;
+        END IF;
+        padded := padded
+            || pg_catalog.decode(pg_catalog.repeat('00', block - pg_catalog.length(padded)), 'hex');
+        inner_key := padded;
+        outer_key := padded;
+        FOR i IN 0 .. block - 1 LOOP
+            inner_key := pg_catalog.set_byte(inner_key, i, pg_catalog.get_byte(padded, i) # 54);
+            outer_key := pg_catalog.set_byte(outer_key, i, pg_catalog.get_byte(padded, i) # 92);
+        END LOOP;
+        EXECUTE 'SELECT ' || hash INTO inner_hash USING inner_key || data;
+        EXECUTE 'SELECT ' || hash INTO result USING outer_key || inner_hash;
+        RETURN result;
     END
     $$;
 
