@@ -148,9 +148,7 @@ class ExtensionStub:
 
     def files(self) -> dict[str, str]:
         """The control file and scripts of the stub, by file name."""
-        versions = sorted(
-            {STUB_VERSION, *(v for v in self.versions if _VERSION_NAME.fullmatch(v))}
-        )
+        versions = sorted({STUB_VERSION, *(v for v in self.versions if _VERSION_NAME.fullmatch(v))})
         lines = [
             "# An empty stand-in for an extension no scratch server has (replay.stub_extensions).",
             f"comment = '{STUB_COMMENT}'",
@@ -507,9 +505,7 @@ class ScratchServer:
         if not stubs:
             yield StubbedExtensions()
             return
-        rows = self._admin_connection().execute(
-            "SELECT name, comment FROM pg_available_extensions"
-        )
+        rows = self._admin_connection().execute("SELECT name, comment FROM pg_available_extensions")
         # A stub another block made meanwhile is no real extension.
         available = {str(name) for name, comment in rows if comment != STUB_COMMENT}
         real = tuple(stub.name for stub in stubs if stub.name in available)
