@@ -25,6 +25,7 @@ from migdocs.extension_stubs import extension_stubs
 from migdocs.objects import ObjectKind
 from migdocs.pg import ScratchServer
 from migdocs.pg.server import PACKAGED_EXTENSIONS, STUB_COMMENT, ExtensionStub
+from migdocs.pg.snapshot import read_snapshot
 from migdocs.project import Project
 from migdocs.replay import ReplayResult, replay_project
 from runner_kit import migdocs
@@ -514,3 +515,15 @@ def test_a_stub_is_an_empty_extension_the_replay_role_may_make(
     ]
     assert members == (0,)
     assert _stubs_on(embedded_server) == []
+
+
+def test_an_extension_in_pg_catalog_is_in_the_snapshot(pg_database: str) -> None:
+    # supabase/postgres migrations/db/init-scripts and countless Supabase histories:
+    # `create extension if not exists pg_cron with schema pg_catalog;` (pg_cron's own control
+    # file says schema = pg_catalog). Here one the server has goes there the same way.
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(b"CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA pg_catalog")
+        snapshot = read_snapshot(conn)
+    keys = set(snapshot.key_set())
+    assert "extension:citext" in keys
+    assert "extension:plpgsql" not in keys  # every database has it: never a change

@@ -124,7 +124,8 @@ def test_init_writes_names_as_postgresql_stores_them(tmp_path: Path) -> None:
     assert "issues.userId" in text
     # Only a name holding a dot (or a quote) is quoted.
     assert '"Users.createdAt_unique"' in text
-    assert "Users_name_key" in text and '"Users_name_key"' not in text
+    assert "Users_name_key" in text
+    assert '"Users_name_key"' not in text
 
 
 def test_check_and_verify_find_nothing_in_case_on_what_init_writes(

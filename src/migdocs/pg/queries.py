@@ -380,7 +380,8 @@ def _extensions(sql: _Sql) -> str:
     )
     return f"""{_select(meta, _EXTENSION_COLUMNS, {"schema": "n.nspname"})}
 FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace
-WHERE {schema_filter("n")} AND {sql.selected("pg_extension", "x.oid")}
+WHERE x.extname <> 'plpgsql' AND ({schema_filter("n")} OR n.nspname = 'pg_catalog'
+    AND %(schemas)s::text[] IS NULL) AND {sql.selected("pg_extension", "x.oid")}
 """
 
 
