@@ -10,6 +10,7 @@ supabase`` and nothing else, it replays clean; without it, it cannot start.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import textwrap
 from collections.abc import Iterator
@@ -56,6 +57,13 @@ def _has_vector(server: ScratchServer) -> bool:
             return row.fetchone() is not None
     finally:
         server.drop_database(url)
+
+
+@pytest.fixture
+def own_server() -> Iterator[ScratchServer]:
+    """A server of the test's own: the roles it makes stay on it, and go with it."""
+    with ScratchServer.embedded() as server:
+        yield server
 
 
 def _replay(root: Path, server: ScratchServer) -> ReplayResult:
@@ -193,6 +201,37 @@ def test_a_preset_that_fails_on_the_server_names_its_line(tmp_path: Path) -> Non
     assert 'type "nosuchtype" does not exist' in result.stderr
 
 
+def test_a_scratch_role_that_cannot_make_the_roles_needs_them_made_once(
+    tmp_path: Path, own_server: ScratchServer
+) -> None:
+    """A team's shared server whose scratch role has no CREATEROLE: the preset names the
+    roles it lacks; made once by an administrator, they are used as they are."""
+    root = _copy(tmp_path, without=(EMBEDDINGS,))
+    admin_url = own_server.url("postgres")
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute("CREATE ROLE migdocs_ci LOGIN CREATEDB PASSWORD 'ci-secret'")
+    params = psycopg.conninfo.conninfo_to_dict(admin_url)
+    params.update(user="migdocs_ci", password="ci-secret")
+    scratch = psycopg.conninfo.make_conninfo("", **params)
+    refused = migdocs("verify", "--scratch-url", scratch, cwd=root)
+    assert refused.returncode == 2
+    error = refused.stderr.splitlines()[-1]  # after the warning about the URL's password
+    assert error.startswith(
+        "migdocs: error: migdocs:presets/supabase.sql:28: replay setup failed: the roles anon, "
+        "authenticated, service_role, authenticator, supabase_admin"
+    )
+    assert "and migdocs_ci may not create roles" in error
+    listed = (PRESETS / "supabase.sql").read_text().split("-- Roles")[1].split(" AS roles ")[0]
+    roles = re.findall(r"\('(\w+)', '", listed)
+    assert len(roles) == 12
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        for role in roles:
+            admin.execute(f"CREATE ROLE {role}")
+    verified = migdocs("verify", "--scratch-url", scratch, "--format", "json", cwd=root)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert [m["forward"] for m in json.loads(verified.stdout)["replay"]] == ["ok"] * 2
+
+
 def test_an_unknown_key_under_replay_is_named(tmp_path: Path) -> None:
     root = _copy(tmp_path, presets="supabase")
     result = migdocs("check", cwd=root)
@@ -215,13 +254,6 @@ def test_the_shipped_preset_names_its_sources() -> None:
 
 
 # -- audit -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def own_server() -> Iterator[ScratchServer]:
-    """A server of this test's own: the live database's platform roles stay on it."""
-    with ScratchServer.embedded() as server:
-        yield server
 
 
 def _audit(root: Path, replayed: ReplayResult, url: str) -> LiveSection:
