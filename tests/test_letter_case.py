@@ -17,10 +17,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from migdocs.objects import ObjectKind, case_twin, parse_declared
 from migdocs.pg.server import ScratchServer
+from migdocs.pg.snapshot import read_snapshot
 from runner_kit import findings_of, migdocs
 
 SOURCE = "-- matheudsp/respondeai server/src/db/migrations/{name} (drizzle-kit), excerpt\n"
@@ -190,3 +192,26 @@ def test_case_twin(declared: str, real: str, twin: str | None) -> None:
     kind = ObjectKind.COLUMN if "." in declared else ObjectKind.TABLE
     found = case_twin(parse_declared(kind, declared), [parse_declared(kind, real)])
     assert (found.qualified if found else None) == twin
+
+
+def test_a_snapshot_keys_its_objects_as_their_references_do(pg_database: str) -> None:
+    # Names with dots and spaces, as Supabase's storage examples and Prisma 2 write them
+    # (supabase/supabase examples/user-management: `create policy "Anyone can upload an
+    # avatar." on storage.objects`; calcom: `CREATE UNIQUE INDEX "users.email_unique"`).
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(
+            b"""
+            CREATE TABLE "Users" ("id" serial PRIMARY KEY, "email" text);
+            CREATE UNIQUE INDEX "users.email_unique" ON "Users" ("email");
+            CREATE POLICY "Anyone can upload an avatar." ON "Users" FOR INSERT WITH CHECK (true);
+            CREATE TYPE "Roles" AS ENUM ('ADMIN');
+            """
+        )
+        snapshot = read_snapshot(conn)
+    keys = set(snapshot.key_set())
+    assert "policy:public.Users.Anyone can upload an avatar." in keys
+    assert "index:public.users.email_unique" in keys
+    for key in keys:
+        ref = snapshot[key].ref
+        assert ref.key == key
+        assert parse_declared(ref.kind, ref.qualified).same(ref) or ref.kind is ObjectKind.POLICY

@@ -122,11 +122,14 @@ class ObjectRef:
 
     @property
     def key(self) -> str:
-        """The report's name of the object: ``kind:schema.name`` (functions with arguments)."""
+        """The report's name of the object: ``kind:schema.name`` (functions with arguments).
+
+        Its parts are joined as they are, never quoted: the snapshot builds the same key in
+        SQL (``kind || ':' || nspname || '.' || relname``), and the two must meet."""
         suffix = (
             f"({self.args})" if self.kind is ObjectKind.FUNCTION and self.args is not None else ""
         )
-        return f"{self.kind.value}:{self.qualified}{suffix}"
+        return f"{self.kind.value}:{'.'.join(_name_parts(self))}{suffix}"
 
     def same(self, other: ObjectRef) -> bool:
         """Whether both name the same object (functions match by name if arguments are unknown)."""
