@@ -19,7 +19,7 @@ import click
 
 from migdocs.errors import CatalogError, MigdocsError
 from migdocs.report.escaping import inert_lines, shown
-from migdocs.report.report import EXIT_CANNOT_RUN, EXIT_INTERRUPTED
+from migdocs.report.report import EXIT_CANNOT_RUN, EXIT_FINDINGS, EXIT_INTERRUPTED
 from migdocs.runners import MODULES as RUNNER_KINDS
 
 if TYPE_CHECKING:
@@ -542,7 +542,19 @@ def _lists_a_url(path: Path) -> bool:
 @click.option(
     "-d", "--site-dir", default=None, help="Where to write the site (default: the config's)."
 )
-@click.option("--strict", is_flag=True, help="Fail on MkDocs warnings (broken links…).")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit 1, the previous site kept) when the report the site shows has a finding "
+    "at or above --fail-on, or MkDocs warns (a broken link…); as strict: true in mkdocs.yml.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info"]),
+    default=None,
+    help="In strict mode, the lowest severity of a finding that fails the build "
+    "(default: the plugin's fail_on, else error).",
+)
 @click.option(
     "--audit",
     "with_audit",
@@ -550,22 +562,35 @@ def _lists_a_url(path: Path) -> bool:
     help="Run the audit first (check + verify, and live with --database-url) and show it.",
 )
 @scratch_options
-@click.option("--database-url", "database_urls", multiple=True, metavar="URL")
+@click.option(
+    "--database-url",
+    "database_urls",
+    multiple=True,
+    metavar="URL",
+    help="With --audit: a live database to audit, read-only (repeatable).",
+)
 @click.pass_obj
 def build(
     options: Options,
     config_file: str,
     site_dir: str | None,
     strict: bool,
+    fail_on: str | None,
     with_audit: bool,
     scratch: Scratch,
     database_urls: tuple[str, ...],
 ) -> int:
-    """Build the documentation site; a build that fails leaves the previous site whole."""
+    """Build the documentation site; a build that fails leaves the previous site whole.
+
+    Exit 1 when the build is strict and the report it shows has a finding at or above
+    --fail-on; exit 2 when the site cannot be built.
+    """
     import tempfile
 
-    from migdocs.site.build import build_site
+    from migdocs.site.build import FindingsStoppedBuild, build_site
 
+    if database_urls and not with_audit:
+        raise click.UsageError("--database-url is for --audit")
     report = None
     if with_audit:
         report = tempfile.NamedTemporaryFile(  # noqa: SIM115 - deleted below
@@ -590,9 +615,13 @@ def build(
             Path(config_file),
             site_dir,
             strict=strict,
+            fail_on=fail_on,
             report=report.name if report else None,
             catalog=Path(options.catalog),
         )
+    except FindingsStoppedBuild as stopped:
+        click.echo(inert_lines(str(stopped).split("\n")), err=True)
+        return EXIT_FINDINGS
     finally:
         if report is not None:
             Path(report.name).unlink(missing_ok=True)

@@ -29,21 +29,31 @@ MARKER = ".migdocs-site"
 _MARKER_TEXT = "A site built by migdocs: `migdocs build` replaces this folder whole.\n"
 
 
+class FindingsStoppedBuild(Exception):
+    """A strict build that the report's findings at or above ``fail_on`` stopped (exit 1, as
+    findings make `migdocs check` exit 1); the previous site is untouched."""
+
+
 def build_site(
     config_file: Path,
     site_dir: str | None,
     *,
     strict: bool = False,
+    fail_on: str | None = None,
     report: str | None = None,
     catalog: Path | None = None,
 ) -> Path:
     """Build the site of ``config_file`` into ``site_dir`` (default: the config's).
 
     Args:
+        fail_on: In strict mode, the lowest severity of a finding in the report that stops
+            the build, instead of the plugin's ``fail_on``.
         catalog: A catalog besides the plugin's whose folder the site must not replace
             (``migdocs --catalog``).
 
     Raises:
+        FindingsStoppedBuild: when the build is strict and the report it would show has a
+            finding at or above ``fail_on``; the previous site is then untouched.
         MigdocsError: when the config cannot be loaded, the site folder is one that must
             not be replaced (see `check_site_dir`), or the build fails; the previous site is
             then untouched.
@@ -63,7 +73,7 @@ def build_site(
     target = target.resolve()
     named = "--site-dir" if site_dir else f"{config_file}: site_dir"
     plugin = config.plugins.get("migdocs")
-    if report is not None and plugin is None:
+    if (report is not None or fail_on is not None) and plugin is None:
         raise MigdocsError(f"{config_file}: the migdocs plugin is not in `plugins`")
     root = Path(config.config_file_path or config_file).resolve().parent
     keep = [(root, "the project folder"), (Path(config.docs_dir).resolve(), "the docs folder")]
@@ -79,6 +89,8 @@ def build_site(
     config.site_dir = str(staging)
     if report is not None and plugin is not None:
         plugin.config.report = os.path.abspath(report)
+    if fail_on is not None and plugin is not None:
+        plugin.config.fail_on = fail_on
     collected = _Collector()
     logger = logging.getLogger("mkdocs")
     logger.addHandler(collected)
@@ -86,6 +98,9 @@ def build_site(
         build(config)
     except (MkDocsException, Abort, OSError) as error:
         shutil.rmtree(staging, ignore_errors=True)
+        stopped = getattr(plugin, "stopped", None)
+        if stopped is not None:
+            raise FindingsStoppedBuild(f"{stopped}\n{target} is unchanged") from None
         reasons = "\n".join(collected.messages) or str(error)
         raise MigdocsError(f"the site did not build, {target} is unchanged:\n{reasons}") from None
     except BaseException:

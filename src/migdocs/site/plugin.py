@@ -9,7 +9,12 @@ plugins:
       report: report.json          # from `migdocs audit --format json --output report.json`
       check: true                  # without a report, run `migdocs check` in-process
       templates: overrides/migdocs # a folder of templates that replace the package's
+      fail_on: error               # strict mode: a finding this severe or worse stops the build
 ```
+
+In strict mode (``mkdocs build --strict``, or ``strict: true`` in mkdocs.yml), a report with a
+finding at or above ``fail_on`` stops the build with a ``PluginError`` before MkDocs empties
+the site folder, so that the previous site stays whole and ``mkdocs build`` exits 1.
 
 The plugin owns the navigation of its section — overview, timeline, risk matrix, schema,
 audit, review, rules, then the migrations by year and month — and leaves the user's pages
@@ -44,8 +49,10 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.nav import Navigation, Section, _add_parent_links, _get_by_type
 from mkdocs.structure.pages import Page
 
+from migdocs.catalog.models import Severity
 from migdocs.errors import MigdocsError
 from migdocs.project import Project
+from migdocs.report.escaping import shown
 from migdocs.site.docs_guard import check_docs
 from migdocs.site.extension import MigdocsExtension
 from migdocs.site.fragments import TABLE, Fragments, searchable, visible
@@ -62,6 +69,19 @@ class MigdocsConfig(Config):  # type: ignore[no-untyped-call]
     report = options.Optional(options.Type(str))
     check = options.Type(bool, default=True)
     templates = options.Optional(options.Type(str))
+    fail_on = options.Choice(("error", "warning", "info"), default="error")
+    """In strict mode, the lowest severity of a finding in the report the site shows that
+    stops the build (as ``--fail-on`` makes ``migdocs check`` exit 1)."""
+
+
+class FindingsStopBuild(PluginError):
+    """A strict build stopped by the report's findings at or above ``fail_on``, before MkDocs
+    touched the site folder."""
+
+    def __init__(self, message: str, held: int) -> None:
+        super().__init__(message)
+        #: How many findings are at or above ``fail_on``.
+        self.held = held
 
 
 class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
@@ -75,6 +95,10 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         self.extension = MigdocsExtension(self.fragments)
         #: By page: its HTML as the search index gets it, its HTML, and the parts swapped.
         self.searched: dict[str, tuple[str, str, list[tuple[str, str]]]] = {}
+        #: What ``on_pre_build`` loaded, for ``on_files`` of the same build.
+        self.loaded: Site | None = None
+        #: Why the last build stopped in strict mode, when its findings stopped it.
+        self.stopped: FindingsStopBuild | None = None
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.root = Path(config.config_file_path or ".").resolve().parent
@@ -117,8 +141,20 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         self.searched.clear()
         return Site(project, report, environment(override), prefix, context, self.fragments)
 
+    def on_pre_build(self, *, config: MkDocsConfig) -> None:
+        """Loads the catalog and the report, and in strict mode stops the build when the
+        report has findings at or above ``fail_on``: before MkDocs empties the site folder."""
+        self.stopped = None
+        self.loaded = site = self._load()
+        if config.strict:
+            stop = findings_stop(site.report, Severity(self.config.fail_on))
+            if stop is not None:
+                self.stopped = stop
+                raise stop
+
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
-        self.site = site = self._load()
+        self.site = site = self.loaded or self._load()
+        self.loaded = None
         for uri, text in sorted(site.pages().items()):
             files.append(
                 File.generated(config, uri, content=text, inclusion=InclusionLevel.NOT_IN_NAV)
@@ -241,6 +277,49 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         if self.config.templates:
             server.watch(str(self.root / self.config.templates))
         return server
+
+
+#: The findings a message that stops a build lists; the audit page has them all.
+SHOWN_FINDINGS = 20
+
+
+def findings_stop(report: dict[str, Any], fail_on: Severity) -> FindingsStopBuild | None:
+    """The error that stops a strict build of the site showing ``report``, when it has
+    findings at or above ``fail_on``; None when it has none."""
+    held = [
+        finding
+        for finding in report.get("findings", [])
+        if isinstance(finding, dict) and _rank(finding.get("severity")) >= fail_on.rank
+    ]
+    if not held:
+        return None
+    counts = [
+        f"{n} {severity.value}{'s' if n > 1 else ''}"
+        for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO)
+        if (n := sum(f.get("severity") == severity.value for f in held))
+    ]
+    lines = [
+        f"migdocs: the report has {', '.join(counts)}, and a strict build fails on a finding "
+        f"of severity {fail_on.value} or higher: the site folder is left as it was"
+    ]
+    for finding in held[:SHOWN_FINDINGS]:
+        place = finding.get("file") or finding.get("migration") or report.get("catalog") or ""
+        if finding.get("file") and finding.get("line"):
+            place = f"{place}:{finding['line']}"
+        code, severity = finding.get("code", ""), finding.get("severity", "")
+        text = f"{place}: {severity} {code} {finding.get('message', '')}"
+        lines.append("  " + shown(str(text)))
+    if len(held) > SHOWN_FINDINGS:
+        lines.append(f"  … and {len(held) - SHOWN_FINDINGS} more")
+    return FindingsStopBuild("\n".join(lines), len(held))
+
+
+def _rank(severity: object) -> int:
+    """A report's severity as a rank (0 for what is none)."""
+    try:
+        return Severity(str(severity)).rank
+    except ValueError:
+        return 0
 
 
 #: Pages in one navigation section: a busier month is split into parts, so that the pruned
