@@ -10,9 +10,9 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from migdocs.catalog.models import Impact
-from migdocs.objects import RELATION_KINDS, ObjectKind, ObjectRef
+from migdocs.objects import CATALOG_KEY_OF, RELATION_KINDS, ObjectKind, ObjectRef
 from migdocs.project import Entry, Project
-from migdocs.sql.effects import HeavyStep, KeyInfo, Lock, Statement
+from migdocs.sql.effects import HeavyStep, KeyInfo, Lock, Statement, is_temporary
 from migdocs.sql.model import Effect, Identity, SchemaModel
 from migdocs.sql.script import Script
 
@@ -26,6 +26,47 @@ class ImpactReason:
     line: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class NetEffect:
+    """What a migration's entry declares: the one answer that `migdocs init` writes, that
+    `check` holds the entry to (MG201, MG202) and that `verify` holds replay to (MG405).
+
+    It is the script's net effect, as the schema model sees it: a table renamed and then
+    changed is the old table dropped and the new one created; what a script creates and
+    drops again, or drops and creates again, is neither; what it drops ``IF EXISTS`` of
+    an object the model does not know may be declared, since only replay can tell.
+
+    Attributes:
+        creates: What the entry must declare under ``creates`` (a new table's own columns
+            and constraints come with it; implicit kinds are not declared).
+        drops: What the entry must declare under ``drops`` (what goes with a dropped
+            table, view or column is covered by it).
+        may_create: What a declaration under ``creates`` may name: all it creates, net.
+        may_drop: What a declaration under ``drops`` may name: all it drops, net, and
+            what it drops ``IF EXISTS`` unseen.
+    """
+
+    creates: list[ObjectRef]
+    drops: list[ObjectRef]
+    may_create: list[ObjectRef]
+    may_drop: list[ObjectRef]
+    effect: Effect
+
+    def allows(self, section: str, ref: ObjectRef) -> bool:
+        """Whether declaring ``ref`` under ``section`` (``creates``/``drops``) is right."""
+        if section == "creates":
+            return any(ref.same(other) for other in self.may_create)
+        if any(ref.same(other) for other in self.may_drop):
+            return True
+        return self.effect.covered(ref, {other.identity for other in self.may_drop})
+
+    def shows(self, section: str, ref: ObjectRef) -> bool:
+        """Whether static analysis says the script does it (``check`` reports it if the
+        entry disagrees, so replay need not)."""
+        seen = self.may_create if section == "creates" else self.may_drop
+        return any(ref.same(other) for other in seen)
+
+
 @dataclass
 class EntryAnalysis:
     """What the static walk learned about one migration.
@@ -37,7 +78,11 @@ class EntryAnalysis:
         forward_effect: The migration's net effect (``None`` when it could not be read).
         mentioned_creates: Objects the migration's statements create, net or not.
         mentioned_drops: Objects its statements drop by name.
-        transient: Objects its statements drop that an earlier statement of it created.
+        unseen_drops: Objects its statements drop that the model does not know of (made
+            where static analysis cannot see, a ``DO`` block or a setup): dropped all the
+            same, since PostgreSQL refuses to drop what is not there.
+        maybe_drops: Objects it drops ``IF EXISTS`` that the model does not know of:
+            whether they are there, only replay can tell.
         rollback_effect: The rollback's net effect on top of the migration.
         left_behind: Objects the migration creates that are still there after the rollback.
         not_restored: Objects the migration drops that the rollback does not bring back.
@@ -52,7 +97,8 @@ class EntryAnalysis:
     forward_effect: Effect | None = None
     mentioned_creates: list[ObjectRef] = field(default_factory=list)
     mentioned_drops: list[ObjectRef] = field(default_factory=list)
-    transient: list[ObjectRef] = field(default_factory=list)
+    unseen_drops: list[ObjectRef] = field(default_factory=list)
+    maybe_drops: list[ObjectRef] = field(default_factory=list)
     rollback_effect: Effect | None = None
     left_behind: list[ObjectRef] = field(default_factory=list)
     not_restored: list[ObjectRef] = field(default_factory=list)
@@ -69,6 +115,62 @@ class EntryAnalysis:
     def computed_impacts(self) -> set[Impact]:
         """The impacts the rollback's SQL shows."""
         return {reason.impact for reason in self.impacts}
+
+    @cached_property
+    def net(self) -> NetEffect | None:
+        """What the entry declares, from the migration's net effect (``None`` when the
+        migration could not be read)."""
+        effect = self.forward_effect
+        if effect is None:
+            return None
+        created_ids = effect.created_ids()
+        # Dropped where the model could not see, and made again: changed, not new.
+        remade = created_ids & {ref.identity for ref in self.unseen_drops}
+        may_create = [ref for ref in effect.created if ref.identity not in remade]
+        # The model knows a function by its name: another overload of it is new all the same.
+        may_create += [
+            ref
+            for ref in self.mentioned_creates
+            if ref.kind is ObjectKind.FUNCTION
+            and not is_temporary(ref)
+            and ref.identity not in created_ids
+        ]
+        creates = [
+            ref
+            for ref in may_create
+            if _declarable(ref) and not (ref.kind in _OWN_PARTS and _on_one_of(ref, created_ids))
+        ]
+        still_there = created_ids | {ref.identity for ref in effect.recreated}
+        dropped: dict[Identity, ObjectRef] = {}
+        for ref in [*effect.dropped, *self.unseen_drops]:
+            if ref.identity not in still_there and not effect.covered(ref, created_ids):
+                dropped.setdefault(ref.identity, ref)
+        dropped_ids = set(dropped)
+        drops = [
+            ref
+            for ref in dropped.values()
+            if _declarable(ref) and not effect.covered(ref, dropped_ids)
+        ]
+        may_drop = [*dropped.values()]
+        may_drop += [ref for ref in self.maybe_drops if ref.identity not in still_there]
+        return NetEffect(creates, drops, may_create, may_drop, effect)
+
+
+#: What declaring a table covers when the same migration creates it.
+_OWN_PARTS = frozenset({ObjectKind.COLUMN, ObjectKind.CONSTRAINT})
+
+
+def _on_one_of(ref: ObjectRef, ids: set[Identity]) -> bool:
+    """Whether ``ref`` hangs on a table, view or materialized view among ``ids``."""
+    parent = ref.parent
+    return parent is not None and any(
+        (kind, parent.schema, None, parent.name) in ids
+        for kind in (ObjectKind.TABLE, ObjectKind.MATVIEW, ObjectKind.VIEW)
+    )
+
+
+def _declarable(ref: ObjectRef) -> bool:
+    return CATALOG_KEY_OF.get(ref.kind) is not None and not is_temporary(ref)
 
 
 def _lookup_key(ref: ObjectRef) -> Identity:
@@ -191,10 +293,14 @@ class StaticContext:
                             ),
                         )
                     )
-            model.apply(statement)
             for ref in statement.drops:
-                if _lookup_key(ref) in created_here:
-                    analysis.transient.append(ref)
+                if is_temporary(ref) or model.exists(ref):
+                    continue  # the model follows it, and its net effect shows it
+                if statement.if_exists or ref in statement.drops_if_exists:
+                    analysis.maybe_drops.append(ref)
+                else:
+                    analysis.unseen_drops.append(ref)
+            model.apply(statement)
             for renamed, name in statement.renames:
                 # a renamed object is as new as it was under its old name
                 if _lookup_key(renamed) in created_here:
@@ -311,7 +417,7 @@ def _key_still_served(model: SchemaModel, key: KeyInfo) -> bool:
     It must index the same key the same way (method, operator classes) and be no more
     partial: a full index serves a partial one's lookups, not the reverse.
     """
-    for sibling in model.children.get(key.table.identity, frozenset()):
+    for sibling in model.children_of(key.table):
         other = model.keys.get(sibling)
         if other is not None and other.serves(key):
             return True

@@ -12,7 +12,6 @@ from migdocs.checks.files import layout_findings
 from migdocs.objects import (
     CATALOG_KEY_OF,
     CHILD_KINDS,
-    ObjectKind,
     ObjectRef,
     case_twin,
     parse_declared,
@@ -174,35 +173,22 @@ class UndeclaredObjectMissing(Rule):
 
     def check(self, context: StaticContext) -> Iterator[Finding]:
         for analysis in context.analyses:
-            forward, effect = analysis.forward, analysis.forward_effect
-            if forward is None or effect is None or forward.opaque:
+            forward, net = analysis.forward, analysis.net
+            if forward is None or net is None or forward.opaque:
                 continue
             entry = analysis.entry
-            created = effect.created + analysis.mentioned_creates
-            for ref in context.declared(entry, "creates"):
-                if not any(ref.same(other) for other in created):
+            for section, seen in (("creates", net.may_create), ("drops", net.may_drop)):
+                for ref in context.declared(entry, section):
+                    if net.allows(section, ref):
+                        continue
+                    verb = section[:-1]
                     yield self.finding(
-                        f"declares that it creates {ref.kind.value} {ref.qualified}, "
-                        f"but the SQL does not create it{_other_kind(ref, created, 'creates')}",
+                        f"declares that it {section} {ref.kind.value} {ref.qualified}, "
+                        f"but the SQL does not {verb} it{_other_kind(ref, seen, section)}",
                         migration=entry.id,
                         file=context.project.catalog_display,
-                        line=_declared_where(context, entry, "creates", ref),
+                        line=_declared_where(context, entry, section, ref),
                     )
-            declared_drops = context.declared(entry, "drops")
-            if not declared_drops:
-                continue
-            dropped = effect.dropped + analysis.mentioned_drops
-            dropped_ids = {ref.identity for ref in dropped}
-            for ref in declared_drops:
-                if any(ref.same(other) for other in dropped) or effect.covered(ref, dropped_ids):
-                    continue
-                yield self.finding(
-                    f"declares that it drops {ref.kind.value} {ref.qualified}, "
-                    f"but the SQL does not drop it{_other_kind(ref, dropped, 'drops')}",
-                    migration=entry.id,
-                    file=context.project.catalog_display,
-                    line=_declared_where(context, entry, "drops", ref),
-                )
 
 
 class UndeclaredObject(Rule):
@@ -237,7 +223,7 @@ class UndeclaredObject(Rule):
     def check(self, context: StaticContext) -> Iterator[Finding]:
         for analysis in context.analyses:
             forward = analysis.forward
-            if analysis.forward_effect is None or forward is None:
+            if analysis.net is None or forward is None:
                 continue
             entry = analysis.entry
             lines: dict[tuple[str, object], int] | None = None  # only needed for a finding
@@ -268,48 +254,17 @@ class UndeclaredObject(Rule):
 
 
 def declarable_creates(analysis: EntryAnalysis) -> list[ObjectRef]:
-    """What a migration creates that its entry must declare under ``creates``.
-
-    A new table's own columns and constraints come with it; implicit objects and kinds the
-    catalog has no key for (policies) are not declared. `migdocs init` writes these.
-    """
-    effect = analysis.forward_effect
-    if effect is None:
-        return []
-    created_ids = effect.created_ids()
-    found = []
-    for ref in effect.created:
-        if CATALOG_KEY_OF.get(ref.kind) is None:
-            continue
-        parent = ref.parent
-        own_part = ref.kind in (ObjectKind.COLUMN, ObjectKind.CONSTRAINT)
-        if own_part and parent is not None and parent.identity in created_ids:
-            continue
-        found.append(ref)
-    return found
+    """What a migration creates that its entry must declare under ``creates`` (its net
+    effect: see [NetEffect][migdocs.checks.context.NetEffect]). `migdocs init` writes these."""
+    net = analysis.net
+    return net.creates if net is not None else []
 
 
 def declarable_drops(analysis: EntryAnalysis) -> list[ObjectRef]:
-    """What a migration drops that its entry must declare under ``drops`` (what goes with a
-    dropped table or column is covered by it)."""
-    effect = analysis.forward_effect
-    if effect is None or not (effect.dropped or analysis.mentioned_drops):
-        return []
-    dropped = {ref.identity: ref for ref in effect.dropped}
-    transient = {ref.identity for ref in analysis.transient}
-    for ref in analysis.mentioned_drops:
-        if ref.identity not in transient:
-            dropped.setdefault(ref.identity, ref)
-    # What the script drops and creates again (a view, to change a column under it) is
-    # still there after it: changed, not dropped.
-    for ref in [*effect.created, *effect.recreated]:
-        dropped.pop(ref.identity, None)
-    dropped_ids = set(dropped)
-    return [
-        ref
-        for ref in dropped.values()
-        if CATALOG_KEY_OF.get(ref.kind) is not None and not effect.covered(ref, dropped_ids)
-    ]
+    """What a migration drops that its entry must declare under ``drops`` (its net effect:
+    what goes with a dropped table or column is covered by it)."""
+    net = analysis.net
+    return net.drops if net is not None else []
 
 
 def _statement_lines(analysis: EntryAnalysis) -> dict[tuple[str, object], int]:

@@ -41,6 +41,7 @@ from typing import Any
 
 from mkdocs.config import config_options as options
 from mkdocs.config.base import Config
+from mkdocs.config.config_options import ExtraScriptValue
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
@@ -57,6 +58,11 @@ from migdocs.site.docs_guard import check_docs
 from migdocs.site.extension import MigdocsExtension
 from migdocs.site.fragments import TABLE, Fragments, searchable, visible
 from migdocs.site.pages import MARKERS, Site, environment, static_report
+
+#: Mermaid, vendored (``assets/mermaid/README.md``): Material loads it from unpkg.com unless
+#: the page already has it, so the site lists this copy and draws its diagrams offline.
+MERMAID = Path(__file__).parent / "assets" / "mermaid"
+MERMAID_URI = "assets/migdocs/mermaid/"
 
 _MARKER = re.compile(r"<!--\s*migdocs:(" + "|".join(MARKERS) + r")\s*-->")
 
@@ -113,6 +119,13 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
             extensions.append(self.extension)
         self.extension.fragments = self.fragments
         self.extension.for_search = any(name.endswith("search") for name in config.plugins)
+        scripts = config.extra_javascript
+        # A site that lists a Mermaid of its own keeps it.
+        paths = [getattr(script, "path", script) for script in scripts]  # str or a mapping
+        if not any("mermaid" in str(path).lower() for path in paths):
+            script = ExtraScriptValue(MERMAID_URI + "mermaid.min.js")
+            script.defer = True  # run before DOMContentLoaded, when Material draws diagrams
+            scripts.append(script)
         return config
 
     def _load(self) -> Site:
@@ -161,6 +174,11 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
             )
         for uri, data in sorted(site.sql_files().items()):
             files.append(File.generated(config, uri, content=data))
+        for name in ("mermaid.min.js", "LICENSE"):  # copied once, as the site's other assets
+            if files.get_file_from_path(MERMAID_URI + name) is None:
+                files.append(
+                    File.generated(config, MERMAID_URI + name, abs_src_path=str(MERMAID / name))
+                )
         return files
 
     def on_nav(self, nav: Navigation, *, config: MkDocsConfig, files: Files) -> Navigation:

@@ -14,8 +14,16 @@ from typing import Any
 
 from pglast import parser
 
-from migdocs.objects import DEFAULT_SCHEMA, ObjectKind, ObjectRef, quote_part
-from migdocs.sql.effects import HeavyStep, KeyInfo, Lock, Retype, Statement, Validation
+from migdocs.objects import DEFAULT_SCHEMA, RELATION_KINDS, ObjectKind, ObjectRef, quote_part
+from migdocs.sql.effects import (
+    TEMPORARY_SCHEMA,
+    HeavyStep,
+    KeyInfo,
+    Lock,
+    Retype,
+    Statement,
+    Validation,
+)
 from migdocs.sql.names import constraint_name, index_name
 
 Node = dict[str, Any]
@@ -161,6 +169,9 @@ class Analyzer:
 
     def __init__(self) -> None:
         self.search_path: list[str] = [DEFAULT_SCHEMA]
+        #: Temporary relations the script made: an unqualified name finds them first, as
+        #: PostgreSQL searches the session's ``pg_temp`` before ``search_path``.
+        self.temporary: set[str] = set()
 
     # -- entry point --------------------------------------------------------------------------
 
@@ -171,6 +182,7 @@ class Analyzer:
         handler = _HANDLERS.get(tag)
         if handler is not None:
             getattr(self, handler)(statement, body)
+        statement.if_not_exists = bool(body.get("if_not_exists"))
         return statement
 
     # -- naming -------------------------------------------------------------------------------
@@ -181,22 +193,30 @@ class Analyzer:
         return self.search_path[0] if self.search_path else DEFAULT_SCHEMA
 
     def relation(self, rangevar: Node, kind: ObjectKind = ObjectKind.TABLE) -> ObjectRef:
-        """An object named by a ``RangeVar``."""
-        return ObjectRef(kind, rangevar.get("schemaname") or self.schema, rangevar["relname"])
+        """An object named by a ``RangeVar`` (a temporary one in ``pg_temp``)."""
+        name = rangevar["relname"]
+        schema = rangevar.get("schemaname")
+        if schema is None and rangevar.get("relpersistence") == "t":
+            self.temporary.add(name)
+        if schema is None and name in self.temporary:
+            schema = TEMPORARY_SCHEMA
+        return ObjectRef(kind, schema or self.schema, name)
 
     def qualified(self, names: list[str], kind: ObjectKind) -> ObjectRef:
         """An object named by a dotted list (``[schema, name]`` or ``[name]``)."""
         if len(names) >= 2:
             return ObjectRef(kind, names[-2], names[-1])
+        if kind in RELATION_KINDS and names[-1] in self.temporary:
+            return ObjectRef(kind, TEMPORARY_SCHEMA, names[-1])
         return ObjectRef(kind, self.schema, names[-1])
 
     # -- tables -------------------------------------------------------------------------------
 
     def _create_table(self, statement: Statement, body: Node) -> None:
         relation = body["relation"]
+        table = self.relation(relation)
         if relation.get("relpersistence") == "t":
             return  # temporary: gone at the end of the session
-        table = self.relation(relation)
         statement.creates.append(table)
         for parent in body.get("inhRelations") or ():
             if "RangeVar" in parent:
@@ -672,7 +692,9 @@ class Analyzer:
                 statement.column_uses.append(_child(ObjectKind.COLUMN, table, names[-1]))
 
     def _create_view(self, statement: Statement, body: Node) -> None:
-        statement.creates.append(self.relation(body["view"], ObjectKind.VIEW))
+        view = self.relation(body["view"], ObjectKind.VIEW)
+        if body["view"].get("relpersistence") != "t":
+            statement.creates.append(view)
         before = len(statement.uses)
         self._query_uses(statement, body.get("query"))
         self._columns_read(statement, [body.get("query")])
@@ -681,8 +703,9 @@ class Analyzer:
     def _create_table_as(self, statement: Statement, body: Node) -> None:
         kind = ObjectKind.MATVIEW if body.get("objtype") == "OBJECT_MATVIEW" else ObjectKind.TABLE
         rel = body["into"]["rel"]
+        made = self.relation(rel, kind)
         if rel.get("relpersistence") != "t":
-            statement.creates.append(self.relation(rel, kind))
+            statement.creates.append(made)
         statement.command = (
             "CREATE MATERIALIZED VIEW" if kind is ObjectKind.MATVIEW else statement.command
         )
@@ -712,8 +735,9 @@ class Analyzer:
 
     def _create_sequence(self, statement: Statement, body: Node) -> None:
         rel = body["sequence"]
+        made = self.relation(rel, ObjectKind.SEQUENCE)
         if rel.get("relpersistence") != "t":
-            statement.creates.append(self.relation(rel, ObjectKind.SEQUENCE))
+            statement.creates.append(made)
 
     def _alter_sequence(self, statement: Statement, body: Node) -> None:
         statement.alters.append(self.relation(body["sequence"], ObjectKind.SEQUENCE))
@@ -888,8 +912,9 @@ class Analyzer:
 
     def _select(self, statement: Statement, body: Node) -> None:
         into = body.get("intoClause")
-        if into is not None and into["rel"].get("relpersistence") != "t":
-            statement.creates.append(self.relation(into["rel"]))
+        made = self.relation(into["rel"]) if into is not None else None
+        if made is not None and into is not None and into["rel"].get("relpersistence") != "t":
+            statement.creates.append(made)
             statement.command = "SELECT INTO"
         self._calls(statement, body)
         for call in walk(body.get("targetList"), "FuncCall"):

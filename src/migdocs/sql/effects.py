@@ -7,6 +7,18 @@ from enum import StrEnum
 
 from migdocs.objects import ObjectKind, ObjectRef
 
+#: The session's own schema: what a script makes there (``CREATE TEMP TABLE``,
+#: ``pg_temp.f()``) is gone when the session ends, and is no change to the schema.
+TEMPORARY_SCHEMA = "pg_temp"
+
+
+def is_temporary(ref: ObjectRef) -> bool:
+    """Whether ``ref`` names a temporary object (in ``pg_temp`` or a ``pg_temp_N``)."""
+    schema = ref.schema
+    return schema is not None and (
+        schema == TEMPORARY_SCHEMA or schema.startswith(TEMPORARY_SCHEMA + "_")
+    )
+
 
 class Lock(StrEnum):
     """PostgreSQL's table lock modes, weakest first."""
@@ -131,6 +143,8 @@ class Statement:
             [needs][migdocs.sql.effects.Statement.needs].
         if_exists: Whether it says ``IF EXISTS`` of what it works on (``DROP … IF EXISTS``,
             ``ALTER TABLE IF EXISTS``): PostgreSQL skips it when that is absent.
+        if_not_exists: Whether it says ``IF NOT EXISTS`` of what it creates: PostgreSQL
+            skips it when that is there already.
         drops_if_exists: Parts it drops with ``IF EXISTS`` (``DROP COLUMN IF EXISTS``,
             ``DROP CONSTRAINT IF EXISTS``): PostgreSQL skips them when absent.
         depends_on: Relations the views it creates read: dropping one with CASCADE drops them.
@@ -164,6 +178,7 @@ class Statement:
     uses: list[ObjectRef] = field(default_factory=list)
     column_uses: list[ObjectRef] = field(default_factory=list)
     if_exists: bool = False
+    if_not_exists: bool = False
     drops_if_exists: list[ObjectRef] = field(default_factory=list)
     depends_on: list[ObjectRef] = field(default_factory=list)
     keys: dict[tuple[str, str | None, str | None, str], KeyInfo] = field(default_factory=dict)

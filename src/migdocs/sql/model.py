@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from migdocs.objects import RELATION_KINDS, ObjectKind, ObjectRef
-from migdocs.sql.effects import KeyInfo, Statement
+from migdocs.sql.effects import KeyInfo, Statement, is_temporary
 
 Identity = tuple[str, str | None, str | None, str]
 _MISSING: Any = object()
@@ -22,6 +22,9 @@ _ADDED: Any = object()
 _REMOVED: Any = object()
 #: Kinds a view can read, and so depend on.
 _READABLE = frozenset({ObjectKind.TABLE, ObjectKind.VIEW, ObjectKind.MATVIEW})
+#: Kinds an object can hang on: an index on a materialized view is the view's, as a
+#: column or index of a table is the table's.
+_OWNER_KINDS = (ObjectKind.TABLE, ObjectKind.MATVIEW, ObjectKind.VIEW)
 
 
 @dataclass
@@ -49,9 +52,12 @@ class Effect:
         return {ref.identity for ref in self.dropped}
 
     def covered(self, ref: ObjectRef, ids: set[Identity]) -> bool:
-        """Whether ``ref`` goes with an object in ``ids``: its table, or its indexed column."""
+        """Whether ``ref`` goes with an object in ``ids``: its table (or the view or
+        materialized view it hangs on), its schema, or its indexed column."""
         parent = ref.parent
-        if parent is not None and parent.identity in ids:
+        if parent is not None and any(
+            (kind, parent.schema, None, parent.name) in ids for kind in _OWNER_KINDS
+        ):
             return True
         if ref.schema is not None and (ObjectKind.SCHEMA.value, None, None, ref.schema) in ids:
             return True
@@ -148,6 +154,18 @@ class SchemaModel:
         """Whether ``ref`` exists now."""
         return self.find(ref) is not None
 
+    def owner(self, ref: ObjectRef) -> Identity | None:
+        """The identity of the relation ``ref`` hangs on (a table, or the view or
+        materialized view an index is on), or ``None`` when it hangs on nothing."""
+        parent = ref.parent
+        if parent is None:
+            return None
+        return self._resolve(parent)
+
+    def children_of(self, table: ObjectRef) -> set[Identity]:
+        """What hangs on the relation ``table`` names (a table, view or materialized view)."""
+        return self.children.get(self._resolve(table), set())
+
     def effect_since(self, mark: int) -> Effect:
         """The net effect of every change since ``mark``."""
         before: dict[Identity, ObjectRef | None] = {}
@@ -180,7 +198,18 @@ class SchemaModel:
             self.rename(old, new)
         for ref in statement.drops:
             self.drop(ref, cascade=statement.cascade)
+        # CREATE … IF NOT EXISTS of what is there changes nothing, what it lists on it neither.
+        present = (
+            {ref.identity for ref in statement.creates if self.exists(ref)}
+            if statement.if_not_exists
+            else set()
+        )
         for ref in statement.creates:
+            if present and (
+                ref.identity in present
+                or (ref.parent is not None and ref.parent.identity in present)
+            ):
+                continue
             self.create(
                 ref,
                 key=statement.keys.get(ref.identity),
@@ -201,14 +230,15 @@ class SchemaModel:
     def create(
         self, ref: ObjectRef, *, key: KeyInfo | None = None, column_type: str | None = None
     ) -> None:
-        """Add an object (replacing one of the same identity, as CREATE OR REPLACE does)."""
+        """Add an object (replacing one of the same identity, as CREATE OR REPLACE does);
+        a temporary one is no part of the schema."""
         identity = ref.identity
-        if ref.kind is ObjectKind.INDEX and ref.table is None:
+        if (ref.kind is ObjectKind.INDEX and ref.table is None) or is_temporary(ref):
             return
         self._set(self.objects, identity, ref)
-        parent = ref.parent
-        if parent is not None:
-            self._link(parent.identity, identity)
+        owner = self.owner(ref)
+        if owner is not None:
+            self._link(owner, identity)
         if key is not None:
             self._set(self.keys, identity, key)
         if column_type is not None:
@@ -245,15 +275,15 @@ class SchemaModel:
         self._delete(self.column_types, identity)
         self._delete(self.children, identity)
         self._delete(self.sources, identity)
-        parent = found.parent
-        if parent is not None and parent.identity not in self._dropping:
-            self._unlink(parent.identity, identity)
+        owner = self.owner(found)
+        if owner is not None and owner not in self._dropping:
+            self._unlink(owner, identity)
 
     def _drop_dependents_of_column(self, column: ObjectRef) -> None:
-        table = column.parent
-        if table is None or table.identity in self._dropping:
+        table = self.owner(column)
+        if table is None or table in self._dropping:
             return  # the table goes, and everything on it with it
-        for sibling in sorted(self.children.get(table.identity, ())):
+        for sibling in sorted(self.children.get(table, ())):
             key = self.keys.get(sibling)
             if key is not None and column.name in key.reads and sibling in self.objects:
                 self.drop(self.objects[sibling])
@@ -314,9 +344,9 @@ class SchemaModel:
         self._delete(self.column_types, identity)
         self._delete(self.children, identity)
         self._delete(self.sources, identity)
-        parent = ref.parent
-        if parent is not None:
-            self._unlink(parent.identity, identity)
+        owner = self.owner(ref)
+        if owner is not None:
+            self._unlink(owner, identity)
 
     def _retarget_keys(self, old_table: ObjectRef, new_table: ObjectRef) -> None:
         for identity, key in list(self.keys.items()):
@@ -328,10 +358,10 @@ class SchemaModel:
                 )
 
     def _rename_key_column(self, column: ObjectRef, new_name: str) -> None:
-        table = column.parent
+        table = self.owner(column)
         if table is None:
             return
-        for sibling in self.children.get(table.identity, ()):
+        for sibling in self.children.get(table, ()):
             key = self.keys.get(sibling)
             if key is not None and column.name in key.reads:
                 renamed = tuple(new_name if c == column.name else c for c in key.columns)
