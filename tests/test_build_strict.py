@@ -97,6 +97,10 @@ def test_migdocs_build_strict_exits_1_on_an_error_and_keeps_the_site(example: Pa
     assert "Traceback" not in result.stderr
     assert digest(example / "out") == before
     assert leftovers(example) == []
+    # fail-on never: strict mode is MkDocs' own (broken links…), the site shows the error.
+    result = migdocs("build", "--strict", "--fail-on", "never", "--site-dir", "out", cwd=example)
+    assert result.returncode == 0, result.stderr
+    assert "MG101" in (example / "out/history/audit/index.html").read_text()
 
 
 def test_mkdocs_build_strict_fails_before_it_empties_the_site(example: Path) -> None:
@@ -133,7 +137,8 @@ def test_strict_true_in_mkdocs_yml_is_strict_mode(example: Path) -> None:
 
 @pytest.mark.parametrize(
     ("fail_on", "code"),
-    [("error", 0), ("warning", 0), ("info", 1)],  # the example's findings: 4 infos (MG602)
+    # The example's findings: 4 infos (MG602).
+    [("error", 0), ("warning", 0), ("info", 1), ("never", 0)],
 )
 def test_fail_on_sets_the_severity_that_fails(example: Path, fail_on: str, code: int) -> None:
     result = migdocs("build", "--strict", "--fail-on", fail_on, "--site-dir", "out", cwd=example)

@@ -82,10 +82,12 @@ def test_the_seed_history_with_two_forgotten_files(tmp_path: Path) -> None:
     assert catalog["migrations"][4]["rollback"]["file"] == "undo_audit.sql"
     assert "rollback paired by header comment" in text
     assert catalog["migrations"][5]["rollback"] == {"none": "TODO"}
-    # A site config comes with it, and it builds.
+    # A site config comes with it, and it builds (strict only for MkDocs' warnings: the
+    # history has errors, MG107, which fail a strict build by default).
     assert (tmp_path / "mkdocs.yml").is_file()
     assert (tmp_path / "docs" / "index.md").is_file()
-    built = run(tmp_path, "build", "--strict", "--site-dir", str(tmp_path / "out"))
+    out = str(tmp_path / "out")
+    built = run(tmp_path, "build", "--strict", "--fail-on", "never", "--site-dir", out)
     assert built.returncode == 0, built.stderr
     assert (tmp_path / "out/history/risk-matrix/index.html").is_file()
     # `check` shows only the true problems.

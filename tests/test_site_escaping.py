@@ -184,7 +184,9 @@ def hostile_site(tmp_path_factory: pytest.TempPathFactory, embedded_server: Scra
         embedded_server.drop_database(scratch)
     report = json.loads((root / "report.json").read_text())
     assert report["summary"]["replay"] != "skipped"
-    result = run(root, "build", "--strict", "--site-dir", str(root / "out"))
+    # Strict for MkDocs' warnings only: the hostile report has errors of its own.
+    out = str(root / "out")
+    result = run(root, "build", "--strict", "--fail-on", "never", "--site-dir", out)
     assert result.returncode == 0, result.stderr
     return root
 

@@ -550,10 +550,10 @@ def _lists_a_url(path: Path) -> bool:
 )
 @click.option(
     "--fail-on",
-    type=click.Choice(["error", "warning", "info"]),
+    type=click.Choice(["error", "warning", "info", "never"]),
     default=None,
-    help="In strict mode, the lowest severity of a finding that fails the build "
-    "(default: the plugin's fail_on, else error).",
+    help="In strict mode, the lowest severity of a finding that fails the build (default: "
+    "the plugin's fail_on, else error); never: only MkDocs' warnings fail it.",
 )
 @click.option(
     "--audit",

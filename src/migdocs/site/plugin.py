@@ -10,6 +10,7 @@ plugins:
       check: true                  # without a report, run `migdocs check` in-process
       templates: overrides/migdocs # a folder of templates that replace the package's
       fail_on: error               # strict mode: a finding this severe or worse stops the build
+                                   # (never: only MkDocs' warnings do)
 ```
 
 In strict mode (``mkdocs build --strict``, or ``strict: true`` in mkdocs.yml), a report with a
@@ -75,9 +76,10 @@ class MigdocsConfig(Config):  # type: ignore[no-untyped-call]
     report = options.Optional(options.Type(str))
     check = options.Type(bool, default=True)
     templates = options.Optional(options.Type(str))
-    fail_on = options.Choice(("error", "warning", "info"), default="error")
+    fail_on = options.Choice(("error", "warning", "info", "never"), default="error")
     """In strict mode, the lowest severity of a finding in the report the site shows that
-    stops the build (as ``--fail-on`` makes ``migdocs check`` exit 1)."""
+    stops the build (as ``--fail-on`` makes ``migdocs check`` exit 1); ``never``: only
+    MkDocs' warnings stop it, for a site that publishes a failing audit."""
 
 
 class FindingsStopBuild(PluginError):
@@ -159,7 +161,7 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         report has findings at or above ``fail_on``: before MkDocs empties the site folder."""
         self.stopped = None
         self.loaded = site = self._load()
-        if config.strict:
+        if config.strict and self.config.fail_on != "never":
             stop = findings_stop(site.report, Severity(self.config.fail_on))
             if stop is not None:
                 self.stopped = stop
