@@ -88,7 +88,7 @@ def test_a_supabase_history_replays_with_the_preset_alone(
     assert [f.message for f in result.findings] == []
     first, *_, last = result.migrations
     assert "trigger:auth.users.on_auth_user_created" in first.added
-    assert 'policy:storage.objects."Anyone can upload an avatar."' in first.added
+    assert "policy:storage.objects.Anyone can upload an avatar." in first.added
     assert "policy:storage.objects.Users upload into their own folder" in last.added
     # What the preset made is the platform's: in the schema, made by no migration.
     for key in ("table:auth.users", "function:auth.uid()", "function:storage.foldername(text)"):

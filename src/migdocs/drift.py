@@ -140,11 +140,20 @@ def compare_live(
     made_by = replay.provenance
     expected = _as_migrated_here(expected, actual, replay)
     dropped_by: dict[str, str] = {}
+    # Objects a migration changed but did not make (a column it retypes): that they exist
+    # says nothing; that they are as it left them says it ran.
+    altered_by: dict[str, str] = {}
+    altered_from: dict[str, Snapshot] = {}
     for result in replay.migrations:
         for key in result.removed:
             dropped_by[key] = result.migration
         for key in result.added:
             dropped_by.pop(key, None)
+            altered_by.pop(key, None)
+        for key in result.changed:
+            altered_by[key] = result.migration
+            if result.changed_from is not None:
+                altered_from[key] = result.changed_from
 
     # What each migration should have left: its objects there, what it drops gone.
     own: dict[str, list[str]] = {}
@@ -155,6 +164,17 @@ def compare_live(
     for key, dropper in dropped_by.items():
         if key not in expected:
             gone.setdefault(dropper, []).append(key)
+
+    def _as_left(key: str, migration: str) -> bool:
+        """Whether the live database holds ``key`` as ``migration`` left it: there, and, for
+        an object it changed, not still as it was before (changed since by hand is MG503)."""
+        if key not in actual:
+            return False
+        if altered_by.get(key) != migration or expected.unchanged(key, actual):
+            return True
+        before = altered_from.get(key)
+        return before is None or key not in before or not before.unchanged(key, actual)
+
     present: dict[str, tuple[int, int]] = {}
     for entry in project.entries:
         keys = own.get(entry.id, [])
@@ -167,7 +187,7 @@ def compare_live(
             for key in dropped
             if key not in actual and (parent := _parent_key(key, replay)) and parent in actual
         ]
-        holds = sum(key in actual for key in keys) + len(evidence)
+        holds = sum(_as_left(key, entry.id) for key in keys) + len(evidence)
         present[entry.id] = (holds, len(keys) + len(evidence) + len(still_there))
     states: dict[str, str] = {}
     for entry in project.entries:
@@ -220,10 +240,14 @@ def compare_live(
     for entry in project.entries:
         if entry.id in half_done:
             missing = [key for key in own.get(entry.id, []) if key not in actual]
+            keys = own.get(entry.id, [])
+            unaltered = [key for key in keys if key in actual and not _as_left(key, entry.id)]
             left = [key for key in gone.get(entry.id, []) if key in actual]
             parts = []
             if missing:
                 parts.append("missing " + ", ".join(_outermost_names(missing, expected)))
+            if unaltered:
+                parts.append("not changed yet " + ", ".join(_names(unaltered, actual)))
             if left:
                 parts.append("still present " + ", ".join(_names(left, actual)))
             section.findings.append(
@@ -268,6 +292,10 @@ def compare_live(
             section.findings.append(_finding("MG502", message, migration=owner, database=database))
         else:
             owner = made_by.get(key) or _owner_migration(difference.ref, made_by)
+            if owner is not None and altered_by.get(key) == owner and owner in pending_tail:
+                continue  # the change a pending migration makes: not made yet, not drift
+            if owner in half_done and not _as_left(key, owner):
+                continue  # said by MG504
             change = describe_change(difference.attribute, difference.before, difference.after)
             section.findings.append(
                 _finding(
@@ -408,7 +436,7 @@ def _owner_migration(ref: ObjectRef, made_by: dict[str, str]) -> str | None:
 
 
 def _name(difference: Difference) -> str:
-    return f"{difference.ref.kind.value} {difference.ref.key.partition(':')[2]}"
+    return difference.ref.shown
 
 
 def _by(migration: str | None, verb: str) -> str:
@@ -416,7 +444,7 @@ def _by(migration: str | None, verb: str) -> str:
 
 
 def _names(keys: list[str], snapshot: Snapshot) -> list[str]:
-    return [f"{snapshot[key].ref.kind.value} {key.partition(':')[2]}" for key in sorted(keys)]
+    return [snapshot[key].ref.shown for key in sorted(keys)]
 
 
 def _outermost_names(keys: list[str], snapshot: Snapshot) -> list[str]:

@@ -131,6 +131,15 @@ class ObjectRef:
         )
         return f"{self.kind.value}:{'.'.join(_name_parts(self))}{suffix}"
 
+    @property
+    def shown(self) -> str:
+        """``kind name`` as messages print it: the name as the catalog writes it, qualified,
+        with a function's arguments (``policy storage.objects."Anyone can upload."``)."""
+        suffix = (
+            f"({self.args})" if self.kind is ObjectKind.FUNCTION and self.args is not None else ""
+        )
+        return f"{self.kind.value} {self.qualified}{suffix}"
+
     def same(self, other: ObjectRef) -> bool:
         """Whether both name the same object (functions match by name if arguments are unknown)."""
         if self.identity != other.identity:

@@ -184,6 +184,8 @@ class MigrationReplay:
     needs: list[Need] = field(default_factory=list)
     added_refs: list[ObjectRef] = field(default_factory=list, repr=False)
     removed_refs: list[ObjectRef] = field(default_factory=list, repr=False)
+    changed_from: Snapshot | None = field(default=None, repr=False)
+    """The objects of ``changed`` as they were before the migration (for the live audit)."""
 
     def to_json(self) -> dict[str, Any]:
         """The contract's shape; ``differences``, ``reason`` and ``needs`` only when there
@@ -664,6 +666,8 @@ class Replayer:
             else:
                 changed[key] = None
         result.changed = list(changed)
+        if changed:
+            result.changed_from = before.subset(changed)
         # Every object made or dropped, parts of tables included (for MG405).
         for key in sorted(keys):
             if key in after and key not in before:
@@ -1036,7 +1040,7 @@ def _limited_diff(before: Snapshot, after: Snapshot, keys: Iterable[str]) -> lis
 
 
 def _name(difference: Difference) -> str:
-    return f"{difference.ref.kind.value} {difference.ref.key.partition(':')[2]}"
+    return difference.ref.shown
 
 
 def _after_rollback(difference: Difference, migrated: Snapshot) -> str:

@@ -59,7 +59,7 @@ class Difference:
         ``column app.orders.total: type numeric(14,2) → numeric(12,3)``,
         ``table public.users: grants +reader:SELECT``.
         """
-        name = f"{self.ref.kind.value} {self.ref.key.partition(':')[2]}"
+        name = self.ref.shown
         if self.change is not Change.CHANGED:
             return f"{name}: {self.change.value}"
         return (
