@@ -630,8 +630,17 @@ def build(
 
 
 @cli.command()
-@click.option("-f", "--config-file", default="mkdocs.yml", show_default=True)
-@click.option("-a", "--dev-addr", default="127.0.0.1:8000", show_default=True, metavar="IP:PORT")
+@click.option(
+    "-f", "--config-file", default="mkdocs.yml", show_default=True, help="The MkDocs config."
+)
+@click.option(
+    "-a",
+    "--dev-addr",
+    default="127.0.0.1:8000",
+    show_default=True,
+    metavar="IP:PORT",
+    help="The address and port to serve on.",
+)
 def serve(config_file: str, dev_addr: str) -> int:
     """Serve the site with live reload (catalog and SQL changes rebuild it)."""
     from mkdocs.commands.serve import serve as mkdocs_serve
@@ -772,8 +781,9 @@ def review(
     migdocs review --mark ID... --by NAME  stamp entries reviewed today
     migdocs review --all --by NAME         stamp every entry
 
-    An entry whose title, purpose or rollback text is still a placeholder (MG604) is not
-    stamped (exit 2, nothing written) unless --allow-todo is given.
+    IDS are the catalog ids of the entries to stamp (with --mark). An entry whose title,
+    purpose or rollback text is still a placeholder (MG604) is not stamped (exit 2, nothing
+    written) unless --allow-todo is given.
     """
     from migdocs import review as reviewing
     from migdocs.checks import run_static, settle
@@ -814,10 +824,16 @@ def review(
 @cli.command()
 @click.argument("code", required=False)
 @click.option(
-    "--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text"
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text: one line per rule, or a rule's documentation (rendered on a terminal, "
+    "Markdown when piped); json: code, name, severity, summary and phase; markdown: a table.",
 )
 def rules(code: str | None, output_format: str) -> int:
-    """List every rule; with CODE, show that rule's documentation."""
+    """List every rule; with CODE (such as MG403), show that rule's documentation."""
     from migdocs.checks import all_rules
 
     selected = [rule for rule in all_rules() if code is None or rule.code == code.upper()]
@@ -841,7 +857,15 @@ def rules(code: str | None, output_format: str) -> int:
         return 0
     if code is not None:
         rule = selected[0]
-        click.echo(f"{rule.code} {rule.name} ({rule.severity.value})\n{rule.summary}\n")
+        title = f"{rule.code} {rule.name} ({rule.severity.value})"
+        if sys.stdout.isatty():
+            from rich.console import Console
+            from rich.markdown import Markdown
+
+            page = f"# {title}\n\n{rule.summary}\n\n{rule.docs().markdown()}"
+            Console(highlight=False).print(Markdown(page))
+            return 0
+        click.echo(f"{title}\n{rule.summary}\n")
         click.echo(rule.docs().markdown())
         return 0
     for rule in selected:
