@@ -93,7 +93,7 @@ def statement(schema: Schema, operation: str, choice: int) -> str | None:
         return (
             f"CREATE TEMP TABLE {name} AS SELECT id FROM {table};\n"
             f"CREATE INDEX {name}_id ON {name} (id);\n"
-            f"UPDATE {table} SET a = 0 WHERE id IN (SELECT id FROM {name});\n"
+            f"UPDATE {table} SET id = id WHERE id IN (SELECT id FROM {name});\n"
             f"DROP TABLE {name};"
         )
     if operation == "enum_change":
