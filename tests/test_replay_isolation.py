@@ -495,3 +495,24 @@ def test_replay_may_do_what_stays_inside_the_scratch_server(tmp_path: Path) -> N
     assert [f for f in report["findings"] if f["code"].startswith("MG4")] == []
     assert report["replay"][0]["forward"] == "ok"
     assert report["replay"][0]["round_trip"] == "ok"
+
+
+def test_a_role_another_run_made_meanwhile_is_left_to_it(pg_server: ScratchServer) -> None:
+    # Two runs at once on one server (CI's parallel jobs on a team's shared server, or two
+    # test workers): a server before PostgreSQL 16 does not record who made a role, so a
+    # run sees the other run's new roles among "made since I started". One that still owns
+    # something once this run's database is gone is the other run's: it stays, and this
+    # run does not fail for it.
+    other = "migdocs_test_other_run_" + secrets.token_hex(4)
+    with pg_server.replay_role() as role:
+        database = pg_server.create_database()
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute(f"CREATE ROLE {other}".encode())
+            conn.execute(f"CREATE TABLE kept (id int); ALTER TABLE kept OWNER TO {other}".encode())
+        assert role
+    try:
+        assert other in _roles(pg_server.url("postgres"))
+    finally:
+        pg_server.drop_database(database)
+        with psycopg.connect(pg_server.url("postgres"), autocommit=True) as conn:
+            conn.execute(f"DROP ROLE {other}".encode())
