@@ -283,3 +283,38 @@ def test_the_model_drops_a_materialized_views_indexes_with_it() -> None:
     # The index goes with its view, as a table's go with the table.
     dropped_index = next(ref for ref in effect.dropped if ref.kind is ObjectKind.INDEX)
     assert effect.covered(dropped_index, effect.dropped_ids())
+
+
+def test_a_temporary_table_left_to_the_session_is_gone_before_the_round_trip(
+    tmp_path: Path, pg_server: ScratchServer
+) -> None:
+    # A backfill that leaves its temporary table to the end of the session, as psql runs
+    # each file in a session of its own: replay's rollback and re-apply must not find it.
+    history = {
+        "001_create_profiles": (
+            "CREATE TABLE profiles (id uuid PRIMARY KEY, username text);\n",
+            "DROP TABLE profiles;\n",
+        ),
+        "002_backfill_usernames": (
+            "CREATE TEMP TABLE missing_usernames AS\n"
+            "  SELECT id FROM profiles WHERE username IS NULL;\n"
+            "UPDATE profiles SET username = 'user_' || substr(id::text, 1, 8)\n"
+            "  WHERE id IN (SELECT id FROM missing_usernames);\n"
+            "CREATE INDEX profiles_username ON profiles (username);\n",
+            "DROP INDEX profiles_username;\n",
+        ),
+    }
+    for name, (up, down) in history.items():
+        folder = tmp_path / "migrations" / name
+        folder.mkdir(parents=True)
+        (folder / "up.sql").write_text(up)
+        (folder / "down.sql").write_text(down)
+    choice = Choice(runner_class("folders"), tmp_path / "migrations", None)
+    (tmp_path / "catalog.yaml").write_text(adopt.adopt(tmp_path, choice))
+    project = Project.load(tmp_path / "catalog.yaml")
+    context, _ = run_static(project)
+    result = replay_project(project, context, pg_server)
+    assert [(m.forward, m.rollback, m.round_trip) for m in result.migrations] == [
+        ("ok", "ok", "ok")
+    ] * 2, [m.differences for m in result.migrations]
+    assert [f.code for f in result.findings] == []

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -366,12 +367,14 @@ class Replayer:
         Raises:
             _NeedsAutocommit: when ``in_block`` and a statement cannot run in a block.
         """
-        resets = False
+        resets = temporary = False
         try:
             for statement in script.statements:
                 resets = resets or statement.command in ("SET", "RESET")
+                text = script.statement_text(statement)
+                temporary = temporary or _TEMPORARY.search(text) is not None
                 try:
-                    conn.execute(script.statement_text(statement).encode("utf-8"), prepare=False)
+                    conn.execute(text.encode("utf-8"), prepare=False)
                 except psycopg.Error as error:
                     if in_block and error.sqlstate in _NEEDS_AUTOCOMMIT:
                         raise _NeedsAutocommit from None
@@ -397,6 +400,9 @@ class Replayer:
                 # (A failed block's ROLLBACK undoes its settings.)
                 conn.execute("RESET ALL")
                 conn.execute("RESET ROLE")
+            if temporary and not conn.broken and not failed_block:
+                # Nor its temporary tables: they go with the session that made them.
+                conn.execute("DISCARD TEMP")
         return None
 
     def _read(self, conn: Connection, before: Snapshot) -> tuple[Snapshot, set[str]]:
@@ -1080,6 +1086,11 @@ def _has(table: ObjectRef, among: Iterable[ObjectRef]) -> bool:
 
 
 _PARENT_KINDS = frozenset({ObjectKind.TABLE, ObjectKind.VIEW, ObjectKind.MATVIEW})
+
+
+#: Words of a statement that may leave a temporary object to the session (``CREATE TEMP
+#: TABLE``, ``pg_temp.f()``): a script that has one ends with ``DISCARD TEMP``.
+_TEMPORARY = re.compile("temp", re.IGNORECASE)
 
 
 def _case_hint(ref: ObjectRef, observed: Iterable[ObjectRef], verb: str) -> str:
