@@ -318,3 +318,43 @@ def test_a_temporary_table_left_to_the_session_is_gone_before_the_round_trip(
         ("ok", "ok", "ok")
     ] * 2, [m.differences for m in result.migrations]
     assert [f.code for f in result.findings] == []
+
+
+def test_a_column_renamed_then_its_key_dropped_in_an_opaque_script(
+    tmp_path: Path, pg_server: ScratchServer
+) -> None:
+    # Dokploy/dokploy apps/dokploy/drizzle: 0040_graceful_wolfsbane.sql adds the foreign key
+    # in drizzle-kit's guard; 0066_yielding_echo.sql moves data in DO blocks (opaque), then
+    # renames the column and drops the key that was on it (excerpts, one table of eight).
+    project, entries = adopted(
+        tmp_path,
+        {
+            "0039_many_tiger_shark": (
+                'CREATE TABLE "admin" ("adminId" text PRIMARY KEY NOT NULL);\n'
+                'CREATE TABLE "certificate" ("certificateId" text PRIMARY KEY NOT NULL);\n'
+            ),
+            "0040_graceful_wolfsbane": (
+                'ALTER TABLE "certificate" ADD COLUMN "adminId" text;--> statement-breakpoint\n'
+                "DO $$ BEGIN\n"
+                ' ALTER TABLE "certificate" ADD CONSTRAINT "certificate_adminId_admin_adminId_fk"'
+                ' FOREIGN KEY ("adminId") REFERENCES "public"."admin"("adminId")'
+                " ON DELETE cascade ON UPDATE no action;\n"
+                "EXCEPTION\n WHEN duplicate_object THEN null;\nEND $$;\n"
+            ),
+            "0066_yielding_echo": (
+                'CREATE TABLE "user_temp" ("id" text PRIMARY KEY NOT NULL);\n'
+                "DO $$\nBEGIN\n"
+                '    INSERT INTO "user_temp" ("id") SELECT a."adminId" FROM admin a;\n'
+                "END $$;\n"
+                'ALTER TABLE "certificate" RENAME COLUMN "adminId" TO "userId";'
+                "--> statement-breakpoint\n"
+                'ALTER TABLE "certificate" DROP CONSTRAINT '
+                '"certificate_adminId_admin_adminId_fk";\n'
+            ),
+        },
+    )
+    assert declared(entries["0066_yielding_echo"]) == {
+        "creates": {"tables": ["user_temp"], "columns": ["certificate.userId"]},
+        "drops": {"columns": ["certificate.adminId"]},
+    }
+    assert disagreements(project, pg_server) == []

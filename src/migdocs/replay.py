@@ -703,6 +703,7 @@ class Replayer:
         )
         for key, verb, observed in sides:
             declared = self.context.declared(entry, key)
+            dropped = {ref.identity for ref in declared} if key == "drops" else set()
             for ref in declared:
                 if _found(ref, observed) or (ref.parent and _found(ref.parent, observed)):
                     continue
@@ -724,6 +725,8 @@ class Replayer:
                     continue
                 if net is not None and not opaque and net.shows(key, ref):
                     continue  # check sees it too: MG202 asks to declare it, or it is covered
+                if key == "drops" and net is not None and net.effect.covered(ref, dropped):
+                    continue  # it goes with a declared drop (a column's keys), as in check
                 parent = ref.parent
                 if parent and (ref.kind in _OWN_PARTS or key == "drops") and _has(parent, observed):
                     # A new table's own columns and constraints come with it, and what hangs
