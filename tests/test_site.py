@@ -80,8 +80,10 @@ def test_plugin_hooks_generate_the_pages(example: Path) -> None:
     # Plain tables and SQL are fragments the plugin's Markdown extension puts in place.
     parts = config.plugins["migdocs"].fragments.parts
     shown = [parts[key] for key in re.findall(r"<!-- migdocs:html (\S+) -->", text)]
-    row = "<td>creates</td>\n<td>index <code>user_sessions_expire_idx</code></td>\n<td>✔ seen</td>"
-    assert any(row in part for part in shown if isinstance(part, str))
+    # Each object links to its table's page in the schema reference.
+    index = Link(Literal("user_sessions_expire_idx"), "../schema/tables/public.user_sessions.md")
+    row = (Text("creates"), (Text("index "), index), Text("✔ seen"), Text("—"))
+    assert any(isinstance(part, Table) and row in part.rows for part in shown)
     assert any(isinstance(part, Code) and "CREATE INDEX" in part.source for part in shown)
 
 

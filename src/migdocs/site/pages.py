@@ -14,6 +14,7 @@ from __future__ import annotations
 import calendar
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,6 @@ from migdocs.site.escape import (
     heading,
     inline,
     md,
-    mermaid_name,
     message,
     text,
     url,
@@ -50,18 +50,14 @@ from migdocs.site.fragments import (
     html_table,
     html_text,
 )
-from migdocs.sql.model import SchemaModel
+from migdocs.site.schema import SchemaReference, schema_reference
 from migdocs.sql.script import Script
 
 #: Lines of SQL shown on a migration page; the whole file is a link away.
 SQL_LINES = 300
 #: Rows of one list page: longer lists are split (page size stays flat with the history).
 PAGE_ROWS = 200
-#: Tables on one schema page.
-SCHEMA_TABLES = 40
 _LEVELS = ("critical", "high", "medium", "low")
-#: Tables in one ER diagram; more are not drawn (the tables are still listed).
-DIAGRAM_TABLES = 40
 OK, BAD, NONE = "✔", "✘", "—"
 MARKERS = ("risk-matrix", "timeline", "review-status")
 
@@ -581,6 +577,9 @@ class Site:
         objects = _objects(
             context.declared(entry, "creates"), context.declared(entry, "drops"), analysis, replay
         )
+        declared = context.declared(entry, "creates") + context.declared(entry, "drops")
+        for row, ref in zip(objects, declared, strict=True):  # each links to its table's page
+            row["page"] = self.schema.uri_of(ref) or ""
         forward_text = forward_sql if forward_sql is not None else "-- the file is missing"
         parts = self._migration_parts(
             migration, state, forward_file, objects, replay, forward_text, rollback_sql
@@ -656,16 +655,22 @@ class Site:
             "forward_sql": marker(Code("sql", forward_sql)),
         }
         if objects:
-            rows = [
-                [
-                    text(o["verb"]),
-                    f"{text(o['kind'])} {code(o['name'])}",
-                    text(o["sql"]),
-                    text(o["replay"]),
-                ]
+            # A table fragment, so that MkDocs resolves the links to the schema reference.
+            cells: list[tuple[Cell, ...]] = [
+                (
+                    Text(o["verb"]),
+                    (
+                        Text(f"{o['kind']} "),
+                        Link(Literal(o["name"]), f"../{o['page']}")
+                        if o.get("page")
+                        else Literal(o["name"]),
+                    ),
+                    Text(o["sql"]),
+                    Text(o["replay"]),
+                )
                 for o in objects
             ]
-            parts["objects"] = marker(table(["", "object", "in the SQL", "on replay"], rows))
+            parts["objects"] = self.table(("", "object", "in the SQL", "on replay"), cells)
         if rollback_sql is not None:
             parts["rollback_sql"] = marker(Code("sql", rollback_sql))
         if replay:
@@ -674,168 +679,14 @@ class Site:
             parts["replay"] = marker(table(["step", "result"], rows))
         return parts
 
-    def _schema_data(self) -> tuple[dict[str, list[dict[str, Any]]], set[tuple[str, str, str]]]:
-        model = SchemaModel()
-        introduced: dict[tuple[Any, ...], str] = {}
-        relations: set[tuple[str, str, str]] = set()
-        for entry in self.entries:
-            script = self.project.forward(entry)
-            if script is None or not script.parsed:
-                continue
-            for statement in script.statements:
-                model.apply(statement)
-                for ref in [*statement.creates, *(new for _, new in statement.renames)]:
-                    introduced.setdefault(ref.identity, entry.id)
-                targets = [r for r in statement.creates if r.kind is ObjectKind.TABLE]
-                targets += [r.parent for r in statement.creates if r.parent is not None]
-                for table in targets:
-                    for used in statement.uses:
-                        if used.kind is ObjectKind.TABLE and used.identity != table.identity:
-                            relations.add((table.schema or "", table.name, used.name))
-        model.commit()
-        schemas: dict[str, list[dict[str, Any]]] = {}
-        tables = sorted(
-            (ref for ref in model.objects.values() if ref.kind is ObjectKind.TABLE),
-            key=lambda r: (r.schema or "", r.name),
-        )
-        for table in tables:
-            children = [
-                model.objects[i]
-                for i in model.children.get(table.identity, ())
-                if i in model.objects
-            ]
-            columns = [
-                {
-                    "name": c.name,
-                    "type": model.column_types.get(c.identity, "?"),
-                    "by": introduced.get(c.identity) or introduced.get(table.identity, "?"),
-                }
-                for c in children
-                if c.kind is ObjectKind.COLUMN
-            ]
-            indexes = [
-                {
-                    "name": i.name,
-                    "columns": ", ".join(model.keys[i.identity].columns)
-                    if i.identity in model.keys
-                    else "",
-                    "by": introduced.get(i.identity) or introduced.get(table.identity, "?"),
-                }
-                for i in sorted(children, key=lambda r: r.name)
-                if i.kind in (ObjectKind.INDEX, ObjectKind.CONSTRAINT)
-            ]
-            schemas.setdefault(table.schema or "public", []).append(
-                {
-                    "name": f"{table.schema}.{table.name}",
-                    "table": table.name,
-                    "by": introduced.get(table.identity, "?"),
-                    "columns": sorted(columns, key=lambda c: c["name"]),
-                    "indexes": indexes,
-                }
-            )
-        return schemas, relations
+    @cached_property
+    def schema(self) -> SchemaReference:
+        """The schema reference: the tables the migrations build, a page each."""
+        return schema_reference(self.project, self.prefix, self.table, self.render)
 
     def schema_pages(self) -> dict[str, str]:
-        """The schema reference: one page, or an index and pages of ``SCHEMA_TABLES`` tables."""
-        schemas, relations = self._schema_data()
-        base = self.prefix
-        total = sum(len(tables) for tables in schemas.values())
-        if total <= SCHEMA_TABLES:
-            return {f"{base}/schema.md": self._schema_page("Schema", schemas, relations, "")}
-        pages: dict[str, str] = {}
-        lines = [
-            "# Schema",
-            "",
-            "The schema the migrations build, as static analysis of the SQL reads it, "
-            f"{SCHEMA_TABLES} tables a page.",
-            "",
-            "| schema | tables | pages |",
-            "|---|---|---|",
-        ]
-        slugs: dict[str, str] = {}
-        for schema, tables in sorted(schemas.items()):
-            # A page name per schema, told apart when two names reduce to the same one.
-            slug = mermaid_name(schema)
-            slug = slugs[slug] = slug if slug not in slugs else f"{slug}_{len(slugs)}"
-            links = []
-            for number, chunk in enumerate(_chunks(tables, SCHEMA_TABLES), 1):
-                uri = f"schema/{slug}-{number}.md"
-                first, last = chunk[0]["table"], chunk[-1]["table"]
-                links.append(f"[{text(first)} … {text(last)}]({url(uri)})")
-                pages[f"{base}/{uri}"] = self._schema_page(
-                    f"Schema {schema}: {first} … {last}", {schema: chunk}, relations, "../"
-                )
-            lines.append(f"| {text(schema)} | {len(tables)} | {', '.join(links)} |")
-        pages[f"{base}/schema.md"] = "\n".join(lines) + "\n"
-        return pages
-
-    def _schema_page(
-        self,
-        title: str,
-        schemas: dict[str, list[dict[str, Any]]],
-        relations: set[tuple[str, str, str]],
-        base: str,
-    ) -> str:
-        diagrams = {}
-        for schema, items in schemas.items():
-            # Each table its own entity, even where two names reduce to the same one.
-            entities: dict[str, str] = {}
-            for item in items:
-                entity = mermaid_name(item["table"])
-                taken = set(entities.values())
-                entities[item["table"]] = next(
-                    name
-                    for name in (entity, *(f"{entity}_{n}" for n in range(2, len(items) + 2)))
-                    if name not in taken
-                )
-            lines = []
-            for item in items:
-                lines.append(f"    {entities[item['table']]} {{")
-                for column in item["columns"]:
-                    kind, name = mermaid_name(column["type"]), mermaid_name(column["name"])
-                    lines.append(f"        {kind} {name}")
-                lines.append("    }")
-            for owner_schema, owner, target in sorted(relations):
-                if owner_schema == schema and owner in entities and target in entities:
-                    lines.append(f"    {entities[target]} ||--o{{ {entities[owner]} : references")
-            diagrams[schema] = "\n".join(lines)
-        tables = {
-            schema: [
-                {
-                    **item,
-                    "columns_table": self.table(
-                        ("column", "type", "introduced by"),
-                        [
-                            (Literal(c["name"]), Text(c["type"]), self._by(c["by"], base))
-                            for c in item["columns"]
-                        ],
-                    ),
-                    "indexes_table": self.table(
-                        ("index or constraint", "columns", "introduced by"),
-                        [
-                            (Literal(i["name"]), Text(i["columns"]), self._by(i["by"], base))
-                            for i in item["indexes"]
-                        ],
-                    )
-                    if item["indexes"]
-                    else "",
-                }
-                for item in items
-            ]
-            for schema, items in schemas.items()
-        }
-        return self.render(
-            "schema.md.j2",
-            title=title,
-            schemas=sorted(tables.items()),
-            diagram=diagrams,
-            base=base,
-        )
-
-    @staticmethod
-    def _by(migration_id: str, base: str) -> Link:
-        """A link to the migration that introduced something."""
-        return Link(Text(migration_id), f"{base}migrations/{url(migration_id)}.md")
+        """The schema reference's pages: its index and a page per table (``schema.py``)."""
+        return self.schema.pages()
 
 
 def _chunks(rows: list[Any], size: int) -> list[list[Any]]:
