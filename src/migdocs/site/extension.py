@@ -36,6 +36,7 @@ from pymdownx.highlight import BlockHtmlFormatter  # type: ignore[import-untyped
 
 from migdocs.site.fragments import (
     MARKER,
+    Badge,
     Code,
     Fragments,
     Link,
@@ -256,6 +257,9 @@ def _fill(element: Element, parts: tuple[Part, ...]) -> None:
         elif isinstance(part, Link):
             last = SubElement(element, "a", href=part.target)
             _fill(last, (part.label,))
+        elif isinstance(part, Badge):
+            last = SubElement(element, "span", {"class": part.css_class})
+            last.text = AtomicString(visible(part.label))
         else:
             text = AtomicString(visible(part.value)) if isinstance(part, Text) else part
             if last is None:

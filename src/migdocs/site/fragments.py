@@ -55,9 +55,18 @@ class Link:
     target: str
 
 
-#: Part of a table cell: ``Text``, ``Literal``, ``Link``, or a ``str`` of Markdown (catalog
-#: text, escaped by ``pages.md``) that Markdown renders inline.
-Part = str | Text | Literal | Link
+@dataclass(frozen=True)
+class Badge:
+    """A word marked for its colour (a proof level): a ``span`` of the site's stylesheet
+    class ``css_class`` holding ``label`` as text."""
+
+    css_class: str
+    label: str
+
+
+#: Part of a table cell: ``Text``, ``Literal``, ``Link``, ``Badge``, or a ``str`` of
+#: Markdown (catalog text, escaped by ``pages.md``) that Markdown renders inline.
+Part = str | Text | Literal | Link | Badge
 #: A table cell: one part, or several in a row.
 Cell = Part | tuple[Part, ...]
 
@@ -107,6 +116,11 @@ def html_table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
 def html_text(value: object) -> str:
     """Plain text as HTML (what Markdown makes of text with no Markdown in it)."""
     return html.escape(visible(str(value)), quote=False)
+
+
+def html_badge(badge: Badge) -> str:
+    """A badge as HTML."""
+    return f'<span class="{html.escape(badge.css_class)}">{html_text(badge.label)}</span>'
 
 
 def html_code(value: object) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 import jinja2
 
-from migdocs.catalog.models import Migration
+from migdocs.catalog.models import Impact, Migration
 from migdocs.checks import all_rules, run_static, settle
 from migdocs.checks.context import EntryAnalysis, StaticContext
 from migdocs.checks.rollback import minimum_risk
@@ -39,6 +39,7 @@ from migdocs.site.escape import (
 )
 from migdocs.site.extension import SAFE_MARKER
 from migdocs.site.fragments import (
+    Badge,
     Cell,
     Code,
     Fragments,
@@ -46,10 +47,12 @@ from migdocs.site.fragments import (
     Literal,
     Table,
     Text,
+    html_badge,
     html_code,
     html_table,
     html_text,
 )
+from migdocs.site.proof import LEVELS, MEANINGS, NO_ROLLBACK, Proof, badge, label, proof
 from migdocs.site.schema import SchemaReference, schema_reference
 from migdocs.sql.script import Script
 
@@ -124,6 +127,22 @@ class Site:
         self.replay = {item["migration"]: item for item in self.report.get("replay") or []}
         self.entries = self.project.entries
         self.templates: dict[str, jinja2.Template] = {}
+        live: dict[str, list[str]] = {}
+        for section in self.report.get("live") or []:
+            for item in section.get("migrations", []):
+                live.setdefault(item["migration"], []).append(item["state"])
+        checked = "summary" in self.report  # a report of the static checks (or more)
+        #: Each migration's proof, by id.
+        self.proofs: dict[str, Proof] = {
+            entry.id: proof(
+                analysis,
+                self.findings.get(entry.id, []),
+                self.replay.get(entry.id),
+                live.get(entry.id),
+                checked,
+            )
+            for entry, analysis in zip(self.entries, self.analyses, strict=True)
+        }
 
     # -- pages ------------------------------------------------------------------------------
 
@@ -155,8 +174,7 @@ class Site:
             rows = self._risk_rows()
             for number, chunk in enumerate(_chunks(rows, PAGE_ROWS), 1):
                 pages[f"{base}/risk-matrix/{number}.md"] = (
-                    f"# Rollback risk matrix, part {number}\n\n"
-                    + self._risk_block(chunk, [], "../")
+                    f"# Rollback risk matrix, part {number}\n\n" + self._risk_table(chunk, "../")
                 )
         for position, entry in enumerate(self.entries):
             pages[f"{base}/migrations/{entry.id}.md"] = self.migration(position)
@@ -217,13 +235,20 @@ class Site:
 
     # -- the parts --------------------------------------------------------------------------
 
-    def _state(self, migration_id: str) -> str:
-        counted = Counter(f["severity"] for f in self.findings.get(migration_id, []))
-        if counted["error"]:
-            return f"{BAD} {counted['error']} error{'s' if counted['error'] > 1 else ''}"
-        if counted["warning"]:
-            return f"⚠ {counted['warning']} warning{'s' if counted['warning'] > 1 else ''}"
-        return f"{OK} checked"
+    def _risk_cell(self, migration_id: str) -> Badge | Text:
+        """A migration's rollback risk as a cell: *no rollback* is a state of its own."""
+        risk = self.proofs[migration_id].rollback
+        return badge(NO_ROLLBACK) if risk == NO_ROLLBACK else Text(risk)
+
+    def _proof_cell(self, migration_id: str) -> Badge:
+        return badge(self.proofs[migration_id].level)
+
+    def legend(self) -> str:
+        """The proof levels and what each means, as a table."""
+        return self.table(
+            ("state", "meaning"),
+            [(badge(state), Text(MEANINGS[state])) for state in (*LEVELS, NO_ROLLBACK)],
+        )
 
     def overview(self) -> str:
         catalog = self.project.catalog
@@ -239,13 +264,24 @@ class Site:
                         "warning": counted["warning"],
                     }
                 )
-        risks = Counter(
-            entry.migration.rollback.risk.value
-            for entry in self.entries
-            if entry.migration.rollback is not None and entry.migration.rollback.risk is not None
-        )
+        risks = Counter(proof.rollback for proof in self.proofs.values())
+        levels = Counter(proof.level for proof in self.proofs.values())
         summary = {"error": 0, "warning": 0, "info": 0, "replay": "skipped", "live": "skipped"}
         summary.update(self.report.get("summary", {}))
+        # "Nothing needs attention" is a claim: only what replay and live (where there is a
+        # live database) proved may make it.
+        unproven = []
+        if "summary" not in self.report:
+            unproven.append("the static checks did not run")
+        if summary["replay"] != "passed":
+            unproven.append(f"replay {summary['replay']}")
+        if summary["live"] not in ("passed", "skipped"):
+            unproven.append(f"live {summary['live']}")
+        risk_rows: list[tuple[Cell, ...]] = [
+            (Text(risk), Text(str(risks[risk]))) for risk in (*_LEVELS, "?") if risks[risk]
+        ]
+        if risks[NO_ROLLBACK]:
+            risk_rows.append((badge(NO_ROLLBACK), Text(str(risks[NO_ROLLBACK]))))
         return self.render(
             "overview.md.j2",
             project=catalog.project,
@@ -254,7 +290,16 @@ class Site:
             catalog=self.project.catalog_display,
             summary=summary,
             attention=attention,
-            risks=[(r, risks[r]) for r in ("critical", "high", "medium", "low") if risks[r]],
+            unproven=unproven,
+            proof_table=self.table(
+                ("proof", "migrations", "meaning"),
+                [
+                    (badge(level), Text(str(levels[level])), Text(MEANINGS[level]))
+                    for level in LEVELS
+                    if levels[level]
+                ],
+            ),
+            risk_table=self.table(("rollback risk", "migrations"), risk_rows),
         )
 
     def timeline(self, base: str) -> str:
@@ -279,15 +324,11 @@ class Site:
         years: dict[int, dict[int, list[dict[str, Any]]]] = {}
         for entry in entries:
             migration = entry.migration
-            rollback = migration.rollback
-            risk = rollback.risk.value if rollback is not None and rollback.risk else "none"
             years.setdefault(migration.date.year, {}).setdefault(migration.date.month, []).append(
                 {
                     "id": entry.id,
                     "date": migration.date.isoformat(),
                     "title": migration.title,
-                    "risk": risk,
-                    "state": self._state(entry.id),
                 }
             )
         return [
@@ -306,12 +347,12 @@ class Site:
             (
                 Text(item["date"]),
                 Link(inline(item["title"]), f"{base}migrations/{url(item['id'])}.md"),
-                Text(item["risk"]),
-                Text(item["state"]),
+                self._risk_cell(item["id"]),
+                self._proof_cell(item["id"]),
             )
             for item in items
         ]
-        return self.table(("date", "migration", "rollback risk", "checked"), rows)
+        return self.table(("date", "migration", "rollback risk", "proof"), rows)
 
     def _risk_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -332,61 +373,158 @@ class Site:
                     "title": entry.migration.title,
                     "file": rollback.file,
                     "risk": risk.value if risk is not None else "?",
+                    "impacts": sorted(declared),
                     "declared": ", ".join(sorted(declared)) or "none",
                     "computed": ", ".join(sorted(i.value for i in computed)) or "none",
                     "minimum": least.value,
-                    "state": f"{BAD} understated" if understated else OK,
                     "understated": understated,
                     "summary": " ".join((rollback.summary or "").split()),
-                    "level": risk.value if risk is not None else "low",
                 }
             )
         return rows
 
+    def _no_rollback_rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": entry.id,
+                "title": entry.migration.title,
+                "why": " ".join((entry.migration.rollback.none or "").split())
+                if entry.migration.rollback is not None
+                else "no rollback declared",
+            }
+            for entry in self.entries
+            if self.proofs[entry.id].rollback == NO_ROLLBACK
+        ]
+
     def risk_matrix(self, base: str) -> str:
+        """The rollback risk matrix: a grid of risk × declared impact whose counts link to
+        the migrations, with a row for the migrations that have no rollback; then the
+        rollbacks by risk (past ``PAGE_ROWS`` migrations, in pages of their own)."""
         rows = self._risk_rows()
+        missing = self._no_rollback_rows()
+        link = self._grid_link(rows, missing, base, by_level=not self.large)
+        grid = self._risk_grid(rows, missing, link)
+        levels = [
+            (level, self._risk_table(chosen, base), chosen)
+            for level in (*_LEVELS, "?")
+            if (chosen := [row for row in rows if row["risk"] == level])
+        ]
+        parts = ""
         if self.large:
-            counted = Counter(row["level"] for row in rows)
-            lines = ["| risk | rollbacks |", "|---|---|"]
-            lines += [f"| {level} | {counted[level]} |" for level in _LEVELS]
-            understated = [row for row in rows if row["understated"]][:PAGE_ROWS]
             parts = ", ".join(
                 f"[part {n}]({base}risk-matrix/{n}.md)"
                 for n in range(1, len(_chunks(rows, PAGE_ROWS)) + 1)
             )
-            text = "\n".join(lines) + f"\n\nEvery rollback, {PAGE_ROWS} a page: {parts}.\n\n"
-            if understated:
-                text += "Rollbacks whose declared risk or impact is understated:\n\n"
-                text += self._risk_block(understated, [], base)
-            return text
-        levels = [(level, [row for row in rows if row["level"] == level]) for level in _LEVELS]
-        return self._risk_block(rows, levels, base)
+            understated = [row for row in rows if row["understated"]][:PAGE_ROWS]
+            levels = (
+                [("understated", self._risk_table(understated, base), understated)]
+                if understated
+                else []
+            )
+        no_rollback = self.table(
+            ("migration", "why there is none", "proof"),
+            [
+                (
+                    Link(inline(row["title"]), f"{base}migrations/{url(row['id'])}.md"),
+                    Text(row["why"]),
+                    self._proof_cell(row["id"]),
+                )
+                for row in missing[:PAGE_ROWS]
+            ],
+        )
+        return self.render(
+            "risk-matrix-block.md.j2",
+            grid=grid,
+            levels=levels,
+            parts=parts,
+            page_rows=PAGE_ROWS,
+            no_rollback=no_rollback if missing else "",
+            no_rollback_more=max(0, len(missing) - PAGE_ROWS),
+            legend=self.legend(),
+        )
 
-    def _risk_block(self, rows: list[dict[str, Any]], levels: list[Any], base: str) -> str:
+    def _grid_link(
+        self,
+        rows: list[dict[str, Any]],
+        missing: list[dict[str, Any]],
+        base: str,
+        by_level: bool,
+    ) -> dict[tuple[str, str], str]:
+        """Where each count of the grid leads, by (risk, impact): the migration itself when
+        it is one, else the list of its risk below the grid (when there is one)."""
+        cells: dict[tuple[str, str], list[str]] = {}
+        for row in rows:
+            for impact in (*(row["impacts"] or ["none"]), "all"):
+                cells.setdefault((row["risk"], impact), []).append(row["id"])
+        cells[(NO_ROLLBACK, "all")] = [row["id"] for row in missing]
+        links = {}
+        for (risk, impact), ids in cells.items():
+            if len(ids) == 1:
+                links[(risk, impact)] = f"{base}migrations/{url(ids[0])}.md"
+            elif risk == NO_ROLLBACK:
+                links[(risk, impact)] = "#no-rollback"
+            elif by_level:
+                links[(risk, impact)] = "#" + (f"{risk}-risk" if risk != "?" else "undeclared-risk")
+        return links
+
+    def _risk_grid(
+        self,
+        rows: list[dict[str, Any]],
+        missing: list[dict[str, Any]],
+        links: dict[tuple[str, str], str],
+    ) -> str:
+        counted: Counter[tuple[str, str]] = Counter()
+        for row in rows:
+            for impact in (*(row["impacts"] or ["none"]), "all"):
+                counted[(row["risk"], impact)] += 1
+        counted[(NO_ROLLBACK, "all")] = len(missing)
+        impacts = [impact.value for impact in Impact]
+        columns = (*impacts, "none", "all")
+
+        def count(risk: str, impact: str) -> Cell:
+            number = counted[(risk, impact)]
+            if not number:
+                return Text(NONE)
+            target = links.get((risk, impact))
+            return Link(Text(str(number)), target) if target else Text(str(number))
+
+        risks = [risk for risk in (*_LEVELS, "?") if risk != "?" or counted[("?", "all")]]
+        grid: list[tuple[Cell, ...]] = [
+            (Text(risk), *(count(risk, impact) for impact in columns)) for risk in risks
+        ]
+        grid.append(
+            (
+                badge(NO_ROLLBACK),
+                *(Text(NONE) for _ in columns[:-1]),
+                count(NO_ROLLBACK, "all"),
+            )
+        )
+        return self.table(("risk \\ impact", *columns), grid)
+
+    def _risk_table(self, rows: list[dict[str, Any]], base: str) -> str:
+        """The rollbacks of ``rows``, one a row, with their declared and computed impact."""
         header = (
             "migration",
             "rollback",
-            "declared risk",
             "declared impact",
             "computed impact",
             "least honest risk",
-            "check",
+            "proof",
         )
         cells: list[tuple[Cell, ...]] = [
             (
                 Link(inline(row["title"]), f"{base}migrations/{url(row['id'])}.md"),
                 Literal(row["file"]),
-                *(Text(row[key]) for key in ("risk", "declared", "computed", "minimum", "state")),
+                Text(row["declared"]),
+                Text(row["computed"]),
+                Text(
+                    f"{row['minimum']} {BAD} understated" if row["understated"] else row["minimum"]
+                ),
+                self._proof_cell(row["id"]),
             )
             for row in rows
         ]
-        return self.render(
-            "risk-matrix-block.md.j2",
-            rows=rows,
-            table=self.table(header, cells),
-            levels=levels,
-            base=base,
-        )
+        return self.table(header, cells)
 
     def review(self, base: str) -> str:
         due = []
@@ -515,15 +653,18 @@ class Site:
         hidden = sum(count for _, count in by_rule.items()) - shown
         live = []
         for section in self.report.get("live") or []:
-            counted = Counter(item["state"] for item in section.get("migrations", []))
+            items = section.get("migrations", [])
+            counted = Counter(item["state"] for item in items)
+            if len(items) > PAGE_ROWS:  # the rest are applied: the counts say how many
+                items = [item for item in items if item["state"] != "applied"][:PAGE_ROWS]
             live.append(
                 {
                     "database": section.get("database", ""),
                     "server": section.get("server", ""),
                     "counts": sorted(counted.items()),
-                    "migrations": section.get("migrations", []),
+                    "migrations": items,
                     "table": self.table(
-                        ("migration", "state"),
+                        ("migration", "state", "proof"),
                         [
                             (
                                 Link(
@@ -531,14 +672,51 @@ class Site:
                                     f"migrations/{url(item['migration'])}.md",
                                 ),
                                 Text(item["state"]),
+                                self._proof_cell(item["migration"])
+                                if item["migration"] in self.proofs
+                                else Text(NONE),
                             )
-                            for item in section.get("migrations", [])
+                            for item in items
                         ],
                     ),
                 }
             )
+        replay = self.report.get("replay")
+        replayed = []
+        if replay is not None:
+            replayed = [item for item in replay if item["migration"] in self.proofs]
+            if len(replayed) > PAGE_ROWS:  # the rest passed: the summary says so
+                replayed = [
+                    item
+                    for item in replayed
+                    if self.proofs[item["migration"]].level not in ("replayed", "live")
+                ][:PAGE_ROWS]
+        replay_table = self.table(
+            ("migration", "forward", "rollback", "round trip", "ms", "proof"),
+            [
+                (
+                    Link(Text(item["migration"]), f"migrations/{url(item['migration'])}.md"),
+                    *(Text(str(item.get(step, NONE))) for step in ("forward", "rollback")),
+                    Text(str(item.get("round_trip", NONE))),
+                    Text(str(item.get("ms", NONE))),
+                    self._proof_cell(item["migration"]),
+                )
+                for item in replayed
+            ],
+        )
+        if live or summary["live"] != "skipped":
+            title = "Audit report"
+        elif replay is not None:
+            title = "Verify report"
+        else:
+            title = "Check report"
         return self.render(
             "audit.md.j2",
+            title=title,
+            replay=replay,
+            replay_table=replay_table if replayed else "",
+            replay_shown=len(replayed),
+            legend=self.legend(),
             summary=summary,
             by_rule=sorted(by_rule.items()),
             by_migration=groups,
@@ -570,7 +748,8 @@ class Site:
                 "summary": r.summary or "",
             }
         computed = sorted(reason.impact.value for reason in analysis.impacts)
-        state = self._state(entry.id)
+        evidence = self.proofs[entry.id]
+        state = label(evidence.level)
         forward_file = self.project.display(entry.forward_path)
         context = self.context
         assert context is not None  # made in __post_init__
@@ -582,7 +761,7 @@ class Site:
             row["page"] = self.schema.uri_of(ref) or ""
         forward_text = forward_sql if forward_sql is not None else "-- the file is missing"
         parts = self._migration_parts(
-            migration, state, forward_file, objects, replay, forward_text, rollback_sql
+            migration, evidence, forward_file, objects, replay, forward_text, rollback_sql
         )
         findings = self._finding_rows(self.findings.get(entry.id, []))
         return self.render(
@@ -590,6 +769,7 @@ class Site:
             m=_migration_view(migration),
             html=parts,
             state=state,
+            proof=evidence,
             forward_file=forward_file,
             objects=objects,
             rollback=rollback,
@@ -619,16 +799,31 @@ class Site:
     def _migration_parts(
         self,
         migration: Migration,
-        state: str,
+        evidence: Proof,
         forward_file: str,
         objects: list[dict[str, str]],
         replay: dict[str, Any] | None,
         forward_sql: str,
         rollback_sql: str | None,
     ) -> dict[str, str]:
-        """The markers of a migration page's plain parts: its facts, objects and replay steps
-        as HTML, its SQL to highlight."""
+        """The markers of a migration page's plain parts: its header (rollback risk and
+        impact, proof, transaction), its facts, objects and replay steps as HTML, its SQL to
+        highlight."""
         code, text, table, marker = html_code, html_text, html_table, self.fragments.marker
+        proof_badge = html_badge(badge(evidence.level))
+        if evidence.rollback == NO_ROLLBACK:
+            header = [html_badge(badge(NO_ROLLBACK))]
+        else:
+            assert migration.rollback is not None  # a risk is a rollback's
+            impacts = ", ".join(i.value for i in migration.rollback.impact or []) or "none"
+            header = [
+                f"<span>rollback risk: <strong>{text(evidence.rollback)}</strong></span>",
+                f"<span>impact: <strong>{text(impacts)}</strong></span>",
+            ]
+        header.append(f"<span>proof: {proof_badge}</span>")
+        if evidence.outside_transaction:
+            header.append("<span>runs outside a transaction</span>")
+        lines = "\n".join(header)
         reviewed = migration.reviewed
         if reviewed is None:
             stamp = text("never")
@@ -646,11 +841,13 @@ class Site:
             ["id", code(migration.id)],
             ["date", text(migration.date.isoformat())],
             ["file", code(forward_file)],
-            ["checked", text(state)],
+            ["proof", proof_badge],
             ["reviewed", stamp],
             ["replayed", text(replayed if replay else "not in this site's report")],
         ]
         parts = {
+            # Raw HTML in the page: every value in it is escaped above.
+            "header": f'<div class="migdocs-header">\n{lines}\n</div>',
             "facts": marker(table(["", ""], facts)),
             "forward_sql": marker(Code("sql", forward_sql)),
         }

@@ -64,6 +64,9 @@ from migdocs.site.pages import MARKERS, Site, environment, static_report
 #: the page already has it, so the site lists this copy and draws its diagrams offline.
 MERMAID = Path(__file__).parent / "assets" / "mermaid"
 MERMAID_URI = "assets/migdocs/mermaid/"
+#: The site's own styles: the proof levels' colours.
+STYLESHEET = Path(__file__).parent / "assets" / "migdocs.css"
+STYLESHEET_URI = "assets/migdocs/migdocs.css"
 
 _MARKER = re.compile(r"<!--\s*migdocs:(" + "|".join(MARKERS) + r")\s*-->")
 
@@ -128,6 +131,8 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
             script = ExtraScriptValue(MERMAID_URI + "mermaid.min.js")
             script.defer = True  # run before DOMContentLoaded, when Material draws diagrams
             scripts.append(script)
+        if STYLESHEET_URI not in config.extra_css:
+            config.extra_css.append(STYLESHEET_URI)
         return config
 
     def _load(self) -> Site:
@@ -181,6 +186,8 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
                 files.append(
                     File.generated(config, MERMAID_URI + name, abs_src_path=str(MERMAID / name))
                 )
+        if files.get_file_from_path(STYLESHEET_URI) is None:
+            files.append(File.generated(config, STYLESHEET_URI, abs_src_path=str(STYLESHEET)))
         return files
 
     def on_nav(self, nav: Navigation, *, config: MkDocsConfig, files: Files) -> Navigation:
