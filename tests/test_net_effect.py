@@ -358,3 +358,35 @@ def test_a_column_renamed_then_its_key_dropped_in_an_opaque_script(
         "drops": {"columns": ["certificate.adminId"]},
     }
     assert disagreements(project, pg_server) == []
+
+
+def test_an_index_a_primary_key_takes_over_is_no_drop_for_check_or_verify(
+    tmp_path: Path, pg_server: ScratchServer
+) -> None:
+    # langfuse/langfuse packages/shared/prisma/migrations: the table (cut to its key
+    # columns), 20251210133946_dataset_items_create_idx_id_project_id_valid_from and
+    # 20251211204006_dataset_items_switch_pk as they are. PostgreSQL renames the index to
+    # the constraint's name: it is gone as an index, kept as the key.
+    project, entries = adopted(
+        tmp_path,
+        {
+            "20230924232619_datasets_init": (
+                'CREATE TABLE "dataset_items" (\n    "id" TEXT NOT NULL,\n'
+                '    "project_id" TEXT NOT NULL,\n'
+                '    "valid_from" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,\n'
+                '    CONSTRAINT "dataset_items_pkey" PRIMARY KEY ("id", "project_id")\n);\n'
+            ),
+            "20251210133946_dataset_items_create_idx_id_project_id_valid_from": (
+                "-- CreateIndex\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "
+                '"dataset_items_id_project_id_valid_from_key" ON "dataset_items"'
+                '("id", "project_id", "valid_from");\n'
+            ),
+            "20251211204006_dataset_items_switch_pk": (
+                '-- AlterTable\nALTER TABLE "dataset_items" DROP CONSTRAINT "dataset_items_pkey",\n'
+                'ADD CONSTRAINT "dataset_items_pkey" PRIMARY KEY USING INDEX '
+                '"dataset_items_id_project_id_valid_from_key";\n'
+            ),
+        },
+    )
+    assert declared(entries["20251211204006_dataset_items_switch_pk"]) == {}
+    assert disagreements(project, pg_server) == []

@@ -701,6 +701,12 @@ class Replayer:
             ("creates", "creates", result.added_refs),
             ("drops", "drops", result.removed_refs),
         )
+        forward = analysis.forward
+        absorbed = {
+            ref.identity
+            for statement in (forward.statements if forward is not None else ())
+            for ref in statement.absorbs
+        }
         for key, verb, observed in sides:
             declared = self.context.declared(entry, key)
             dropped = {ref.identity for ref in declared} if key == "drops" else set()
@@ -727,6 +733,8 @@ class Replayer:
                     continue  # check sees it too: MG202 asks to declare it, or it is covered
                 if key == "drops" and net is not None and net.effect.covered(ref, dropped):
                     continue  # it goes with a declared drop (a column's keys), as in check
+                if key == "drops" and ref.identity in absorbed:
+                    continue  # USING INDEX: the index became the constraint's, as in check
                 parent = ref.parent
                 if parent and (ref.kind in _OWN_PARTS or key == "drops") and _has(parent, observed):
                     # A new table's own columns and constraints come with it, and what hangs
