@@ -390,3 +390,31 @@ def test_an_index_a_primary_key_takes_over_is_no_drop_for_check_or_verify(
     )
     assert declared(entries["20251211204006_dataset_items_switch_pk"]) == {}
     assert disagreements(project, pg_server) == []
+
+
+def test_a_type_created_under_an_if_not_exists_guard_is_declared_and_seen(
+    tmp_path: Path, pg_server: ScratchServer
+) -> None:
+    # usebasejump/basejump supabase/migrations/20240414161707_basejump-setup.sql (excerpt):
+    # the guard Supabase histories write around what has no IF NOT EXISTS.
+    project, entries = adopted(
+        tmp_path,
+        {
+            "20240414161707_basejump-setup": (
+                "CREATE SCHEMA IF NOT EXISTS basejump;\n"
+                "DO\n$$\n    BEGIN\n"
+                "        -- check it account_role already exists on basejump schema\n"
+                "        IF NOT EXISTS(SELECT 1\n                      FROM pg_type t\n"
+                "                               JOIN pg_namespace n ON n.oid = t.typnamespace\n"
+                "                      WHERE t.typname = 'invitation_type'\n"
+                "                        AND n.nspname = 'basejump') THEN\n"
+                "            CREATE TYPE basejump.invitation_type\n"
+                "              AS ENUM ('one_time', '24_hour');\n"
+                "        end if;\n    end;\n$$;\n"
+            ),
+        },
+    )
+    assert declared(entries["20240414161707_basejump-setup"]) == {
+        "creates": {"schemas": ["basejump"], "types": ["basejump.invitation_type"]}
+    }
+    assert disagreements(project, pg_server) == []

@@ -182,7 +182,7 @@ class Analyzer:
         handler = _HANDLERS.get(tag)
         if handler is not None:
             getattr(self, handler)(statement, body)
-        statement.if_not_exists = bool(body.get("if_not_exists"))
+        statement.if_not_exists = statement.if_not_exists or bool(body.get("if_not_exists"))
         return statement
 
     # -- naming -------------------------------------------------------------------------------
@@ -951,7 +951,10 @@ class Analyzer:
                 code = value
             elif elem.get("defname") == "language":
                 language = value
-        guarded = _GUARDED.match(code or "") if language in (None, "plpgsql") else None
+        guarded = None
+        if language in (None, "plpgsql") and code is not None:
+            plain = _LINE_COMMENT.sub("", code)
+            guarded = _GUARDED.match(plain) or _IF_NOT_EXISTS.match(plain)
         inner: list[Any] = []
         if guarded is not None:
             try:
@@ -964,6 +967,7 @@ class Analyzer:
         for raw in inner:
             self.analyze(raw["stmt"], statement)
         statement.command = "DO"
+        statement.if_not_exists = True  # the guard: nothing happens to what is there
 
     # -- session and maintenance ---------------------------------------------------------------
 
@@ -1180,6 +1184,15 @@ _GUARDED = re.compile(
     r"\s*END\s*;?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
+#: ``DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_type …) THEN CREATE TYPE …; END IF; END $$``:
+#: the guard Supabase histories (usebasejump/basejump) write around what has no IF NOT EXISTS.
+_IF_NOT_EXISTS = re.compile(
+    r"^\s*BEGIN\s+IF\s+NOT\s+EXISTS\s*\(.+?\)\s*THEN\s+(?P<sql>.+?)\s*END\s+IF\s*;"
+    r"\s*END\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+#: A ``--`` comment to the end of its line (PL/pgSQL's, in a guard).
+_LINE_COMMENT = re.compile(r"--[^\n]*")
 #: What such a guard may hold for its effect to be seen: creations that fail when the
 #: object is there (``duplicate_object``).
 _GUARDABLE = frozenset(
