@@ -489,8 +489,10 @@ class Site:
             return Link(Text(str(number)), target) if target else Text(str(number))
 
         risks = [risk for risk in (*_LEVELS, "?") if risk != "?" or counted[("?", "all")]]
+        # The risk's class marks the table for the stylesheet's tighter grid.
         grid: list[tuple[Cell, ...]] = [
-            (Text(risk), *(count(risk, impact) for impact in columns)) for risk in risks
+            (Badge("migdocs-grid-risk", risk), *(count(risk, impact) for impact in columns))
+            for risk in risks
         ]
         grid.append(
             (
@@ -499,7 +501,7 @@ class Site:
                 count(NO_ROLLBACK, "all"),
             )
         )
-        return self.table(("risk \\ impact", *columns), grid)
+        return self.table(("risk", *columns), grid)
 
     def _risk_table(self, rows: list[dict[str, Any]], base: str) -> str:
         """The rollbacks of ``rows``, one a row, with their declared and computed impact."""
