@@ -418,3 +418,35 @@ def test_a_type_created_under_an_if_not_exists_guard_is_declared_and_seen(
         "creates": {"schemas": ["basejump"], "types": ["basejump.invitation_type"]}
     }
     assert disagreements(project, pg_server) == []
+
+
+def test_a_function_replaced_again_later_is_changed_not_created(
+    tmp_path: Path, pg_server: ScratchServer
+) -> None:
+    # mckaywrigley/chatbot-ui supabase/migrations: 20240108234541_add_profiles.sql creates
+    # the function, 20240125192042_upgrade_openai_models.sql replaces it (excerpts).
+    function = (
+        "CREATE OR REPLACE FUNCTION create_profile_and_workspace()\nRETURNS TRIGGER\n"
+        "security definer set search_path = public\nAS $$\nBEGIN\n"
+        "    INSERT INTO profiles(user_id, model) VALUES(NEW.id, '{model}');\n"
+        "    RETURN NEW;\nEND;\n$$ language 'plpgsql';\n"
+    )
+    project, entries = adopted(
+        tmp_path,
+        {
+            "20240108234541_add_profiles": (
+                "CREATE TABLE IF NOT EXISTS profiles (user_id uuid NOT NULL, model text);\n"
+                + function.format(model="gpt-4-1106-preview")
+            ),
+            "20240125192042_upgrade_openai_models": (
+                "UPDATE profiles SET model = 'gpt-4-turbo-preview'"
+                " WHERE model = 'gpt-4-1106-preview';\n"
+                + function.format(model="gpt-4-turbo-preview")
+            ),
+        },
+    )
+    assert declared(entries["20240108234541_add_profiles"]) == {
+        "creates": {"tables": ["profiles"], "functions": ["create_profile_and_workspace"]}
+    }
+    assert declared(entries["20240125192042_upgrade_openai_models"]) == {}
+    assert disagreements(project, pg_server) == []

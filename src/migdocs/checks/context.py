@@ -126,19 +126,21 @@ class EntryAnalysis:
         created_ids = effect.created_ids()
         # Dropped where the model could not see, and made again: changed, not new.
         remade = created_ids & {ref.identity for ref in self.unseen_drops}
-        may_create = [ref for ref in effect.created if ref.identity not in remade]
-        # The model knows a function by its name: another overload of it is new all the same.
-        may_create += [
+        made = [ref for ref in effect.created if ref.identity not in remade]
+        creates = [
+            ref
+            for ref in made
+            if _declarable(ref) and not (ref.kind in _OWN_PARTS and _on_one_of(ref, created_ids))
+        ]
+        # The model knows a function by its name: `CREATE OR REPLACE` of one it knows may be
+        # another overload (new) or the same one again (changed). Declaring it is accepted,
+        # not required: only replay can tell.
+        may_create = made + [
             ref
             for ref in self.mentioned_creates
             if ref.kind is ObjectKind.FUNCTION
             and not is_temporary(ref)
             and ref.identity not in created_ids
-        ]
-        creates = [
-            ref
-            for ref in may_create
-            if _declarable(ref) and not (ref.kind in _OWN_PARTS and _on_one_of(ref, created_ids))
         ]
         still_there = created_ids | {ref.identity for ref in effect.recreated}
         dropped: dict[Identity, ObjectRef] = {}
