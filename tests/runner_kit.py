@@ -54,6 +54,23 @@ def migdocs(*args: str, cwd: Path, timeout: float = 300) -> subprocess.Completed
     )
 
 
+def verify(root: Path, server: Any) -> tuple[int, dict[str, Any]]:
+    """``migdocs verify`` of the project at ``root`` on ``server`` (a ScratchServer, as
+    superuser): its exit code and JSON report, never a traceback."""
+    result = migdocs(
+        "verify",
+        "--scratch-url",
+        server.url("postgres"),
+        "--scratch-superuser",
+        "--format",
+        "json",
+        cwd=root,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return result.returncode, report
+
+
 def run_script(conn: psycopg.Connection[object], script: Script) -> None:
     """Every statement of ``script``, one at a time (the connection is in autocommit)."""
     for statement in script.statements:

@@ -14,7 +14,6 @@ as plain dated files with rollbacks so that verify replays every round trip.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import psycopg
@@ -23,7 +22,7 @@ import pytest
 from migdocs.objects import ObjectKind, case_twin, parse_declared
 from migdocs.pg.server import ScratchServer
 from migdocs.pg.snapshot import read_snapshot
-from runner_kit import findings_of, migdocs
+from runner_kit import findings_of, migdocs, verify
 
 SOURCE = "-- matheudsp/respondeai server/src/db/migrations/{name} (drizzle-kit), excerpt\n"
 ISSUES = """\
@@ -95,21 +94,6 @@ def check(root: Path) -> tuple[int, list[dict[str, object]]]:
     result = migdocs("check", "--format", "json", cwd=root)
     assert "Traceback" not in result.stderr, result.stderr
     return result.returncode, findings_of(result)
-
-
-def verify(root: Path, server: ScratchServer) -> tuple[int, dict[str, object]]:
-    result = migdocs(
-        "verify",
-        "--scratch-url",
-        server.url("postgres"),
-        "--scratch-superuser",
-        "--format",
-        "json",
-        cwd=root,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    report: dict[str, object] = json.loads(result.stdout)
-    return result.returncode, report
 
 
 def errors(findings: list[dict[str, object]]) -> list[tuple[object, object]]:

@@ -23,7 +23,6 @@ view and a materialized view for the same thing.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import psycopg
@@ -33,7 +32,7 @@ from migdocs.objects import CATALOG_KEY_OF, CATALOG_KEYS, IMPLICIT_KINDS, Object
 from migdocs.pg.queries import LAYOUTS
 from migdocs.pg.server import ScratchServer
 from migdocs.pg.snapshot import read_snapshot
-from runner_kit import findings_of, migdocs
+from runner_kit import findings_of, migdocs, verify
 
 SOURCE = "-- rust-lang/crates.io, migrations/{path}\n"
 VIEW_QUERY_2018 = """\
@@ -149,22 +148,6 @@ def adopted(tmp_path: Path) -> Path:
     result = migdocs("init", "--runner", "folders", "--migrations-dir", "migrations", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
     return root
-
-
-def verify(root: Path, server: ScratchServer) -> tuple[int, dict[str, object]]:
-    """``migdocs verify`` on ``server``: its exit code and JSON report."""
-    result = migdocs(
-        "verify",
-        "--scratch-url",
-        server.url("postgres"),
-        "--scratch-superuser",
-        "--format",
-        "json",
-        cwd=root,
-    )
-    assert result.stderr == "" or "Traceback" not in result.stderr, result.stderr
-    report: dict[str, object] = json.loads(result.stdout)
-    return result.returncode, report
 
 
 def codes(findings: list[dict[str, object]], *wanted: str) -> list[tuple[object, object]]:
