@@ -128,10 +128,12 @@ def proof(
         if finding.get("code") in ROLLBACK_CODES and contradicts(finding):
             who = "replay" if str(finding["code"]).startswith("MG4") else "the SQL"
             seen.append((who, " ".join(f"{finding['code']} {finding['message']}".split())))
-    if replay is not None and risk != NO_ROLLBACK:
-        if replay.get("rollback") == "failed" and not any(w == "replay" for w, _ in seen):
+    # What the round trip saw, where no replay finding says it already (a rule turned off).
+    if replay is not None and risk != NO_ROLLBACK and not any(w == "replay" for w, _ in seen):
+        if replay.get("rollback") == "failed":
             seen.append(("replay", "the rollback failed"))
         seen += [("replay", " ".join(line.split())) for line in replay.get("differences", [])]
+    seen.sort(key=lambda item: item[0] != "replay")  # replay's proof first, stably
     if any(contradicts(f) for f in findings) or seen:
         level = "contradicted"
     elif not checked or analysis.forward is None or analysis.opaque:
