@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import re
 import shutil
 import socketserver
+import subprocess
+import sys
 import threading
 from html import unescape
 from pathlib import Path
@@ -26,6 +29,7 @@ import psycopg
 import pytest
 from pglast import split
 
+from migdocs.site.proof import contradicts, replay_passed
 from runner_kit import migdocs
 
 if TYPE_CHECKING:
@@ -142,6 +146,30 @@ def test_a_checked_history_shows_checked_everywhere_and_claims_no_proof(example:
     assert badges(before_legend(article(site, "risk-matrix"))) == ["no-rollback"] + ["checked"] * 4
 
 
+def test_without_the_checks_every_fact_is_only_declared(example: Path) -> None:
+    config = example / "mkdocs.yml"
+    text = config.read_text()
+    assert "      prefix: history\n" in text
+    config.write_text(
+        text.replace("      prefix: history\n", "      prefix: history\n      check: false\n")
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--site-dir", "out"],
+        cwd=example,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    site = example / "out" / "history"
+    assert badges(article(site, "timeline")) == ["declared"] * 4
+    assert badges(header(site, SESSIONS)) == ["declared"]
+    overview = article(site, ".")
+    assert "Nothing needs attention" not in overview
+    assert "Not proven: the static checks did not run, replay skipped" in words(overview)
+
+
 def test_the_risk_matrix_is_a_grid_whose_counts_lead_to_the_migrations(example: Path) -> None:
     site = build(example)
     matrix = article(site, "risk-matrix")
@@ -255,6 +283,42 @@ def test_replay_alone_proves_replayed_not_live(example: Path) -> None:
     assert "Nothing needs attention" in overview
     assert "live databases agree" not in overview
     assert re.search(r"<h1[^>]*>Verify report", article(site, "audit"))
+
+
+@pytest.mark.parametrize(
+    ("replay", "passed"),
+    [
+        ({"forward": "ok", "rollback": "ok", "round_trip": "ok"}, True),
+        ({"forward": "ok", "rollback": "none", "round_trip": "skipped"}, True),
+        ({"forward": "ok", "rollback": "ok", "round_trip": "differs"}, False),
+        ({"forward": "ok", "rollback": "ok", "round_trip": "skipped"}, False),
+        ({"forward": "ok", "rollback": "failed", "round_trip": "skipped"}, False),
+        ({"forward": "skipped", "rollback": "skipped", "round_trip": "skipped"}, False),
+        ({"forward": "failed", "rollback": "skipped", "round_trip": "skipped"}, False),
+        (None, False),
+    ],
+)
+def test_replayed_means_the_round_trip_held(replay: dict[str, str] | None, passed: bool) -> None:
+    assert replay_passed(replay) is passed
+
+
+@pytest.mark.parametrize(
+    ("code", "severity", "contradicted"),
+    [
+        ("MG101", "error", True),
+        ("MG201", "error", True),
+        ("MG202", "warning", False),  # an object the catalog does not declare: not a lie
+        ("MG301", "warning", True),
+        ("MG303", "warning", True),
+        ("MG403", "error", True),
+        ("MG503", "warning", True),
+        ("MG303", "info", False),
+        ("MG602", "info", False),
+        ("MG601", "error", False),  # a review that is due proves nothing wrong
+    ],
+)
+def test_what_contradicts_a_migration(code: str, severity: str, contradicted: bool) -> None:
+    assert contradicts({"code": code, "severity": severity}) is contradicted
 
 
 # -- in a browser -------------------------------------------------------------------------
