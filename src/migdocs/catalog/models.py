@@ -350,6 +350,27 @@ class Reviewed(_Model):
     """SHA-256 of the forward file's bytes followed by the rollback file's bytes, as reviewed."""
 
 
+_RELEASE_NAME = re.compile(r"[^/\\\s](?:[^/\\\n\r\t\f\v]*[^/\\\s])?")
+
+
+def _release_name(name: str) -> str:
+    # The name is its page's file name (`releases/v2.3.md`) and a heading.
+    if not _RELEASE_NAME.fullmatch(name):
+        raise ValueError(
+            f"{name!r} is not a release name: no slash, no line break, no space at either end"
+        )
+    return name
+
+
+#: A release's name, as the team tags it (`v2.3`, `2024.06`, `spring-launch`).
+ReleaseName = Annotated[
+    str,
+    StringConstraints(min_length=1),
+    AfterValidator(_release_name),
+    Field(json_schema_extra={"pattern": f"^{_RELEASE_NAME.pattern}$"}),
+]
+
+
 class Migration(_Model):
     """One migration, in the order they are applied."""
 
@@ -377,6 +398,22 @@ class Migration(_Model):
     """The last review; absent means never reviewed."""
     notes: Text | None = None
     """Free Markdown."""
+    release: ReleaseName | None = None
+    """The release that ships it (`v2.3`): the site gives each release a page with its
+    migrations, the schema difference across it, its highest rollback risk and its rollback
+    order. It is text: quote a name that YAML would read as a number (`release: "2.10"`)."""
+
+    @field_validator("release", mode="before")
+    @classmethod
+    def _release_as_written(cls, value: object) -> object:
+        # YAML reads `release: 2.10` as the number 2.1: refused, rather than kept as a name
+        # the team never wrote.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(
+                f"YAML reads this release as the number {value!r}, not as written (2.10 "
+                'reads as 2.1): quote it, as in `release: "2.10"`'
+            )
+        return value
 
     @field_validator("date", mode="before")
     @classmethod

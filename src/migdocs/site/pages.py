@@ -53,6 +53,7 @@ from migdocs.site.fragments import (
     html_text,
 )
 from migdocs.site.proof import LEVELS, MEANINGS, NO_ROLLBACK, Proof, badge, label, proof
+from migdocs.site.releases import ReleaseNotes
 from migdocs.site.schema import SchemaReference, schema_reference
 from migdocs.sql.script import Script
 
@@ -163,6 +164,7 @@ class Site:
             f"{base}/review.md": self.render("review.md.j2", block=self.review("")),
         }
         pages.update(self.schema_pages())
+        pages.update({f"{base}/{uri}": text for uri, text in self.releases.pages().items()})
         if self.large:
             for (year, month), entries in self.months().items():
                 pages[f"{base}/timeline/{year}-{month:02d}.md"] = (
@@ -882,6 +884,15 @@ class Site:
     def schema(self) -> SchemaReference:
         """The schema reference: the tables the migrations build, a page each."""
         return schema_reference(self.project, self.prefix, self.table, self.render)
+
+    @cached_property
+    def releases(self) -> ReleaseNotes:
+        """The release pages: an index and a page per release the catalog names."""
+        context = self.context
+        assert context is not None  # made in __post_init__
+        return ReleaseNotes(
+            self.entries, self.proofs, context.declared, self.schema.uri_of, self.table, self.render
+        )
 
     def schema_pages(self) -> dict[str, str]:
         """The schema reference's pages: its index and a page per table (``schema.py``)."""

@@ -18,11 +18,12 @@ finding at or above ``fail_on`` stops the build with a ``PluginError`` before Mk
 the site folder, so that the previous site stays whole and ``mkdocs build`` exits 1.
 
 The plugin owns the navigation of its section — overview, timeline, risk matrix, schema,
-audit, review, rules, then the migrations by year and month — and leaves the user's pages
-where the user put them. Once the history is long enough for the timeline to have a page
-per month, the months' pages are the navigation's leaves: a migration page shows its year
-and month, and itself in the month's place, so the navigation of every page stays as short
-as a year's months, whatever the history's length. A marker such as
+audit, review, rules, the releases newest first (when the catalog names any), then the
+migrations by year and month — and leaves the user's pages where the user put them. Once
+the history is long enough for the timeline to have a page per month, the months' pages are
+the navigation's leaves: a migration page shows its year and month, and itself in the
+month's place, so the navigation of every page stays as short as a year's months, whatever
+the history's length. A marker such as
 ``<!-- migdocs:risk-matrix -->`` in a hand-written page becomes the generated block.
 
 The plain parts of the pages (tables of facts, highlighted SQL, long tables) are made by
@@ -219,10 +220,14 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
                 else:
                     sections.append(_month(name, list(pages)))
             years.append(Section(str(year), sections))
-        fixed = [
+        fixed: list[StructureItem] = [
             page(f"{prefix}{name}.md")
             for name in ("index", "timeline", "risk-matrix", "schema", "audit", "review", "rules")
         ]
+        released = site.releases.items
+        if released:  # newest first; the index lists those past the navigation's share
+            shown = [page(f"{prefix}{release.uri}") for release in released[:NAV_PAGES]]
+            fixed.append(Section("Releases", [page(f"{prefix}releases.md"), *shown]))
         title = site.project.catalog.project.name
         section = Section(f"{_title(title)} history", [*fixed, Section("Migrations", years)])
         items.append(section)
