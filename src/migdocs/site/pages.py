@@ -64,6 +64,15 @@ PAGE_ROWS = 200
 _LEVELS = ("critical", "high", "medium", "low")
 OK, BAD, NONE = "✔", "✘", "—"
 MARKERS = ("risk-matrix", "timeline", "review-status")
+#: The families of rules, by the first digit of their code: a title and what they check.
+RULE_FAMILIES = {
+    "1": ("Files", "the migration and rollback files against the catalog's entries"),
+    "2": ("SQL", "what each script's SQL does, read without a database"),
+    "3": ("Rollback", "whether each rollback undoes its migration, and its declared risk"),
+    "4": ("Replay", "the migrations and rollbacks run on a scratch PostgreSQL (verify)"),
+    "5": ("Live", "the audited databases against the history (audit)"),
+    "6": ("Review", "the catalog's review stamps and required texts"),
+}
 
 
 def environment(override: Path | None = None) -> jinja2.Environment:
@@ -117,8 +126,14 @@ class Site:
     context: StaticContext | None = None
     #: The parts of the pages rendered to HTML here, for the plugin's Markdown extension.
     fragments: Fragments = field(default_factory=Fragments)
+    #: Whether the site's Markdown reads attribute lists (``attr_list``), through which the
+    #: pages mark what Material's search leaves out (``data-search-exclude``): a migration's
+    #: SQL, a table's diagram.
+    attr_list: bool = True
 
     def __post_init__(self) -> None:
+        # What a heading ends with for search to leave its section out (every template).
+        self.env.globals["no_search"] = " { data-search-exclude }" if self.attr_list else ""
         if self.context is None:
             self.context = StaticContext(self.project)
         self.analyses = self.context.analyses
@@ -586,23 +601,61 @@ class Site:
         )
 
     def rules(self) -> str:
+        """The rules reference: an index of the families, then each family's rules in a table
+        (code, name, default severity, summary) and one section each, whose anchor is its
+        code in lower case (``rules.md#mg302``), where the findings tables link."""
+        families: dict[str, dict[str, Any]] = {}
         rules = []
         for rule in all_rules():
             docs = rule.docs()
-            rules.append(
-                {
-                    "code": rule.code,
-                    "name": rule.name,
-                    "severity": rule.severity.value,
-                    "phase": rule.phase,
-                    "summary": rule.summary,
-                    "what": docs.what,
-                    "why": docs.why,
-                    "example": docs.example,
-                    "fix": docs.fix,
-                }
+            shown = {
+                "code": rule.code,
+                "name": rule.name,
+                "severity": rule.severity.value,
+                "phase": rule.phase,
+                "summary": rule.summary,
+                "what": docs.what,
+                "why": docs.why,
+                "example": docs.example,
+                "fix": docs.fix,
+            }
+            rules.append(shown)
+            digit = rule.code[2:3]
+            title, about = RULE_FAMILIES.get(digit, (f"MG{digit}xx", ""))
+            family = families.setdefault(
+                digit,
+                {"title": title, "codes": f"MG{digit}xx", "about": about, "rules": []},
             )
-        return self.render("rules.md.j2", rules=rules)
+            family["rules"].append(shown)
+        for family in families.values():
+            family["anchor"] = f"{family['title']}-{family['codes']}".lower().replace(" ", "-")
+            family["table"] = self.table(
+                ("code", "name", "default", "summary"),
+                [
+                    (
+                        Link(Text(rule["code"]), f"#{url(rule['code'].lower())}"),
+                        Literal(rule["name"]),
+                        Text(rule["severity"]),
+                        inline(rule["summary"]),
+                    )
+                    for rule in family["rules"]
+                ],
+            )
+        index = self.table(
+            ("family", "codes", "what it checks", "rules"),
+            [
+                (
+                    Link(Text(family["title"]), f"#{family['anchor']}"),
+                    Text(family["codes"]),
+                    Text(family["about"]),
+                    Text(str(len(family["rules"]))),
+                )
+                for family in families.values()
+            ],
+        )
+        return self.render(
+            "rules.md.j2", rules=rules, families=list(families.values()), index=index
+        )
 
     def _finding_rows(self, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
         icons = {"error": BAD, "warning": "⚠", "info": "ℹ"}

@@ -109,6 +109,9 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         self.searched: dict[str, tuple[str, str, list[tuple[str, str]]]] = {}
         #: What ``on_pre_build`` loaded, for ``on_files`` of the same build.
         self.loaded: Site | None = None
+        #: Whether the site's Markdown reads attribute lists (the pages then mark their SQL
+        #: and diagrams as left out of search).
+        self.attr_list = True
         #: Why the last build stopped in strict mode, when its findings stopped it.
         self.stopped: FindingsStopBuild | None = None
 
@@ -125,6 +128,9 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
             extensions.append(self.extension)
         self.extension.fragments = self.fragments
         self.extension.for_search = any(name.endswith("search") for name in config.plugins)
+        self.attr_list = any(
+            str(extension).rsplit(".", 1)[-1] == "attr_list" for extension in extensions
+        )
         scripts = config.extra_javascript
         # A site that lists a Mermaid of its own keeps it.
         paths = [getattr(script, "path", script) for script in scripts]  # str or a mapping
@@ -160,7 +166,15 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         override = self.root / self.config.templates if self.config.templates else None
         self.fragments.clear()
         self.searched.clear()
-        return Site(project, report, environment(override), prefix, context, self.fragments)
+        return Site(
+            project,
+            report,
+            environment(override),
+            prefix,
+            context,
+            self.fragments,
+            attr_list=self.attr_list,
+        )
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         """Loads the catalog and the report, and in strict mode stops the build when the
