@@ -27,6 +27,7 @@ from migdocs.catalog.models import json_schema
 from migdocs.errors import CatalogError
 from migdocs.objects import ObjectKind, parse_declared
 from migdocs.site.fragments import Badge, Link, Literal, Table, Text
+from migdocs.site.releases import PAGE_ROWS as RELEASE_ROWS
 from migdocs.site.releases import highest_risk, net_changes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -395,3 +396,35 @@ def test_every_release_name_gets_its_own_page_and_shows_as_written(example: Path
     assert not [page for page in pages if "<img src=x" in page]
     shown = (out / "index.html").read_text()
     assert "&lt;img src=x onerror=alert(1)&gt;" in shown
+
+
+def test_a_long_release_lists_its_first_rows_and_says_how_many_more(tmp_path: Path) -> None:
+    # One release of PAGE_ROWS + 5 one-table migrations: no table of its page grows past
+    # PAGE_ROWS rows (the page stays under the site's 150 kB, whatever the release's length).
+    (tmp_path / "migrations" / "rollbacks").mkdir(parents=True)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# Home\n")
+    config = (ROOT / "mkdocs.yml").read_text().split("\nnav:\n")[0]
+    (tmp_path / "mkdocs.yml").write_text(config + "\nnav:\n  - index.md\n")
+    lines = ["version: 1", "project: {name: Long}", "migrations:"]
+    count = RELEASE_ROWS + 5
+    for number in range(count):
+        ident = f"2025-01-01_step_{number:04d}"
+        (tmp_path / "migrations" / f"{ident}.sql").write_text(f"CREATE TABLE t{number} (id int);\n")
+        rollback = f"2025-01-01_rollback_step_{number:04d}.sql"
+        (tmp_path / "migrations" / "rollbacks" / rollback).write_text(f"DROP TABLE t{number};\n")
+        lines += [
+            f"  - {{id: {ident}, date: 2025-01-01, title: Step {number}, purpose: Step {number},",
+            f"     release: v1, creates: {{tables: [t{number}]}},",
+            f"     rollback: {{file: {rollback}, risk: critical, impact: [data-loss],",
+            "                summary: drops it}}",
+        ]
+    (tmp_path / "catalog.yaml").write_text("\n".join(lines) + "\n")
+    pages, parts = _generated(tmp_path)
+    page = pages["history/releases/v1.md"]
+    assert f"{count} migrations, on 2025-01-01." in page
+    _risks, migrations, difference, order = _tables(page, parts)
+    assert len(migrations.rows) == len(difference.rows) == len(order.rows) == RELEASE_ROWS
+    assert page.count("… and 5 more") == 3
+    # The rollback order starts from the newest.
+    assert order.rows[0][1] == _title_link(f"Step {count - 1}", f"2025-01-01_step_{count - 1:04d}")
