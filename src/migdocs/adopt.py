@@ -689,7 +689,8 @@ theme:
     - scheme: slate
       toggle: {icon: material/brightness-4, name: Switch to light mode}
 plugins:
-  - search
+  - search:
+      separator: '[\\s\\-]+|\\.(?!\\d)'   # public.users: public, users
   - migdocs
 markdown_extensions:
   - admonition
