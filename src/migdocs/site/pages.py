@@ -27,6 +27,7 @@ from migdocs.checks.rollback import minimum_risk
 from migdocs.objects import CATALOG_KEY_OF, ObjectKind, ObjectRef
 from migdocs.project import Project
 from migdocs.report import Report
+from migdocs.site.charts import columns, growth_chart, risk_chart
 from migdocs.site.escape import (
     cell,
     code,
@@ -317,7 +318,16 @@ class Site:
                 ],
             ),
             risk_table=self.table(("rollback risk", "migrations"), risk_rows),
+            **self._charts(),
         )
+
+    def _charts(self) -> dict[str, str]:
+        """The overview's pictures (``charts.py``), as the markers of their fragments."""
+        made = columns(self.project, self.analyses, self.proofs)
+        return {
+            "risk_chart": self.fragments.marker(risk_chart(made)),
+            "growth_chart": self.fragments.marker(growth_chart(made)),
+        }
 
     def timeline(self, base: str) -> str:
         if self.large:
