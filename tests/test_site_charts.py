@@ -10,6 +10,7 @@ The project is this repository's example (PromptSculptor's history), built whole
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import sys
@@ -22,7 +23,9 @@ import pytest
 import yaml
 from pglast import split
 
-from migdocs.site.charts import MAX_COLUMNS, Column, risk_chart
+from migdocs.project import Project
+from migdocs.site.charts import MAX_COLUMNS, Column, columns, risk_chart
+from migdocs.site.pages import Site, environment
 from runner_kit import migdocs
 
 if TYPE_CHECKING:
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.bench_site import history  # noqa: E402
+from bench.generate import generate  # noqa: E402
 
 #: What PostgreSQL has after the migrations: tables, their columns, and the indexes made by
 #: CREATE INDEX (not those backing a primary key or unique constraint), outside its schemas.
@@ -164,3 +168,21 @@ def test_a_catalog_title_in_a_chart_stays_text() -> None:
     assert "<script" not in svg
     assert "<img" not in svg
     assert "&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in svg
+
+
+def test_a_history_of_many_months_is_drawn_by_quarter(tmp_path: Path) -> None:
+    catalog = generate(tmp_path, 400)
+    # A migration every ten days: 400 of them span 132 months, more than a chart draws.
+    start = dt.date(2015, 1, 1)
+    dates = iter(start + dt.timedelta(days=10 * n) for n in range(400))
+    catalog.write_text(
+        re.sub(r"(?m)^    date: .*$", lambda _: f"    date: {next(dates)}", catalog.read_text())
+    )
+    site = Site(Project.load(catalog), {}, environment(), "history")
+    made = columns(site.project, site.analyses, site.proofs)
+    labels = [column.label for column in made]
+    assert labels[:3] == ["2015 Q1", "2015 Q2", "2015 Q3"]
+    assert labels[-1] == "2025 Q4"
+    assert len(made) == 44
+    assert sum(n for column in made for n in column.risks.values()) == 400
+    assert made[-1].counts[0] == 100  # a table every fourth migration

@@ -87,7 +87,7 @@ def columns(
             column.risks[risk] = column.risks.get(risk, 0) + 1
             column.counts = counts[position]
         if len(by_period) <= MAX_COLUMNS or period is periods[-1]:
-            return list(by_period.values())
+            return [by_period[key] for key in sorted(by_period)]
     raise AssertionError("unreachable")  # pragma: no cover
 
 
