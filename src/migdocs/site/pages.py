@@ -62,6 +62,9 @@ from migdocs.sql.script import Script
 SQL_LINES = 300
 #: Rows of one list page: longer lists are split (page size stays flat with the history).
 PAGE_ROWS = 200
+#: Rows of each of the audit page's tables (findings, each migration's under a heading of
+#: its own; replay; each live database): all three together stay under 150 kB.
+AUDIT_ROWS = 100
 _LEVELS = ("critical", "high", "medium", "low")
 OK, BAD, NONE = "✔", "✘", "—"
 MARKERS = ("risk-matrix", "timeline", "review-status")
@@ -710,11 +713,11 @@ class Site:
         if None in self.findings:
             keys.append(None)
         for key in keys:
-            if shown >= PAGE_ROWS:
+            if shown >= AUDIT_ROWS:
                 break
             serious = [f for f in self.findings[key] if f["severity"] != "info"]
             if serious:
-                rows = self._finding_rows(serious[: PAGE_ROWS - shown])
+                rows = self._finding_rows(serious[: AUDIT_ROWS - shown])
                 shown += len(rows)
                 groups.append((key or "(project)", rows, self._findings_table(rows, "rules.md")))
         hidden = sum(count for _, count in by_rule.items()) - shown
@@ -722,8 +725,8 @@ class Site:
         for section in self.report.get("live") or []:
             items = section.get("migrations", [])
             counted = Counter(item["state"] for item in items)
-            if len(items) > PAGE_ROWS:  # the rest are applied: the counts say how many
-                items = [item for item in items if item["state"] != "applied"][:PAGE_ROWS]
+            if len(items) > AUDIT_ROWS:  # the rest are applied: the counts say how many
+                items = [item for item in items if item["state"] != "applied"][:AUDIT_ROWS]
             live.append(
                 {
                     "database": section.get("database", ""),
@@ -752,12 +755,12 @@ class Site:
         replayed = []
         if replay is not None:
             replayed = [item for item in replay if item["migration"] in self.proofs]
-            if len(replayed) > PAGE_ROWS:  # the rest passed: the summary says so
+            if len(replayed) > AUDIT_ROWS:  # the rest passed: the summary says so
                 replayed = [
                     item
                     for item in replayed
                     if self.proofs[item["migration"]].level not in ("replayed", "live")
-                ][:PAGE_ROWS]
+                ][:AUDIT_ROWS]
         replay_table = self.table(
             ("migration", "forward", "rollback", "round trip", "ms", "proof"),
             [
