@@ -8,17 +8,13 @@ another host and checks that the schema's ER diagram is still drawn.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import importlib.util
 import os
 import re
 import shutil
-import socketserver
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,6 +24,7 @@ from mkdocs.config import load_config
 from mkdocs.structure.files import Files
 
 from migdocs.site.plugin import MERMAID, MERMAID_URI
+from site_kit import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDORED = MERMAID / "mermaid.min.js"
@@ -65,26 +62,10 @@ def site(example: Path) -> Path:
     return out
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # the browser dropped a connection when it left a page: not the site's fault
-
-
 @pytest.fixture
 def served(site: Path) -> Iterator[str]:
-    handler = functools.partial(_Quiet, directory=str(site))
-    with _Server(("127.0.0.1", 0), handler) as httpd:
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-        httpd.shutdown()
+    with serve(site) as url:
+        yield url
 
 
 def _version() -> str:

@@ -12,16 +12,12 @@ anchor per rule, which every finding's link reaches.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import re
 import shutil
-import socketserver
 import subprocess
 import sys
-import threading
 from html import unescape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +26,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from migdocs.checks import all_rules
+from site_kit import serve
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -157,26 +154,10 @@ def test_without_attr_list_the_sql_heading_stays_plain_and_searchable(example: P
     assert [doc for doc in docs if doc["location"].endswith("2025-08-30_initial_schema/#sql")]
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # the browser dropped a connection when it left a page: not the site's fault
-
-
 @pytest.fixture
 def served(site: Path) -> Iterator[str]:
-    handler = functools.partial(_Quiet, directory=str(site))
-    with _Server(("127.0.0.1", 0), handler) as httpd:
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-        httpd.shutdown()
+    with serve(site) as url:
+        yield url
 
 
 def test_in_a_browser_a_table_name_finds_its_page_first(

@@ -1,0 +1,34 @@
+"""A built site served over HTTP on localhost, as a browser test opens it."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import socketserver
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # the browser dropped a connection when it left a page: not the site's fault
+
+
+@contextlib.contextmanager
+def serve(site: Path) -> Iterator[str]:
+    """The URL of ``site`` served on a free port of 127.0.0.1 until the block ends."""
+    handler = functools.partial(_Quiet, directory=str(site))
+    with _Server(("127.0.0.1", 0), handler) as httpd:
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        httpd.shutdown()
