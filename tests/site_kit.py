@@ -1,14 +1,19 @@
-"""A built site served over HTTP on localhost, as a browser test opens it."""
+"""The example project copied for a site test, and a built site served over HTTP on
+localhost, as a browser test opens it."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import http.server
+import shutil
 import socketserver
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+
+#: The repository root: the example project.
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -32,3 +37,14 @@ def serve(site: Path) -> Iterator[str]:
         thread.start()
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
         httpd.shutdown()
+
+
+def copy_example(tmp_path: Path) -> Path:
+    """The repository's example project (catalog, mkdocs.yml, SQL, docs), copied."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("catalog.yaml", "mkdocs.yml"):
+        shutil.copy(ROOT / name, project / name)
+    for name in ("migrations", "docs"):
+        shutil.copytree(ROOT / name, project / name)
+    return project

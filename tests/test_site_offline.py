@@ -12,7 +12,6 @@ import hashlib
 import importlib.util
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from mkdocs.config import load_config
 from mkdocs.structure.files import Files
 
 from migdocs.site.plugin import MERMAID, MERMAID_URI
-from site_kit import serve
+from site_kit import copy_example, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDORED = MERMAID / "mermaid.min.js"
@@ -46,13 +45,7 @@ def _build(project: Path, out: Path) -> None:
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
     """The repository's example project (catalog.yaml, mkdocs.yml), copied."""
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("catalog.yaml", "mkdocs.yml"):
-        shutil.copy(ROOT / name, project / name)
-    for name in ("migrations", "docs"):
-        shutil.copytree(ROOT / name, project / name)
-    return project
+    return copy_example(tmp_path)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from html import unescape
@@ -26,7 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from migdocs.checks import all_rules
-from site_kit import serve
+from site_kit import copy_example, serve
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -63,13 +62,7 @@ def _build(project: Path) -> Path:
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
     """The repository's example project (catalog.yaml, mkdocs.yml), copied."""
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("catalog.yaml", "mkdocs.yml"):
-        shutil.copy(ROOT / name, project / name)
-    for name in ("migrations", "docs"):
-        shutil.copytree(ROOT / name, project / name)
-    return project
+    return copy_example(tmp_path)
 
 
 @pytest.fixture
