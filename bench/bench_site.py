@@ -1,10 +1,13 @@
 """The site of a history against its floor, at several history sizes, in one run.
 
-The floor is plain mkdocs-material building as many trivial pages with a one-page nav:
-the least a site of that many pages costs. Both are `mkdocs build` runs of their own
+The floor is the same history written by hand as plain mkdocs-material pages: per
+migration a facts table, its purpose, a rollback admonition and both scripts highlighted;
+per month a page of links, the navigation's leaves under their years. It is what a team
+writing the site without migdocs would build, and what migdocs' pages cost beyond it is
+the price of the rest (the timeline, the schema, the matrix, the checks). Both are `mkdocs build` runs of their own
 project, timed whole; the table gives time, total size and the largest page.
 
-Usage: python -m bench.bench_site [N ...]   (default 100 1000 10000)
+Usage: python -m bench.bench_site [N ...]   (default 500 10000)
 
 Prints a Markdown table and writes bench/results/site.json. Each figure is the best of
 ``RUNS`` runs, the site's and the floor's builds taking turns; the CPU times (user and
@@ -56,19 +59,65 @@ def history(root: Path, count: int) -> None:
     )
 
 
+#: The admonition a rollback of each risk gets on the floor's pages, as on the site's.
+ADMONITION = {"critical": "danger", "high": "warning", "medium": "warning", "low": "note"}
+
+
 def floor(root: Path, count: int) -> None:
-    """As many trivial pages, plain mkdocs-material, a one-page nav."""
+    """The same history written by hand as plain mkdocs-material pages: per migration a
+    facts table, its purpose, a rollback admonition and both scripts highlighted in tabs;
+    per month a page listing its migrations, the navigation's leaves under their years."""
+    import yaml  # the benchmark's own reading of the generated catalog
+
+    catalog = yaml.safe_load(generate(root, count).read_text(encoding="utf-8"))
+    sql = root / "migrations"
     docs = root / "docs"
-    (docs / "pages").mkdir(parents=True)
+    (docs / "migrations").mkdir(parents=True)
+    (docs / "months").mkdir()
     (docs / "index.md").write_text("# Home\n", encoding="utf-8")
-    for number in range(count):
-        (docs / "pages" / f"page_{number:06d}.md").write_text(
-            f"# Page {number}\n\nA trivial page.\n", encoding="utf-8"
+    months: dict[str, list[str]] = {}
+    for entry in catalog["migrations"]:
+        ident, day = entry["id"], str(entry["date"])
+        rollback = entry["rollback"]
+        created = ", ".join(
+            f"{kind[:-1]} `{name}`" for kind, names in entry["creates"].items() for name in names
         )
+        forward = (sql / f"{ident}.sql").read_text(encoding="utf-8")
+        backward = (sql / "rollbacks" / rollback["file"]).read_text(encoding="utf-8")
+        page = (
+            f"# {entry['title']}\n\n"
+            "| | |\n|---|---|\n"
+            f"| **ID** | `{ident}` |\n| **Date** | {day} |\n"
+            f"| **Reviewed** | {entry['reviewed']['date']} by {entry['reviewed']['by']} |\n"
+            f"| **Rollback risk** | {rollback['risk']} |\n"
+            f"| **Impact** | {', '.join(rollback['impact']) or 'none'} |\n"
+            f"| **Creates** | {created or 'nothing'} |\n\n"
+            f"## Purpose\n\n{entry['purpose']}\n\n"
+            f"## Rollback\n\n"
+            f'!!! {ADMONITION[rollback["risk"]]} "Rollback risk: {rollback["risk"]}"\n\n'
+            f"    {rollback['summary']}\n\n"
+            "## SQL\n\n"
+            f'=== "Forward"\n\n    ```sql\n{_indent(forward)}    ```\n\n'
+            f'=== "Rollback"\n\n    ```sql\n{_indent(backward)}    ```\n'
+        )
+        (docs / "migrations" / f"{ident}.md").write_text(page, encoding="utf-8")
+        months.setdefault(day[:7], []).append(f"- [{entry['title']}](../migrations/{ident}.md)")
+    years: dict[str, list[str]] = {}
+    for month, links in months.items():
+        (docs / "months" / f"{month}.md").write_text(
+            f"# {month}\n\n" + "\n".join(links) + "\n", encoding="utf-8"
+        )
+        years.setdefault(month[:4], []).append(f"      - {month}: months/{month}.md")
+    nav = "".join(f"  - '{year}':\n" + "\n".join(items) + "\n" for year, items in years.items())
     (root / "mkdocs.yml").write_text(
-        f"site_name: floor\n{THEME}plugins:\n  - search\nnav:\n  - index.md\nnot_in_nav: /pages/\n",
+        f"site_name: floor\n{THEME}plugins:\n  - search\n"
+        f"nav:\n  - index.md\n{nav}not_in_nav: /migrations/\n",
         encoding="utf-8",
     )
+
+
+def _indent(text: str) -> str:
+    return "".join(f"    {line}\n" for line in text.splitlines())
 
 
 def build(root: Path) -> tuple[float, float]:
@@ -114,7 +163,7 @@ def sizes(root: Path) -> tuple[int, int, str]:
 
 
 def main() -> None:
-    counts = [int(arg) for arg in sys.argv[1:]] or [100, 1000, 10000]
+    counts = [int(arg) for arg in sys.argv[1:]] or [500, 10000]
     rows = []
     print("| migrations | site | floor | ratio | site size | largest page | floor size |")
     print("|---|---|---|---|---|---|---|")

@@ -378,6 +378,9 @@ def test_the_navigation_lists_releases_newest_first_and_builds_are_identical(
     # Every link of the release pages resolved (a strict build checks them) to real pages.
     assert 'href="../../schema/tables/public.users/"' in page
     assert (out / "releases/index.html").is_file()
+    # Each migration's page says which release shipped it, linked to that release's page.
+    migration = (out / f"migrations/{IDS[0]}/index.html").read_text()
+    assert re.search(r'Released in <a href="\.\./\.\./releases/1\.0/">1\.0</a>\.', migration)
 
 
 def test_every_release_name_gets_its_own_page_and_shows_as_written(example: Path) -> None:
@@ -396,6 +399,9 @@ def test_every_release_name_gets_its_own_page_and_shows_as_written(example: Path
     assert not [page for page in pages if "<img src=x" in page]
     shown = (out / "index.html").read_text()
     assert "&lt;img src=x onerror=alert(1)&gt;" in shown
+    migration = (example / f"out/history/migrations/{IDS[3]}/index.html").read_text()
+    assert "Released in <a" in migration
+    assert "&#60;img src&#61;x onerror&#61;alert&#40;1&#41;&#62;</a>" in migration
 
 
 def test_a_long_release_lists_its_first_rows_and_says_how_many_more(tmp_path: Path) -> None:

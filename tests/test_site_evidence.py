@@ -12,15 +12,11 @@ whose rollback is ``none``.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import re
 import shutil
-import socketserver
 import subprocess
 import sys
-import threading
 from html import unescape
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,8 +29,6 @@ from migdocs.site.proof import contradicts, replay_passed
 from runner_kit import migdocs
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from migdocs.pg import ScratchServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -322,71 +316,3 @@ def test_what_contradicts_a_migration(code: str, severity: str, contradicted: bo
 
 
 # -- in a browser -------------------------------------------------------------------------
-
-#: Elements wider than the page that no scroll box of the page's width holds.
-OVERFLOW = """() => {
-  const width = document.documentElement.clientWidth;
-  const loose = [];
-  for (const element of document.querySelectorAll('body *')) {
-    const box = element.getBoundingClientRect();
-    if (box.width === 0 || box.height === 0 || box.right <= width + 1) continue;
-    let parent = element.parentElement;
-    let held = false;
-    while (parent) {
-      const overflow = getComputedStyle(parent).overflowX;
-      if (['auto', 'scroll', 'hidden'].includes(overflow)
-          && parent.getBoundingClientRect().right <= width + 1) { held = true; break; }
-      parent = parent.parentElement;
-    }
-    if (!held) loose.push(element.tagName + '.' + element.className);
-  }
-  return {page: document.documentElement.scrollWidth, width: width, loose: loose};
-}"""
-#: The risk grid's width against its scroll box's.
-GRID = """() => {
-  const wrap = document.querySelector('article table').closest('.md-typeset__scrollwrap');
-  return [wrap.scrollWidth, wrap.clientWidth];
-}"""
-
-
-@pytest.fixture
-def served(example: Path) -> Iterator[str]:
-    build(example)
-    handler = functools.partial(
-        http.server.SimpleHTTPRequestHandler, directory=str(example / "out")
-    )
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
-    with socketserver.TCPServer(("127.0.0.1", 0), handler) as httpd:
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-        httpd.shutdown()
-
-
-@pytest.mark.browser
-def test_in_a_browser_nothing_overflows_but_in_its_scroll_box(served: str, chromium: str) -> None:
-    from playwright.sync_api import sync_playwright
-
-    pages = ["history/", "history/risk-matrix/", f"history/migrations/{SESSIONS}/"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            for width in (1280, 390):
-                page = browser.new_page(viewport={"width": width, "height": 900})
-                for uri in pages:
-                    page.goto(f"{served}/{uri}")
-                    page.wait_for_selector(".md-typeset__scrollwrap")  # Material's JS ran
-                    found = page.evaluate(OVERFLOW)
-                    assert found == {"page": width, "width": width, "loose": []}, (width, uri)
-                    badge = page.locator(".migdocs-proof").first
-                    assert badge.evaluate("e => getComputedStyle(e).borderStyle") == "solid"
-                page.goto(f"{served}/history/risk-matrix/")
-                page.wait_for_selector(".md-typeset__scrollwrap")
-                scroll, client = page.evaluate(GRID)
-                if width == 1280:
-                    assert scroll <= client  # the grid fits the content column
-                else:
-                    assert scroll > client  # and scrolls in its own box on a phone
-                page.close()
-        finally:
-            browser.close()

@@ -67,10 +67,6 @@ from migdocs.sql.script import Script, load_tree
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
-#: Commands PostgreSQL refuses in a transaction block (CONCURRENTLY is a statement flag).
-_OUTSIDE_TRANSACTION = frozenset(
-    {"VACUUM", "Createdb", "Dropdb", "CreateTableSpace", "DropTableSpace", "AlterSystem"}
-)
 #: SQLSTATEs that mean "this must run outside a transaction block": retried in autocommit.
 _NEEDS_AUTOCOMMIT = frozenset(
     {
@@ -288,10 +284,7 @@ def statement_timeout_setting(value: str) -> str:
 def transactional(script: Script) -> bool:
     """Whether PostgreSQL can run the whole script in one transaction block, and its runner
     would run it in one."""
-    return script.transaction and not any(
-        statement.transaction or statement.concurrently or statement.command in _OUTSIDE_TRANSACTION
-        for statement in script.statements
-    )
+    return script.in_one_transaction
 
 
 class _NeedsAutocommit(Exception):

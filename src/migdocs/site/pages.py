@@ -54,7 +54,7 @@ from migdocs.site.fragments import (
     html_text,
 )
 from migdocs.site.proof import LEVELS, MEANINGS, NO_ROLLBACK, Proof, badge, label, proof
-from migdocs.site.releases import ReleaseNotes
+from migdocs.site.releases import Release, ReleaseNotes
 from migdocs.site.schema import SchemaReference, schema_reference
 from migdocs.sql.script import Script
 
@@ -862,6 +862,11 @@ class Site:
             findings=findings,
             findings_table=self._findings_table(findings, "../rules.md") if findings else "",
             rules_link="../rules.md",
+            release=(
+                {"name": migration.release, "uri": f"../{url(Release(migration.release, ()).uri)}"}
+                if migration.release is not None
+                else None
+            ),
             previous=_link(self.entries[position - 1]) if position > 0 else None,
             next=_link(self.entries[position + 1]) if position + 1 < len(self.entries) else None,
         )

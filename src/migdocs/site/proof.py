@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from migdocs.replay import transactional
 from migdocs.site.fragments import Badge
 
 if TYPE_CHECKING:
@@ -146,7 +145,7 @@ def proof(
     return Proof(
         level=level,
         rollback=risk,
-        outside_transaction=forward is not None and not transactional(forward),
+        outside_transaction=forward is not None and not forward.in_one_transaction,
         rollback_contradicted=bool(seen),
         seen=seen,
     )

@@ -194,6 +194,12 @@ class IgnoreComment:
     applies: bool
 
 
+#: Commands PostgreSQL refuses in a transaction block (CONCURRENTLY is a statement flag).
+OUTSIDE_TRANSACTION = frozenset(
+    {"VACUUM", "Createdb", "Dropdb", "CreateTableSpace", "DropTableSpace", "AlterSystem"}
+)
+
+
 @dataclass
 class Script:
     """A migration or rollback file.
@@ -233,6 +239,17 @@ class Script:
     def opaque(self) -> bool:
         """Whether static analysis cannot see everything the file does."""
         return not self.parsed or any(statement.opaque for statement in self.statements)
+
+    @property
+    def in_one_transaction(self) -> bool:
+        """Whether PostgreSQL can run the whole script in one transaction block, and its
+        runner would run it in one."""
+        return self.transaction and not any(
+            statement.transaction
+            or statement.concurrently
+            or statement.command in OUTSIDE_TRANSACTION
+            for statement in self.statements
+        )
 
     @property
     def empty(self) -> bool:
