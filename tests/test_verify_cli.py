@@ -325,16 +325,36 @@ def _postgres_children(pid: int) -> list[tuple[int, str]]:
     return found
 
 
+#: A slow migration that replay runs in its block, and one it runs as psql does, on a copy.
+SLOW = {
+    "in-block": "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\nSELECT pg_sleep(60);",
+    "on-a-copy": "VACUUM users;\nSELECT pg_sleep(60);",
+}
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("wait", [1.0, 0.0], ids=["replaying", "starting"])
+@pytest.mark.parametrize(
+    ("signum", "wait", "slow"),
+    [
+        (signal.SIGINT, 1.0, "in-block"),
+        (signal.SIGTERM, 1.0, "in-block"),
+        (signal.SIGINT, 0.0, "in-block"),
+        (signal.SIGTERM, 0.0, "in-block"),
+        (signal.SIGINT, 1.0, "on-a-copy"),
+    ],
+    ids=[
+        "SIGINT-replaying",
+        "SIGTERM-replaying",
+        "SIGINT-starting",
+        "SIGTERM-starting",
+        "SIGINT-replaying-outside-a-transaction",
+    ],
+)
 def test_interrupted_verify_leaves_no_server_behind(
-    tmp_path: Path, signum: int, wait: float
+    tmp_path: Path, signum: int, wait: float, slow: str
 ) -> None:
     """Interrupted in the slow statement, or while the server is still starting up."""
-    make_project(
-        tmp_path, [USERS, {"name": "slow", "up": "SELECT pg_sleep(60);", "down": "SELECT 1;"}]
-    )
+    make_project(tmp_path, [USERS, {"name": "slow", "up": SLOW[slow], "down": "SELECT 1;"}])
     environment = {k: v for k, v in os.environ.items() if k != "MIGDOCS_SCRATCH_URL"}
     process = subprocess.Popen(
         [*MIGDOCS, "verify"],
@@ -361,6 +381,45 @@ def test_interrupted_verify_leaves_no_server_behind(
         assert not Path(f"/proc/{server_pid}").exists() or (
             "zombie" in Path(f"/proc/{server_pid}/status").read_text()
         ), "the postmaster is still running"
+
+
+@pytest.mark.skipif(not EXTERNAL_URL, reason="MIGDOCS_TEST_DATABASE_URL is not set")
+@pytest.mark.parametrize("slow", sorted(SLOW))
+def test_interrupted_verify_drops_its_databases_on_the_scratch_url(
+    tmp_path: Path, slow: str
+) -> None:
+    """Interrupted while the slow statement runs: the replay's database, and the copy it
+    runs a script outside a transaction on, are dropped."""
+    import psycopg
+
+    assert EXTERNAL_URL is not None
+    token = f"slow {os.getpid()} {slow}"  # this run's statement, among other workers'
+    up = SLOW[slow].replace("pg_sleep(60)", f"pg_sleep(60), '{token}'")
+    make_project(tmp_path, [USERS, {"name": "slow", "up": up, "down": "SELECT 1;"}])
+    process = subprocess.Popen(
+        [*MIGDOCS, "verify", "--scratch-url", EXTERNAL_URL, "--scratch-superuser"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    sleeping = (
+        f"SELECT datname FROM pg_stat_activity WHERE query LIKE '%{token}%'"
+        " AND pid <> pg_backend_pid() AND datname LIKE 'migdocs_scratch_%'"
+    ).encode()
+    ours: set[str] = set()
+    deadline = time.monotonic() + 60
+    with psycopg.connect(EXTERNAL_URL, autocommit=True) as conn:
+        while not ours and time.monotonic() < deadline:
+            ours = {row[0] for row in conn.execute(sleeping)}
+            time.sleep(0.05)
+    assert ours, "the slow statement never ran"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    with psycopg.connect(EXTERNAL_URL, autocommit=True) as conn:
+        left = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+    assert not ours & left
 
 
 def _on_a_terminal(cwd: Path, *args: str, env: dict[str, str]) -> str:

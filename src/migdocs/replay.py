@@ -8,11 +8,14 @@ For each migration in catalog order, [Replayer][migdocs.replay.Replayer]
 3. runs the migration again (MG404 when it fails or gives something other than S1);
 4. goes on from S1, whatever happened in 2 and 3, so that one run reports every problem.
 
-A script that PostgreSQL can run in a transaction block runs in one — as Flyway and drizzle
-run migrations — so that a failure, or the whole round trip, is undone by ``ROLLBACK`` at no
-cost. A script that cannot (``BEGIN``/``COMMIT`` of its own, ``CREATE INDEX CONCURRENTLY``,
-``ALTER TYPE … ADD VALUE`` whose value it then uses, ``VACUUM``) runs statement by statement
-in autocommit, as psql runs it, on a copy of the database made with ``CREATE DATABASE …
+Each script runs in a transaction block — as Flyway and drizzle run migrations — so that a
+failure, or the whole round trip, is undone by ``ROLLBACK`` at no cost. That includes the
+scripts a runner runs outside a transaction only for their locks (see
+[block_form][migdocs.replay.block_form]): ``CONCURRENTLY`` runs as its plain form, which
+makes the same schema, and a script's own ``BEGIN``/``COMMIT`` give way to the block's. A
+script that PostgreSQL refuses in a block whatever the lock (``VACUUM``, ``ALTER TYPE … ADD
+VALUE`` whose value it then uses, a ``ROLLBACK`` of its own) runs statement by statement in
+autocommit, as psql runs it, on a copy of the database made with ``CREATE DATABASE …
 TEMPLATE``, so that a failure still leaves the main database as it was.
 
 Snapshots are not read whole after each step: event triggers record which catalog rows
@@ -63,7 +66,7 @@ from migdocs.pg.diff import describe_change
 from migdocs.project import Entry, Project
 from migdocs.report.finding import Finding
 from migdocs.sql.effects import Statement
-from migdocs.sql.script import Script, load_tree
+from migdocs.sql.script import OUTSIDE_TRANSACTION, Script, load_tree
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -287,6 +290,72 @@ def transactional(script: Script) -> bool:
     return script.in_one_transaction
 
 
+#: The script's own transaction control that a replay block stands in for (skipped in it).
+_BLOCK_OWN = frozenset({"BEGIN_P", "START", "COMMIT", "END_P"})
+#: Transaction control that runs as it is inside a replay block.
+_BLOCK_NESTS = frozenset({"SAVEPOINT", "RELEASE"})
+#: Statements whose CONCURRENTLY only changes how they lock, not what they make.
+_CONCURRENT_FORMS = frozenset({"CREATE INDEX", "DROP INDEX", "REINDEX"})
+
+
+def block_form(script: Script) -> list[str | None] | None:
+    """Each statement of ``script`` as replay runs it inside a transaction block (``None``:
+    skipped), or ``None`` when the script cannot run in one.
+
+    Most scripts that a runner must run outside a transaction say so only for locks: their
+    ``CONCURRENTLY`` (which takes a weaker lock, but makes the same index), or their own
+    ``BEGIN`` and ``COMMIT`` (golang-migrate's and dbmate's habit). Replay runs those in its
+    block, as the same schema change: ``CONCURRENTLY`` becomes as many spaces (so that the
+    server's error positions still point into the file), the script's own ``BEGIN`` and
+    ``COMMIT`` give way to the block's, savepoints nest in it. Static analysis judges what
+    only the concurrent form does (MG205). What stays outside a block is what PostgreSQL
+    refuses in one whatever the lock (``VACUUM``, ``CREATE DATABASE``…), a ``ROLLBACK`` or
+    ``PREPARE TRANSACTION`` of the script's own, a ``DROP INDEX CONCURRENTLY`` that the
+    concurrent form refuses (two indexes, ``CASCADE``), and, found on the server, an enum
+    value used where it was added (55P04) or a ``COMMIT`` inside a procedure (2D000). So is
+    a ``CONCURRENTLY`` inside the script's own ``BEGIN`` … ``COMMIT``, which PostgreSQL
+    refuses: replay runs it as written, and reports it.
+    """
+    texts: list[str | None] = []
+    own = False  # inside the script's own BEGIN … COMMIT
+    for statement in script.statements:
+        text = script.statement_text(statement)
+        if statement.command in OUTSIDE_TRANSACTION:
+            return None
+        if statement.transaction:
+            words = [t.name for t in parser.scan(text) if t.name not in _COMMENTS][:2]
+            if words and words[0] in _BLOCK_OWN:
+                own = words[0] in ("BEGIN_P", "START")
+                texts.append(None)
+                continue
+            if (words and words[0] in _BLOCK_NESTS) or words == ["ROLLBACK", "TO"]:
+                texts.append(text)
+                continue
+            return None
+        if "concurrently" in text.lower() and statement.command in _CONCURRENT_FORMS:
+            if own or (
+                statement.command == "DROP INDEX"
+                and (len(statement.drops) > 1 or statement.cascade)
+            ):
+                # In the script's own transaction block, or two indexes or CASCADE: the
+                # concurrent form fails there, and the server is to say so.
+                return None
+            previous = ""
+            for token in parser.scan(text):
+                if token.name == "CONCURRENTLY":
+                    if previous in ("ASCII_40", "ASCII_44"):
+                        return None  # REINDEX (CONCURRENTLY): an option list, rare
+                    end = token.end + 1
+                    text = text[: token.start] + " " * (end - token.start) + text[end:]
+                if token.name not in _COMMENTS:
+                    previous = token.name
+        texts.append(text)
+    return texts
+
+
+_COMMENTS = frozenset({"C_COMMENT", "SQL_COMMENT"})
+
+
 class _NeedsAutocommit(Exception):
     """A statement refused to run inside the transaction block replay opened."""
 
@@ -361,11 +430,18 @@ class Replayer:
             _NeedsAutocommit: when ``in_block`` and a statement cannot run in a block.
         """
         resets = temporary = False
+        texts = block_form(script) if in_block else None
+        if in_block and texts is None:
+            raise _NeedsAutocommit
         try:
-            for statement in script.statements:
+            for number, statement in enumerate(script.statements):
                 resets = resets or statement.command in ("SET", "RESET")
-                text = script.statement_text(statement)
+                text = script.statement_text(statement) if texts is None else texts[number]
+                if text is None:
+                    continue  # the script's own BEGIN or COMMIT: the block stands for it
                 temporary = temporary or _TEMPORARY.search(text) is not None
+                if in_block and statement.concurrently and _on_partitioned(conn, statement):
+                    raise _NeedsAutocommit  # CONCURRENTLY refuses it: let the server say so
                 try:
                     conn.execute(text.encode("utf-8"), prepare=False)
                 except psycopg.Error as error:
@@ -527,7 +603,7 @@ class Replayer:
             result.reason = "the rollback does not parse (MG200)"
             return
         trip = _Trip(entry, forward, rollback, before, after, keys, result)
-        if transactional(forward) and transactional(rollback):
+        if block_form(forward) is not None and block_form(rollback) is not None:
             conn = self._main()
             mark = len(self.findings)
             conn.execute("BEGIN")
@@ -553,7 +629,7 @@ class Replayer:
     ) -> tuple[Snapshot, set[str]] | None:
         """Run the migration on the main database; the new schema, or None if it failed."""
         before = self.snapshot
-        if transactional(forward):
+        if block_form(forward) is not None:
             conn = self._main()
             conn.execute("BEGIN")
             committed = False
@@ -573,8 +649,13 @@ class Replayer:
                     conn.execute("ROLLBACK")
         # Autocommit, as psql: on a failure, the copy made first becomes the main database.
         copy = self._copy()
-        conn = self._main()
-        failure = self._run(conn, forward, in_block=False)
+        try:
+            conn = self._main()
+            failure = self._run(conn, forward, in_block=False)
+        except BaseException:
+            with contextlib.suppress(MigdocsError):  # interrupted, or the server's fault
+                self.server.drop_database(copy)
+            raise
         if failure is None:
             applied = self._read(conn, before)
             self.server.drop_database(copy)
@@ -818,6 +899,20 @@ _SERVER_FAULTS = {
     "57P03": "the scratch server cannot take connections now",
     "08": "lost the connection to the scratch server",
 }
+
+
+def _on_partitioned(conn: Connection, statement: Statement) -> bool:
+    """Whether a ``CREATE INDEX CONCURRENTLY`` is on a partitioned table, which only its
+    non-concurrent form can index."""
+    if statement.command != "CREATE INDEX" or not statement.uses:
+        return False
+    table = statement.uses[0]
+    row = conn.execute(
+        "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relname = %s",
+        (table.schema, table.name),
+    ).fetchone()
+    return row is not None and row[0] == "p"
 
 
 def _server_fault(error: psycopg.Error, conn: Connection) -> str | None:

@@ -474,12 +474,20 @@ class ScratchServer:
             role, made = self._make_replay_role(), True
         else:
             role = admin
+        unwinding = False
         try:
             yield role
+        except BaseException:
+            unwinding = True
+            raise
         finally:
             with _signals_deferred():
                 if self._cluster is not None and superuser:
                     self._alter_replay_role(superuser=False)
+                if unwinding and made and self._cluster is None:
+                    # Interrupted, or failed: the databases the role owns may still be
+                    # there (a copy being replayed on); they go now, so that the role can.
+                    self._drop_owned_by(role)
                 left = self._drop_roles([role] if made else [], role, before)
             if left and self._cluster is None:  # an embedded server goes as a whole
                 raise ServerError(
@@ -659,6 +667,19 @@ class ScratchServer:
                 raise ServerError("the scratch server is not started")
             self._admin = self._connect_admin()
         return self._admin
+
+    def _drop_owned_by(self, role: str) -> None:
+        """Drop the databases this object created that ``role`` owns, as far as it can."""
+        try:
+            rows = self._admin_connection().execute(
+                "SELECT datname FROM pg_database WHERE datdba = to_regrole(%s)", (role,)
+            )
+            owned = {str(name) for (name,) in rows}
+        except (psycopg.Error, ServerError):
+            return
+        for name in [name for name in self._created if name in owned]:
+            with contextlib.suppress(ServerError, psycopg.Error):
+                self.drop_database(name)
 
     def _drop_created(self) -> list[str]:
         """Drop what this object created on a URL server; return the names it could not drop."""
