@@ -4,8 +4,9 @@ The floor is the same history written by hand as plain mkdocs-material pages: pe
 migration a facts table, its purpose, a rollback admonition and both scripts highlighted;
 per month a page of links, the navigation's leaves under their years. It is what a team
 writing the site without migdocs would build, and what migdocs' pages cost beyond it is
-the price of the rest (the timeline, the schema, the matrix, the checks). Both are `mkdocs build` runs of their own
-project, timed whole; the table gives time, total size and the largest page.
+the price of the rest (the timeline, the schema, the matrix, the checks). Both are
+`mkdocs build` runs of their own project, timed whole; the table gives time, total size
+and the largest page.
 
 Usage: python -m bench.bench_site [N ...]   (default 500 10000)
 

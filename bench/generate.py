@@ -7,12 +7,19 @@ import datetime as dt
 from pathlib import Path
 
 
-def generate(root: Path, count: int) -> Path:
+def generate(root: Path, count: int, *, outside: bool = False) -> Path:
     """Write a project of ``count`` migrations under ``root``; returns the catalog path.
 
     Every fourth migration creates a table (with a primary key, a foreign key to the
     previous table and a unique constraint); the others add a column, create an index or
     change data on an existing table — the mix of a real history.
+
+    With ``outside``, a fifth of the migrations cannot run in a transaction block, as in
+    real histories, and mostly for the reason real teams have: of every ten, eight build
+    (and their rollbacks drop) an index ``CONCURRENTLY``, as squawk and every Postgres
+    guide tell them to; one adds an enum value and uses it (``ALTER TYPE … ADD VALUE``
+    then an ``UPDATE``), one runs ``VACUUM (ANALYZE)`` after a backfill. Every table then
+    has an enum column for the first to extend.
     """
     migrations = root / "migrations"
     rollbacks = migrations / "rollbacks"
@@ -26,24 +33,66 @@ def generate(root: Path, count: int) -> Path:
         "migrations:",
     ]
     table = None
+    labels: list[str] = []  # the enum labels of the last table's state, with ``outside``
+    comment = "NULL"  # the last table's comment, as SQL
     for number in range(count):
         day = (start + dt.timedelta(days=number // 8)).isoformat()
         name = f"step_{number:06d}"
         ident = f"{day}_{name}"
         kind = number % 4
-        if kind == 0 or table is None:
+        if outside and number % 5 == 4 and table is not None:
+            variant = (number // 5) % 10
+            if variant == 8:
+                forward = (
+                    f"ALTER TYPE {table}_state ADD VALUE IF NOT EXISTS 'v{number}';\n"
+                    f"UPDATE {table} SET state = 'v{number}' WHERE note = 'archived';\n"
+                )
+                # PostgreSQL cannot drop an enum value: the type is made again without it.
+                old = ", ".join(f"'{label}'" for label in labels)
+                labels.append(f"v{number}")
+                backward = (
+                    f"UPDATE {table} SET state = 'new' WHERE state = 'v{number}';\n"
+                    f"ALTER TYPE {table}_state RENAME TO {table}_state_old;\n"
+                    f"CREATE TYPE {table}_state AS ENUM ({old});\n"
+                    f"ALTER TABLE {table} ALTER COLUMN state DROP DEFAULT,\n"
+                    f"    ALTER COLUMN state TYPE {table}_state USING state::text::{table}_state,\n"
+                    f"    ALTER COLUMN state SET DEFAULT 'new';\n"
+                    f"DROP TYPE {table}_state_old;\n"
+                )
+                declares = "creates: {}"
+                rollback = "risk: low, impact: []"
+            elif variant == 9:
+                forward = (
+                    f"UPDATE {table} SET note = 'backfilled' WHERE note IS NULL;\n"
+                    f"VACUUM (ANALYZE) {table};\n"
+                )
+                backward = f"UPDATE {table} SET note = NULL WHERE note = 'backfilled';\n"
+                declares = "creates: {}"
+                rollback = "risk: low, impact: []"
+            else:
+                index = f"{table}_code_{number}_idx"
+                forward = f"CREATE INDEX CONCURRENTLY {index} ON {table} (code, created_at);\n"
+                backward = f"DROP INDEX CONCURRENTLY {index};\n"
+                declares = f"creates: {{indexes: [{index}]}}"
+                rollback = "risk: low, impact: [performance]"
+        elif kind == 0 or table is None:
             previous = table
             table = f"t{number:06d}"
             refs = f",\n    parent_id integer REFERENCES {previous} (id)" if previous else ""
+            state = f"CREATE TYPE {table}_state AS ENUM ('new', 'done');\n" if outside else ""
             forward = (
-                f"-- {ident}: creates {table}\n"
+                f"-- {ident}: creates {table}\n{state}"
                 f"CREATE TABLE {table} (\n    id serial PRIMARY KEY,\n"
                 f"    code varchar(64) NOT NULL,\n    note text,\n"
                 f"    created_at timestamptz NOT NULL DEFAULT now(){refs},\n"
-                f"    CONSTRAINT {table}_code_unique UNIQUE (code)\n);\n"
+                + (f"    state {table}_state NOT NULL DEFAULT 'new',\n" if outside else "")
+                + f"    CONSTRAINT {table}_code_unique UNIQUE (code)\n);\n"
             )
-            backward = f"DROP TABLE {table};\n"
-            declares = f"creates: {{tables: [{table}]}}"
+            labels = ["new", "done"]
+            comment = "NULL"
+            backward = f"DROP TABLE {table};\n" + (f"DROP TYPE {table}_state;\n" if outside else "")
+            types = f", types: [{table}_state]" if outside else ""
+            declares = f"creates: {{tables: [{table}]{types}}}"
             rollback = "risk: critical, impact: [data-loss]"
         elif kind == 1:
             forward = f"ALTER TABLE {table} ADD COLUMN extra_{number} integer;\n"
@@ -61,7 +110,8 @@ def generate(root: Path, count: int) -> Path:
                 f"--> statement-breakpoint\n"
                 f"COMMENT ON TABLE {table} IS 'touched by {ident}';\n"
             )
-            backward = f"COMMENT ON TABLE {table} IS NULL;\n"
+            backward = f"COMMENT ON TABLE {table} IS {comment};\n"
+            comment = f"'touched by {ident}'"
             declares = "creates: {}"
             rollback = "risk: low, impact: []"
         (migrations / f"{ident}.sql").write_text(forward, encoding="utf-8")

@@ -85,7 +85,10 @@ def test_a_supabase_history_replays_with_the_preset_alone(
     assert [(m.migration, m.forward) for m in result.migrations] == [
         (m.migration, "ok") for m in result.migrations
     ]
-    assert [f.message for f in result.findings] == []
+    # Triggers on the platform's auth.users block its writers while they are made (MG406:
+    # true of the hosted database too); nothing else.
+    assert [f.message for f in result.findings if f.code != "MG406"] == []
+    assert {lock.relation for m in result.migrations for lock in m.locks} >= {"table:auth.users"}
     first, *_, last = result.migrations
     assert "trigger:auth.users.on_auth_user_created" in first.added
     assert "policy:storage.objects.Anyone can upload an avatar." in first.added
@@ -113,7 +116,7 @@ def test_verify_and_check_are_clean_with_the_preset(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["summary"]["replay"] == "passed"
-    assert [f for f in report["findings"] if f["severity"] != "info"] == []
+    assert [f for f in report["findings"] if f["severity"] != "info" and f["code"] != "MG406"] == []
     # The static model knows the platform's objects too: no MG203 on auth.users.
     checked = migdocs("check", "--format", "json", cwd=root)
     assert checked.returncode == 0, checked.stdout

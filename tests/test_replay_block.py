@@ -90,8 +90,8 @@ def test_goose_no_transaction_files_replay_in_the_block_without_a_copy(
     root = copy_fixture("goose-permify", tmp_path)
     project = Project.load(root / "catalog.yaml")
     made = _counting(pg_server, monkeypatch)
-    result = replay(project, pg_server)
-    assert result.findings == []
+    result = replay(project, pg_server, locks=True)
+    assert {f.code for f in result.findings} == {"MG406"}  # ALTER TABLE on existing tables
     assert all(item["round_trip"] == "ok" for item in result.to_json())
     assert len(made) == 1  # the replay's database, and no copy
     # The indexes the concurrent statements make are there, as written.
@@ -208,3 +208,75 @@ def test_a_concurrent_index_on_a_partitioned_table_is_refused_as_postgresql_refu
     assert line == 1
     assert "cannot create index on partitioned table" in message
     assert "concurrently" in message
+
+
+#: A migration that must run outside a transaction whatever its locks (VACUUM), made after
+#: goose's test of the same case (a NO TRANSACTION file whose second statement fails:
+#: pressly/goose, TestNoTransactionFailureKeepsDatabaseEffectWithoutVersion).
+SURVIVES = {
+    "name": "survives",
+    "up": (
+        "CREATE TABLE survives (id integer);\n"
+        "VACUUM users;\n"
+        "INSERT INTO missing_table VALUES (1);\n"
+    ),
+    "down": "DROP TABLE survives;",
+    "creates": {"tables": ["survives"]},
+}
+
+
+def test_a_failing_script_outside_a_transaction_in_the_middle_changes_nothing_after_it(
+    tmp_path: Path, pg_server: ScratchServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    email = {
+        "name": "email_index",
+        "up": "CREATE INDEX users_email_idx ON users (email);",
+        "down": "DROP INDEX users_email_idx;",
+        "creates": {"indexes": ["users_email_idx"]},
+    }
+    # The same history without the failing migration: what everything after it must give.
+    without = replay(make_project(tmp_path / "without", [USERS, email]), pg_server)
+    project = make_project(tmp_path / "with", [USERS, SURVIVES, email])
+    made = _counting(pg_server, monkeypatch)
+    result = replay(project, pg_server)
+    assert codes(result) == ["MG401"]
+    file, line, _, message = _failure(result)
+    assert (file, line) == ("migrations/2025-01-02_survives.sql", 3)
+    assert 'relation "missing_table" does not exist' in message
+    items = by_id(result)
+    assert items["survives"]["forward"] == "failed"
+    # Run as psql runs it, the table was made before the failure; replay's database is as
+    # it was before the migration all the same, and the next migration replays as without.
+    assert "table:public.survives" not in result.schema
+
+    def seen(item: dict[str, Any]) -> tuple[object, ...]:
+        locks = [(lock["relation"], lock["mode"], lock["rewrite"]) for lock in item["locks"]]
+        return (item["forward"], item["rollback"], item["round_trip"], item["changes"], locks)
+
+    assert seen(items["email_index"]) == seen(by_id(without)["email_index"])
+    assert result.schema.key_set() == without.schema.key_set()
+    assert len(made) == 2  # the replay's database, made again once after the failure
+
+
+def test_a_round_trip_outside_a_transaction_that_does_not_come_back_is_reported_and_repaired(
+    tmp_path: Path, pg_server: ScratchServer
+) -> None:
+    leaves = {
+        "name": "vacuumed_index",
+        "up": "CREATE INDEX users_total_idx ON users (total);\nVACUUM users;\n",
+        "down": "VACUUM users;\n",  # forgets the index: the re-apply fails on it
+        "creates": {"indexes": ["users_total_idx"]},
+    }
+    after = {
+        "name": "email_index",
+        "up": "CREATE INDEX users_email_idx ON users (email);",
+        "down": "DROP INDEX users_email_idx;",
+        "creates": {"indexes": ["users_email_idx"]},
+    }
+    result = replay(make_project(tmp_path, [USERS, leaves, after]), pg_server)
+    assert sorted(codes(result)) == ["MG403", "MG404"]
+    items = by_id(result)
+    assert items["vacuumed_index"]["round_trip"] == "differs"
+    assert items["email_index"]["round_trip"] == "ok"
+    assert items["email_index"]["changes"]["added"] == ["index:public.users_email_idx"]
+    assert "index:public.users_total_idx" in result.schema

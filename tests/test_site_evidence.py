@@ -245,6 +245,7 @@ def test_a_rollback_replay_disproves_is_contradicted_in_red(example: Path) -> No
 def test_a_replayed_history_with_its_live_database_is_proven(
     example: Path, external_server: ScratchServer
 ) -> None:
+    heed_mg406(example)
     url = external_server.create_database()
     try:
         # Applied as psql applies a file: a statement at a time, in autocommit (CONCURRENTLY).
@@ -270,7 +271,18 @@ def test_a_replayed_history_with_its_live_database_is_proven(
         assert any(re.fullmatch(rf"{migration} ok ok ok \d+ ◉ live", r) for r in rows(audit))
 
 
+def heed_mg406(example: Path) -> None:
+    """The example's one MG406 (its ALTER TABLE on users waits for the table's lock with no
+    lock_timeout), fixed as MG406 says: what is left needs no attention."""
+    script = example / "migrations" / f"{MIGRATIONS[1]}.sql"
+    text = script.read_text()
+    first = "ALTER TABLE users ADD COLUMN deleted_at timestamp;\n"
+    assert first in text
+    script.write_text(text.replace(first, "SET lock_timeout = '5s';\n" + first))
+
+
 def test_replay_alone_proves_replayed_not_live(example: Path) -> None:
+    heed_mg406(example)
     site = build(example, "--audit")
     assert badges(article(site, "timeline")) == ["replayed"] * 4
     overview = article(site, ".")

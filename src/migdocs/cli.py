@@ -485,6 +485,7 @@ def audit(
 
     from migdocs.audit import audit_fleet, open_fleet
     from migdocs.checks import run_static, settle
+    from migdocs.locks import without_guesses
     from migdocs.pg.live import resolve_live_urls
 
     project = options.project()
@@ -506,6 +507,9 @@ def audit(
         )
         sections = audit_fleet(project, replay, databases) if databases else []
     live_findings = [finding for section in sections for finding in section.findings]
+    # Where replay measured a statement's locks, MG406 or nothing replaces MG205's guess.
+    locks = [lock for result in replay.migrations for lock in result.locks]
+    static_findings = without_guesses(static_findings, replay.measured, locks)
     findings = settle(project, [*static_findings, *replay.findings, *live_findings], since)
     notes = replay_notes(replay)
     if not sections:

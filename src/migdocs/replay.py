@@ -15,8 +15,10 @@ scripts a runner runs outside a transaction only for their locks (see
 makes the same schema, and a script's own ``BEGIN``/``COMMIT`` give way to the block's. A
 script that PostgreSQL refuses in a block whatever the lock (``VACUUM``, ``ALTER TYPE … ADD
 VALUE`` whose value it then uses, a ``ROLLBACK`` of its own) runs statement by statement in
-autocommit, as psql runs it, on a copy of the database made with ``CREATE DATABASE …
-TEMPLATE``, so that a failure still leaves the main database as it was.
+autocommit, as psql runs it, on the replay's database itself; where that leaves the
+database elsewhere than the migration's schema (a failure half way, a round trip that did
+not come back), the database is made again from the start with the migrations replayed so
+far — rare, where a copy for each such script would cost more the longer the history.
 
 Snapshots are not read whole after each step: event triggers record which catalog rows
 each step touched, and only those are re-read (``pg.capture``), so replay costs little more
@@ -42,6 +44,7 @@ from migdocs.checks.base import Rule
 from migdocs.checks.context import StaticContext
 from migdocs.checks.replay import (
     ForwardFails,
+    LockWithoutTimeout,
     ReapplyDiffers,
     ReplayDisagreesWithCatalog,
     RollbackDiffers,
@@ -49,6 +52,7 @@ from migdocs.checks.replay import (
 )
 from migdocs.errors import MigdocsError
 from migdocs.extension_stubs import extension_hint, extension_stubs, stub_notes
+from migdocs.locks import LockProbe, LockTaken, documented
 from migdocs.objects import CATALOG_KEY_OF, RELATION_KINDS, ObjectKind, ObjectRef, case_twin
 from migdocs.pg import (
     CaptureUnavailable,
@@ -169,6 +173,8 @@ class MigrationReplay:
         reason: Why it was skipped, if it was.
         needs: What it was held back for: the objects, made by no migration that replayed,
             it needs, each with the failed migration that should have made it.
+        locks: What its forward statements locked of the relations that existed before it
+            (see [migdocs.locks][]).
     """
 
     migration: str
@@ -182,6 +188,7 @@ class MigrationReplay:
     differences: list[str] = field(default_factory=list)
     reason: str | None = None
     needs: list[Need] = field(default_factory=list)
+    locks: list[LockTaken] = field(default_factory=list)
     added_refs: list[ObjectRef] = field(default_factory=list, repr=False)
     removed_refs: list[ObjectRef] = field(default_factory=list, repr=False)
     changed_from: Snapshot | None = field(default=None, repr=False)
@@ -197,6 +204,7 @@ class MigrationReplay:
             "round_trip": self.round_trip,
             "ms": self.ms,
             "changes": {"added": self.added, "removed": self.removed, "changed": self.changed},
+            "locks": [lock.to_json() for lock in self.locks],
         }
         if self.differences:
             data["differences"] = self.differences
@@ -239,6 +247,7 @@ class ReplayResult:
         platform: The keys of what ``replay.preset`` made: the platform's objects, which a
             live database has in its platform's version (no drift, unless a migration
             changed them).
+        measured: ``(file, line)`` of each forward statement whose locks replay measured.
     """
 
     migrations: list[MigrationReplay]
@@ -251,6 +260,7 @@ class ReplayResult:
     owners_named: frozenset[OwnerTarget] = frozenset()
     notes: list[str] = field(default_factory=list)
     platform: frozenset[str] = frozenset()
+    measured: set[tuple[str, int]] = field(default_factory=set)
 
     def owner_named(self, ref: ObjectRef) -> bool:
         """Whether a migration gave ``ref`` to the replay's role by that role's name."""
@@ -399,6 +409,10 @@ class Replayer:
         self.role = role
         self.capture = True
         self.snapshot = Snapshot()
+        #: The forward scripts that replayed, in order: what the database is made of.
+        self.applied: list[Script] = []
+        #: (file, line) of every statement whose locks were measured.
+        self.measured: set[tuple[str, int]] = set()
 
     # -- databases ----------------------------------------------------------------------------
 
@@ -414,17 +428,13 @@ class Replayer:
             self.conn = self._connect(self.database)
         return self.conn
 
-    def _copy(self) -> str:
-        """A copy of the main database (``CREATE DATABASE … TEMPLATE`` wants it unused)."""
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-        return self.server.create_database(template=self.database, owner=self.role)
-
     # -- running scripts ----------------------------------------------------------------------
 
-    def _run(self, conn: Connection, script: Script, *, in_block: bool) -> Failure | None:
+    def _run(
+        self, conn: Connection, script: Script, *, in_block: bool, probe: LockProbe | None = None
+    ) -> Failure | None:
         """Run a script's statements one at a time; return the first failure, if any.
+        With ``probe``, measure what each statement locks.
 
         Raises:
             _NeedsAutocommit: when ``in_block`` and a statement cannot run in a block.
@@ -442,6 +452,7 @@ class Replayer:
                 temporary = temporary or _TEMPORARY.search(text) is not None
                 if in_block and statement.concurrently and _on_partitioned(conn, statement):
                     raise _NeedsAutocommit  # CONCURRENTLY refuses it: let the server say so
+                filenodes = probe.filenodes(statement) if probe is not None else {}
                 try:
                     conn.execute(text.encode("utf-8"), prepare=False)
                 except psycopg.Error as error:
@@ -462,6 +473,12 @@ class Replayer:
                             f"({self.server.name}): " + " ".join(failure.message.split())
                         ) from None
                     return failure
+                if probe is not None:
+                    probe.after(
+                        statement,
+                        filenodes,
+                        as_written=texts is None or text == (script.statement_text(statement)),
+                    )
         finally:
             failed_block = conn.info.transaction_status == TransactionStatus.INERROR
             if resets and not conn.broken and not failed_block:
@@ -492,31 +509,8 @@ class Replayer:
             MigdocsError: when the ``replay.preset`` or a ``replay.setup`` script fails (the
                 replay cannot start).
         """
-        self.database = self.server.create_database(owner=self.role)
-        with self.server.connect(self.database) as admin:
-            try:
-                install_capture(admin, reader=self.role)
-            except CaptureUnavailable:
-                self.capture = False  # not a superuser on --scratch-url: read whole snapshots
+        platform = self._start()
         conn = self._main()
-        preset = self.project.preset_script()
-        before = set(read_snapshot(conn).key_set()) if preset is not None else set()
-        platform: frozenset[str] = frozenset()
-        scripts = self.project.setup_scripts()
-        for script in scripts:
-            failure = self._run(conn, script, in_block=False)
-            if failure is not None:
-                raise MigdocsError(f"{failure.location}: replay setup failed: {failure.message}")
-            if script is preset:
-                platform = frozenset(read_snapshot(conn).key_set() - before)
-        if scripts:
-            # A new session, as production's are: what setup said with ALTER DATABASE/ROLE
-            # … SET (a search_path with `extensions`) takes effect from here on.
-            conn.close()
-            conn = self._main()
-        self._make_ledger(conn)
-        if self.capture:
-            take_touched(conn)
         row = conn.execute("SELECT current_user").fetchone()
         role = str(row[0]) if row else ""
         self.snapshot = read_snapshot(conn)
@@ -565,7 +559,69 @@ class Replayer:
             role,
             frozenset(target for target, by_name in named.items() if by_name),
             platform=platform,
+            measured=self.measured,
         )
+
+    def _start(self) -> frozenset[str]:
+        """Make the replay's database as the first migration finds it: capture, the preset
+        and setup scripts, the runner's ledger. Returns the keys of what the preset made."""
+        self.database = self.server.create_database(owner=self.role)
+        with self.server.connect(self.database) as admin:
+            try:
+                install_capture(admin, reader=self.role)
+            except CaptureUnavailable:
+                self.capture = False  # not a superuser on --scratch-url: read whole snapshots
+        conn = self._main()
+        preset = self.project.preset_script()
+        before = set(read_snapshot(conn).key_set()) if preset is not None else set()
+        platform: frozenset[str] = frozenset()
+        scripts = self.project.setup_scripts()
+        for script in scripts:
+            failure = self._run(conn, script, in_block=False)
+            if failure is not None:
+                raise MigdocsError(f"{failure.location}: replay setup failed: {failure.message}")
+            if script is preset:
+                platform = frozenset(read_snapshot(conn).key_set() - before)
+        if scripts:
+            # A new session, as production's are: what setup said with ALTER DATABASE/ROLE
+            # … SET (a search_path with `extensions`) takes effect from here on.
+            conn.close()
+            conn = self._main()
+        self._make_ledger(conn)
+        if self.capture:
+            take_touched(conn)
+        return platform
+
+    def _rebuild(self) -> None:
+        """Make the replay's database again from the start, with the migrations that have
+        replayed (``applied``), after a script run in autocommit left it elsewhere (a
+        failure half way, a round trip that did not come back): rare, and the price of
+        running such scripts on the database itself rather than on a copy made for each."""
+        old = self.database
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        self._start()
+        self.server.drop_database(old)
+        conn = self._main()
+        for script in self.applied:
+            in_block = block_form(script) is not None
+            if in_block:
+                conn.execute("BEGIN")
+            try:
+                failure = self._run(conn, script, in_block=in_block)
+            except _NeedsAutocommit:
+                conn.execute("ROLLBACK")
+                in_block, failure = False, self._run(conn, script, in_block=False)
+            if in_block:
+                conn.execute("ROLLBACK" if failure is not None else "COMMIT")
+            if failure is not None:
+                raise MigdocsError(
+                    f"{failure.location}: replay could not build the schema again after a "
+                    f"script outside a transaction (it ran before): {failure.message}"
+                )
+        if self.capture:
+            take_touched(conn)
 
     def _make_ledger(self, conn: Connection) -> None:
         """The runner's ledger table, as the runner makes it before its first migration."""
@@ -590,6 +646,7 @@ class Replayer:
             return
         after, keys = applied
         result.forward = "ok"
+        self.applied.append(forward)
         self._record_changes(entry, before, after, keys, result)
         self.snapshot = after
         rollback = self.project.rollback(entry)
@@ -616,13 +673,14 @@ class Replayer:
             finally:
                 if not conn.broken:
                     conn.execute("ROLLBACK")  # back to S1, whatever the round trip did
-        # As psql would, in autocommit, on a copy that is thrown away after.
-        copy = self._copy()
-        try:
-            with self._connect(copy) as conn:
-                self._round_trip(trip, conn, in_block=False)
-        finally:
-            self.server.drop_database(copy)
+        # As psql would, in autocommit, on the replay's database itself; where the round
+        # trip does not come back to the migration's schema, the database is made again.
+        conn = self._main()
+        self._round_trip(trip, conn, in_block=False)
+        if result.rollback != "ok" or result.round_trip != "ok":
+            self._rebuild()
+        elif self.capture:
+            take_touched(conn)  # what the round trip touched is not the next migration's
 
     def _forward(
         self, entry: Entry, forward: Script, result: MigrationReplay
@@ -633,12 +691,15 @@ class Replayer:
             conn = self._main()
             conn.execute("BEGIN")
             committed = False
+            probe = LockProbe(conn, forward, before, self.settings)
             try:
-                failure = self._run(conn, forward, in_block=True)
+                failure = self._run(conn, forward, in_block=True, probe=probe)
                 if failure is None:
                     applied = self._read(conn, before)
                     conn.execute("COMMIT")
                     committed = True
+                    self._record_locks(entry, probe.taken, result)
+                    self.measured |= {(forward.display, line) for line in probe.measured}
                     return applied
                 self._forward_failed(entry, failure, result)
                 return None
@@ -647,25 +708,43 @@ class Replayer:
             finally:
                 if not committed and not conn.broken:
                     conn.execute("ROLLBACK")
-        # Autocommit, as psql: on a failure, the copy made first becomes the main database.
-        copy = self._copy()
-        try:
-            conn = self._main()
-            failure = self._run(conn, forward, in_block=False)
-        except BaseException:
-            with contextlib.suppress(MigdocsError):  # interrupted, or the server's fault
-                self.server.drop_database(copy)
-            raise
+        # Autocommit, as psql, on the replay's database itself: on a failure, the database
+        # is made again as it was before the migration.
+        conn = self._main()
+        failure = self._run(conn, forward, in_block=False)
         if failure is None:
             applied = self._read(conn, before)
-            self.server.drop_database(copy)
+            taken = [lock for st in forward.statements for lock in documented(forward, st, before)]
+            self._record_locks(entry, taken, result)
             return applied
-        conn.close()
-        self.conn = None
-        self.server.drop_database(self.database)
-        self.database = copy
+        self._rebuild()
         self._forward_failed(entry, failure, result)
         return None
+
+    def _record_locks(self, entry: Entry, taken: list[LockTaken], result: MigrationReplay) -> None:
+        """Keep what the forward script locked; MG406 for each statement that blocked
+        writers or rewrote a table, measured, with no ``lock_timeout`` set before it."""
+        result.locks = taken
+        unguarded: dict[tuple[str, int], list[LockTaken]] = {}
+        for lock in taken:
+            if lock.source == "measured" and lock.harmful and not lock.guarded:
+                unguarded.setdefault((lock.file, lock.line), []).append(lock)
+        for (file, line), locks in unguarded.items():
+            held = "; ".join(
+                f"{lock.mode} on {lock.relation.partition(':')[2]}"
+                + (", rewriting it" if lock.rewrite else "")
+                for lock in locks
+            )
+            self.findings.append(
+                LockWithoutTimeout.finding(
+                    f"the statement held {held} (measured on replay), and the script sets no "
+                    "lock_timeout before it: waiting for its lock, it queues every query of "
+                    "the table behind it; set one first, e.g. SET lock_timeout = '5s';",
+                    migration=entry.id,
+                    file=file,
+                    line=line,
+                )
+            )
 
     def _forward_failed(self, entry: Entry, failure: Failure, result: MigrationReplay) -> None:
         result.forward = "failed"

@@ -31,6 +31,7 @@ _RULES: tuple[type[Rule], ...] = (
     replay.RollbackDiffers,
     replay.ReapplyDiffers,
     replay.ReplayDisagreesWithCatalog,
+    replay.LockWithoutTimeout,
     live.MissingObject,
     live.UntrackedObject,
     live.DefinitionDiffers,

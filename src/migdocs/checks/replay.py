@@ -163,6 +163,49 @@ class ReplayDisagreesWithCatalog(Rule):
     phase = "replay"
 
 
+class LockWithoutTimeout(Rule):
+    """On replay, a statement blocked writers or rewrote a table, with no `lock_timeout`.
+
+    ## What it does
+    While replay runs each migration forward in its transaction block, it reads after every
+    statement the session's own `pg_locks` rows and, for the tables the statement names,
+    their `relfilenode` before and after. It reports a statement that held `ACCESS
+    EXCLUSIVE`, or `SHARE` and up (which block `INSERT`, `UPDATE` and `DELETE`), on a table
+    that existed before the migration, or rewrote one, when the script set no
+    `lock_timeout` before it (nor does the catalog's `replay.session`). Tables the
+    migration creates are empty and never reported. The lock is the server's, measured, not
+    a reading of the SQL: this is MG205's guess made fact, and where replay measured a
+    statement, MG205 says nothing more of it.
+
+    ## Why is this bad?
+    A statement that needs a strong lock waits for every transaction that holds a weaker
+    one, and every query that arrives meanwhile queues behind it: a one-millisecond
+    `ALTER TABLE` behind a long report stops the application until the report ends. A
+    rewrite holds the lock for as long as it copies the table.
+
+    ## Example
+    ```sql
+    ALTER TABLE users ADD COLUMN last_seen timestamptz;  -- AccessExclusiveLock on users
+    ```
+
+    ## Use instead
+    ```sql
+    SET lock_timeout = '5s';
+    ALTER TABLE users ADD COLUMN last_seen timestamptz;
+    ```
+    and retry the migration when it times out; for an index, `CREATE INDEX CONCURRENTLY`.
+    """
+
+    code = "MG406"
+    name = "replay.lock-without-timeout"
+    severity = Severity.WARNING
+    summary = (
+        "on replay, a statement held a lock that blocks writes on a pre-existing table, or "
+        "rewrote it, with no lock_timeout set first"
+    )
+    phase = "replay"
+
+
 #: The static findings that keep a file from being replayed: missing, unreadable, not parsed.
 _MISSING_CODE = {"forward": "MG102", "rollback": "MG104"}
 

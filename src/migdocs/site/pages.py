@@ -24,6 +24,7 @@ from migdocs.catalog.models import Impact, Migration
 from migdocs.checks import all_rules, run_static, settle
 from migdocs.checks.context import EntryAnalysis, StaticContext
 from migdocs.checks.rollback import minimum_risk
+from migdocs.locks import MODES as LOCK_MODES
 from migdocs.objects import CATALOG_KEY_OF, ObjectKind, ObjectRef
 from migdocs.project import Project
 from migdocs.report import Report
@@ -67,6 +68,9 @@ PAGE_ROWS = 200
 AUDIT_ROWS = 100
 _LEVELS = ("critical", "high", "medium", "low")
 OK, BAD, NONE = "✔", "✘", "—"
+#: Lock modes (as ``pg_locks`` names them) that block a table's writers, and every mode's rank.
+_LOCK_RANK = {mode: rank for rank, mode in enumerate(LOCK_MODES)}
+_WRITE_BLOCKING = frozenset(LOCK_MODES[LOCK_MODES.index("ShareLock") :])
 MARKERS = ("risk-matrix", "timeline", "review-status")
 #: The families of rules, by the first digit of their code: a title and what they check.
 RULE_FAMILIES = {
@@ -321,6 +325,7 @@ class Site:
                 ],
             ),
             risk_table=self.table(("rollback risk", "migrations"), risk_rows),
+            locks_count=self.locks_table("")[1],
             **self._charts(),
         )
 
@@ -413,6 +418,43 @@ class Site:
             )
         return rows
 
+    def locks_table(self, base: str) -> tuple[str, int]:
+        """The migrations that, on replay, blocked the writers of a table that existed
+        before them or rewrote one (the report's ``locks``), at most ``PAGE_ROWS``, and how
+        many there are."""
+        rows: list[tuple[Cell, ...]] = []
+        count = 0
+        for entry in self.entries:
+            heavy = [
+                lock
+                for lock in (self.replay.get(entry.id) or {}).get("locks", [])
+                if lock.get("rewrite") or lock.get("mode") in _WRITE_BLOCKING
+            ]
+            if not heavy:
+                continue
+            count += 1
+            if len(rows) >= PAGE_ROWS:
+                continue
+            tables = sorted({str(lock.get("relation", "")).partition(":")[2] for lock in heavy})
+            strongest = max(
+                (str(lock.get("mode")) for lock in heavy), key=lambda m: _LOCK_RANK.get(m, -1)
+            )
+            rows.append(
+                (
+                    Link(inline(entry.migration.title), f"{base}migrations/{url(entry.id)}.md"),
+                    Text(", ".join(tables)),
+                    Text(strongest),
+                    Text("rewritten" if any(lock.get("rewrite") for lock in heavy) else ""),
+                    Text(
+                        "measured"
+                        if any(lock.get("source") == "measured" for lock in heavy)
+                        else "documented"
+                    ),
+                )
+            )
+        header = ("migration", "existing tables", "strongest lock", "rewrite", "source")
+        return (self.table(header, rows) if rows else ""), count
+
     def _no_rollback_rows(self) -> list[dict[str, Any]]:
         return [
             {
@@ -462,8 +504,11 @@ class Site:
                 for row in missing[:PAGE_ROWS]
             ],
         )
+        locks, locks_count = self.locks_table(base)
         return self.render(
             "risk-matrix-block.md.j2",
+            locks=locks,
+            locks_more=max(0, locks_count - PAGE_ROWS),
             grid=grid,
             levels=levels,
             parts=parts,
@@ -862,6 +907,9 @@ class Site:
             findings=findings,
             findings_table=self._findings_table(findings, "../rules.md") if findings else "",
             rules_link="../rules.md",
+            replayed_on=self.replayed_on,
+            rewrote=any(lock.get("rewrite") for lock in (replay or {}).get("locks", [])),
+            risk_low=rollback is not None and rollback["risk"] in ("low", "none"),
             release=(
                 {"name": migration.release, "uri": f"../{url(Release(migration.release, ()).uri)}"}
                 if migration.release is not None
@@ -949,7 +997,29 @@ class Site:
             steps.append(("time", f"{replay.get('ms')} ms"))
             rows = [[text(step), text(result)] for step, result in steps]
             parts["replay"] = marker(table(["step", "result"], rows))
+        if replay and replay.get("locks"):
+            locks = [
+                [
+                    text(f"line {lock.get('line')}"),
+                    code(str(lock.get("relation", "")).partition(":")[2]),
+                    text(lock.get("mode", "")),
+                    text("rewritten" if lock.get("rewrite") else ""),
+                    text(lock.get("source", "")),
+                ]
+                for lock in replay["locks"]
+            ]
+            parts["locks"] = marker(
+                table(["statement", "relation", "lock", "rewrite", "measured or documented"], locks)
+            )
         return parts
+
+    @cached_property
+    def replayed_on(self) -> str:
+        """The scratch server the report's replay ran on (``PostgreSQL 18.6``)."""
+        for note in self.report.get("notes") or []:
+            if isinstance(note, str) and note.startswith("replayed on "):
+                return note.removeprefix("replayed on ")
+        return "the scratch server"
 
     @cached_property
     def schema(self) -> SchemaReference:
