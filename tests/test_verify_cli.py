@@ -329,10 +329,10 @@ def _postgres_children(pid: int) -> list[tuple[int, str]]:
     return found
 
 
-#: A slow migration that replay runs in its block, and one it runs as psql does, on a copy.
+#: A slow migration that replay runs in its block, and one it runs as psql does, outside.
 SLOW = {
     "in-block": "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\nSELECT pg_sleep(60);",
-    "on-a-copy": "VACUUM users;\nSELECT pg_sleep(60);",
+    "outside-a-transaction": "VACUUM users;\nSELECT pg_sleep(60);",
 }
 
 
@@ -344,14 +344,14 @@ SLOW = {
         (signal.SIGTERM, 1.0, "in-block"),
         (signal.SIGINT, 0.0, "in-block"),
         (signal.SIGTERM, 0.0, "in-block"),
-        (signal.SIGINT, 1.0, "on-a-copy"),
+        (signal.SIGINT, 1.0, "outside-a-transaction"),
     ],
     ids=[
         "SIGINT-replaying",
         "SIGTERM-replaying",
         "SIGINT-starting",
         "SIGTERM-starting",
-        "SIGINT-replaying-outside-a-transaction",
+        "SIGINT-replaying-outside-a-block",
     ],
 )
 def test_interrupted_verify_leaves_no_server_behind(
@@ -392,8 +392,8 @@ def test_interrupted_verify_leaves_no_server_behind(
 def test_interrupted_verify_drops_its_databases_on_the_scratch_url(
     tmp_path: Path, slow: str
 ) -> None:
-    """Interrupted while the slow statement runs: the replay's database, and the copy it
-    runs a script outside a transaction on, are dropped."""
+    """Interrupted while the slow statement runs, in replay's block or outside one: the
+    replay's database is dropped, and so is the role made for the run."""
     import psycopg
 
     assert EXTERNAL_URL is not None
