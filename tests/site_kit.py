@@ -9,8 +9,10 @@ import http.server
 import shutil
 import socketserver
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 #: The repository root: the example project.
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,3 +50,24 @@ def copy_example(tmp_path: Path) -> Path:
     for name in ("migrations", "docs"):
         shutil.copytree(ROOT / name, project / name)
     return project
+
+
+def only_local(
+    served: str, blocked: list[str], loaded: list[str] | None = None
+) -> Callable[[Any], None]:
+    """A playwright route handler that lets through requests to ``served`` (and ``data:``,
+    ``blob:``, ``about:``), noting them in ``loaded``, and blocks every other, noting its
+    URL in ``blocked``: the site as an intranet without internet sees it."""
+    local = urlsplit(served).netloc
+
+    def route(route: Any) -> None:
+        parts = urlsplit(route.request.url)
+        if parts.scheme in {"data", "blob", "about"} or parts.netloc == local:
+            if loaded is not None:
+                loaded.append(route.request.url)
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort("blockedbyclient")
+
+    return route

@@ -17,20 +17,19 @@ migration's header reads "contradicted".
 
 from __future__ import annotations
 
-import re
 import shutil
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import pytest
 
 from runner_kit import migdocs
-from site_kit import copy_example, serve
+from site_kit import copy_example, only_local, serve
+from test_releases import tag
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from playwright.sync_api import Page, Route
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
@@ -87,16 +86,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[s
     rollback = project / ROLLBACK
     assert LEFT_BEHIND in rollback.read_text()
     rollback.write_text(rollback.read_text().replace(LEFT_BEHIND, ""))
-    catalog = project / "catalog.yaml"
-    text = catalog.read_text()
-    for migration, release in RELEASES.items():
-        text, count = re.subn(
-            rf"(  - id: {re.escape(migration)}\n    date: \S+\n)",
-            lambda match, release=release: f'{match.group(1)}    release: "{release}"\n',
-            text,
-        )
-        assert count == 1, migration
-    catalog.write_text(text)
+    tag(project, RELEASES)
     result = migdocs("build", "--audit", "--site-dir", "out", cwd=project)
     assert result.returncode == 0, result.stderr
     out = project / "out"
@@ -129,25 +119,16 @@ def test_every_page_at_a_desktop_and_a_phone_width(
         assert kind in pages
     for prefix in ("/history/migrations/", "/history/schema/tables/", "/history/releases/"):
         assert any(page.startswith(prefix) and page != prefix for page in pages), prefix
-    local = urlsplit(served).netloc
     blocked: list[str] = []
     errors: list[str] = []
     seen: dict[tuple[int, str], dict[str, object]] = {}
-
-    def only_local(route: Route) -> None:
-        parts = urlsplit(route.request.url)
-        if parts.scheme in {"data", "blob", "about"} or parts.netloc == local:
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort("blockedbyclient")
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
             for width in WIDTHS:
                 context = browser.new_context(viewport={"width": width, "height": 900})
-                context.route("**/*", only_local)
+                context.route("**/*", only_local(served, blocked))
                 context.add_init_script(OPEN_SHADOWS)
                 page = context.new_page()
                 page.on("pageerror", lambda error, at=page: errors.append(f"{at.url}: {error}"))

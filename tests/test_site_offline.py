@@ -16,14 +16,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from mkdocs.config import load_config
 from mkdocs.structure.files import Files
 
 from migdocs.site.plugin import MERMAID, MERMAID_URI
-from site_kit import copy_example, serve
+from site_kit import copy_example, only_local, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDORED = MERMAID / "mermaid.min.js"
@@ -135,22 +134,11 @@ def test_a_site_that_lists_its_own_mermaid_keeps_it(example: Path) -> None:
 
 
 def test_in_a_browser_offline_the_er_diagram_renders(served: str, chromium: str) -> None:
-    from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import sync_playwright
 
-    local = urlsplit(served).netloc
     blocked: list[str] = []
     loaded: list[str] = []
     errors: list[str] = []
-
-    def only_local(route: Route) -> None:
-        url = route.request.url
-        parts = urlsplit(url)
-        if parts.scheme in {"data", "blob", "about"} or parts.netloc == local:
-            loaded.append(url)
-            route.continue_()
-        else:
-            blocked.append(url)
-            route.abort("blockedbyclient")
 
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
@@ -158,7 +146,7 @@ def test_in_a_browser_offline_the_er_diagram_renders(served: str, chromium: str)
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 1600})
-            context.route("**/*", only_local)
+            context.route("**/*", only_local(served, blocked, loaded))
             # Material draws each diagram in a closed shadow root; open it, to find the SVG.
             context.add_init_script(
                 "const attach = Element.prototype.attachShadow;"

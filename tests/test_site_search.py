@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from migdocs.checks import all_rules
-from site_kit import copy_example, serve
+from site_kit import copy_example, only_local, serve
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -156,28 +156,19 @@ def served(site: Path) -> Iterator[str]:
 def test_in_a_browser_a_table_name_finds_its_page_first(
     site: Path, served: str, chromium: str
 ) -> None:
-    from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     tables = sorted(path.name for path in (site / "history/schema/tables").iterdir())
     assert tables == [f"public.{table}" for table in TABLES]
 
-    local = urlsplit(served).netloc
     blocked: list[str] = []
-
-    def only_local(route: Route) -> None:
-        parts = urlsplit(route.request.url)
-        if parts.scheme in {"data", "blob", "about"} or parts.netloc == local:
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort("blockedbyclient")
 
     firsts: dict[str, str] = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.route("**/*", only_local)
+            context.route("**/*", only_local(served, blocked))
             page = context.new_page()
             page.goto(f"{served}/history/", wait_until="load")
             for query in [*TABLES, "public.users"]:
