@@ -280,3 +280,22 @@ def test_a_round_trip_outside_a_transaction_that_does_not_come_back_is_reported_
     assert items["email_index"]["round_trip"] == "ok"
     assert items["email_index"]["changes"]["added"] == ["index:public.users_email_idx"]
     assert "index:public.users_total_idx" in result.schema
+
+
+def test_making_the_database_again_takes_the_roles_the_first_run_made(
+    tmp_path: Path, pg_server: ScratchServer
+) -> None:
+    # Roles belong to the whole server: made by the setup script and by a migration, they
+    # are still there when the database is made again, and that is no failure.
+    (tmp_path / "setup.sql").write_text("CREATE ROLE app_reader_setup NOLOGIN;\n")
+    readers = {
+        "name": "readers",
+        "up": "CREATE ROLE app_reader_migration NOLOGIN;\nGRANT SELECT ON users TO app_reader_migration;\n",
+        "down": "REVOKE SELECT ON users FROM app_reader_migration;\nDROP ROLE app_reader_migration;\n",
+    }
+    project = make_project(tmp_path, [USERS, readers, SURVIVES], replay={"setup": ["setup.sql"]})
+    result = replay(project, pg_server)
+    assert codes(result) == ["MG401"]
+    items = by_id(result)
+    assert items["readers"]["round_trip"] == "ok"
+    assert items["survives"]["forward"] == "failed"

@@ -74,6 +74,8 @@ from migdocs.sql.script import OUTSIDE_TRANSACTION, Script, load_tree
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
+#: duplicate_object: what ``CREATE ROLE`` of a role that exists raises.
+_DUPLICATE_OBJECT = "42710"
 #: SQLSTATEs that mean "this must run outside a transaction block": retried in autocommit.
 _NEEDS_AUTOCOMMIT = frozenset(
     {
@@ -431,10 +433,18 @@ class Replayer:
     # -- running scripts ----------------------------------------------------------------------
 
     def _run(
-        self, conn: Connection, script: Script, *, in_block: bool, probe: LockProbe | None = None
+        self,
+        conn: Connection,
+        script: Script,
+        *,
+        in_block: bool,
+        probe: LockProbe | None = None,
+        again: bool = False,
     ) -> Failure | None:
         """Run a script's statements one at a time; return the first failure, if any.
-        With ``probe``, measure what each statement locks.
+        With ``probe``, measure what each statement locks. With ``again`` (in autocommit,
+        the script having run once on this server), a role that exists already is no
+        failure: roles belong to the whole server, and the first run made it.
 
         Raises:
             _NeedsAutocommit: when ``in_block`` and a statement cannot run in a block.
@@ -458,6 +468,8 @@ class Replayer:
                 except psycopg.Error as error:
                     if in_block and error.sqlstate in _NEEDS_AUTOCOMMIT:
                         raise _NeedsAutocommit from None
+                    if again and not in_block and error.sqlstate == _DUPLICATE_OBJECT:
+                        continue
                     failure = _failure(script, statement, error)
                     hint = extension_hint(
                         failure.message, error.sqlstate, self.project, self.server
@@ -562,9 +574,10 @@ class Replayer:
             measured=self.measured,
         )
 
-    def _start(self) -> frozenset[str]:
+    def _start(self, *, again: bool = False) -> frozenset[str]:
         """Make the replay's database as the first migration finds it: capture, the preset
-        and setup scripts, the runner's ledger. Returns the keys of what the preset made."""
+        and setup scripts, the runner's ledger. Returns the keys of what the preset made.
+        ``again`` when the scripts ran once already on this server (see ``_run``)."""
         self.database = self.server.create_database(owner=self.role)
         with self.server.connect(self.database) as admin:
             try:
@@ -577,7 +590,7 @@ class Replayer:
         platform: frozenset[str] = frozenset()
         scripts = self.project.setup_scripts()
         for script in scripts:
-            failure = self._run(conn, script, in_block=False)
+            failure = self._run(conn, script, in_block=False, again=again)
             if failure is not None:
                 raise MigdocsError(f"{failure.location}: replay setup failed: {failure.message}")
             if script is preset:
@@ -601,20 +614,12 @@ class Replayer:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
-        self._start()
+        self._start(again=True)
         self.server.drop_database(old)
         conn = self._main()
         for script in self.applied:
-            in_block = block_form(script) is not None
-            if in_block:
-                conn.execute("BEGIN")
-            try:
-                failure = self._run(conn, script, in_block=in_block)
-            except _NeedsAutocommit:
-                conn.execute("ROLLBACK")
-                in_block, failure = False, self._run(conn, script, in_block=False)
-            if in_block:
-                conn.execute("ROLLBACK" if failure is not None else "COMMIT")
+            # As psql runs them: each ran once already, so the roles they make exist.
+            failure = self._run(conn, script, in_block=False, again=True)
             if failure is not None:
                 raise MigdocsError(
                     f"{failure.location}: replay could not build the schema again after a "
