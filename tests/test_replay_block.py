@@ -290,8 +290,13 @@ def test_making_the_database_again_takes_the_roles_the_first_run_made(
     (tmp_path / "setup.sql").write_text("CREATE ROLE app_reader_setup NOLOGIN;\n")
     readers = {
         "name": "readers",
-        "up": "CREATE ROLE app_reader_migration NOLOGIN;\nGRANT SELECT ON users TO app_reader_migration;\n",
-        "down": "REVOKE SELECT ON users FROM app_reader_migration;\nDROP ROLE app_reader_migration;\n",
+        "up": (
+            "CREATE ROLE app_reader_migration NOLOGIN;\n"
+            "GRANT SELECT ON users TO app_reader_migration;\n"
+        ),
+        "down": (
+            "REVOKE SELECT ON users FROM app_reader_migration;\nDROP ROLE app_reader_migration;\n"
+        ),
     }
     project = make_project(tmp_path, [USERS, readers, SURVIVES], replay={"setup": ["setup.sql"]})
     result = replay(project, pg_server)
