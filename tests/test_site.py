@@ -381,6 +381,33 @@ def _digest(folder: Path) -> dict[str, str]:
     }
 
 
+def test_tables_made_as_html_are_the_ones_markdown_and_mkdocs_make(
+    example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tables of text, code, badges and links to the site's pages are made as HTML, their
+    links resolved by the plugin: the site is byte for byte the one where Markdown builds
+    them and MkDocs resolves their links."""
+    from mkdocs.commands.build import build
+
+    monkeypatch.setenv("MIGDOCS_TODAY", "2025-10-01")
+    made: list[str] = []
+    table_html = MigdocsExtension.table_html
+
+    def counted(self: MigdocsExtension, table: Table) -> str | None:
+        html = table_html(self, table)
+        if html is not None:
+            made.append(html)
+        return html
+
+    monkeypatch.setattr(MigdocsExtension, "table_html", counted)
+    build(load_config(str(example / "mkdocs.yml"), site_dir=str(example / "as-html")))
+    assert len(made) > 20  # the schema's, the timeline's, the objects of migration pages
+    assert any('<a href="../../schema/tables/public.users/">' in html for html in made)
+    monkeypatch.setattr(MigdocsExtension, "table_html", lambda self, table: None)
+    build(load_config(str(example / "mkdocs.yml"), site_dir=str(example / "in-the-tree")))
+    assert _digest(example / "as-html") == _digest(example / "in-the-tree")
+
+
 def test_two_builds_are_identical(example: Path) -> None:
     assert run(example, "build", "--site-dir", str(example / "one")).returncode == 0
     assert run(example, "build", "--site-dir", str(example / "two")).returncode == 0

@@ -20,8 +20,10 @@ as is every other value a page shows (``escape.py``). Control characters of ``Te
 from __future__ import annotations
 
 import html
+import posixpath
 import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import SubElement
 
 # Python-Markdown, Pygments and pymdownx ship no type information.
@@ -30,6 +32,7 @@ from markdown.extensions import Extension  # type: ignore[import-untyped]
 from markdown.preprocessors import Preprocessor  # type: ignore[import-untyped]
 from markdown.treeprocessors import Treeprocessor  # type: ignore[import-untyped]
 from markdown.util import AtomicString, code_escape  # type: ignore[import-untyped]
+from mkdocs.utils import get_relative_url
 from pygments import highlight  # type: ignore[import-untyped]
 from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
 from pymdownx.highlight import BlockHtmlFormatter  # type: ignore[import-untyped]
@@ -44,6 +47,10 @@ from migdocs.site.fragments import (
     Part,
     Table,
     Text,
+    html_badge,
+    html_code,
+    html_table,
+    html_text,
     searchable,
     visible,
 )
@@ -53,6 +60,7 @@ if TYPE_CHECKING:
 
     from markdown import Markdown  # type: ignore[import-untyped]
     from markdown.blockparser import BlockParser  # type: ignore[import-untyped]
+    from mkdocs.structure.files import File, Files
 
 #: The line that marks a page as showing catalog text.
 SAFE_MARKER = "<!-- migdocs:catalog-text -->"
@@ -79,6 +87,62 @@ class MigdocsExtension(Extension):  # type: ignore[misc]
         self.placed: list[tuple[str, str]] = []
         #: Whether the page last converted has ``Table`` fragments.
         self.tables = False
+        #: The page being converted and the site's files (the plugin sets them), for the
+        #: links of tables made as HTML.
+        self.page: File | None = None
+        self.files: Files | None = None
+
+    def table_html(self, table: Table) -> str | None:
+        """``table`` as the HTML Markdown and MkDocs would make of it, when it holds no
+        catalog text and each of its links is to a page of the site (resolved here as
+        MkDocs resolves them: relative to the page, to the target's URL); else ``None``,
+        and the table goes through Markdown's tree, where MkDocs checks every link."""
+        if self.page is None or self.files is None:
+            return None
+        rows: list[list[str]] = []
+        for cells in table.rows:
+            row: list[str] = []
+            for cell in cells:
+                made = self._cell_html(cell if isinstance(cell, tuple) else (cell,))
+                if made is None:
+                    return None
+                row.append(made)
+            rows.append(row)
+        return html_table([html.escape(title, quote=False) for title in table.header], rows)
+
+    def _cell_html(self, parts: tuple[Part, ...]) -> str | None:
+        made: list[str] = []
+        for part in parts:
+            if isinstance(part, Text):
+                made.append(html_text(part.value))
+            elif isinstance(part, Literal):
+                made.append(html_code(part.value))
+            elif isinstance(part, Badge):
+                made.append(html_badge(part))
+            elif isinstance(part, Link):
+                href, label = self._resolve(part.target), self._cell_html((part.label,))
+                if href is None or label is None:
+                    return None
+                made.append(f'<a href="{html.escape(href)}">{label}</a>')
+            else:
+                return None  # catalog Markdown: rendered inline, in the tree
+        return "".join(made)
+
+    def _resolve(self, target: str) -> str | None:
+        """The URL MkDocs gives a link to ``target`` on the page being converted, if it is a
+        page of the site with no anchor or query; else ``None``."""
+        assert self.page is not None
+        assert self.files is not None
+        scheme, netloc, path, query, anchor = urlsplit(target)
+        if scheme or netloc or query or anchor or not path or path.startswith(("/", "\\")):
+            return None
+        uri = posixpath.normpath(
+            posixpath.join(posixpath.dirname(self.page.src_uri), unquote(path)).lstrip("/")
+        )
+        found = self.files.get_file_from_path(uri)
+        if found is None or found.inclusion.is_excluded():  # type: ignore[no-untyped-call]
+            return None
+        return str(get_relative_url(found.url, self.page.url))
 
     def extendMarkdown(self, md: Markdown) -> None:
         fragments = _FragmentPreprocessor(md, self)
@@ -119,10 +183,17 @@ class _FragmentPreprocessor(Preprocessor):  # type: ignore[misc]
                 continue
             indent = match.group(1)
             if isinstance(fragment, Table):
-                # Built into the tree by the block processor, with its catalog text still to
-                # render inline; a line of its own that no other processor reads.
-                out.append(f"{indent}{_TABLE}{match.group(2)}\x03")
                 self.extension.tables = True
+                made = self.extension.table_html(fragment)
+                if made is None:
+                    # Built into the tree by the block processor, with its catalog text
+                    # still to render inline (or links for MkDocs to resolve and check);
+                    # a line of its own that no other processor reads.
+                    out.append(f"{indent}{_TABLE}{match.group(2)}\x03")
+                else:
+                    placeholder = self.md.htmlStash.store(made)
+                    self.placeholders.add(placeholder)
+                    out.append(indent + placeholder)
                 continue
             rendered = self.highlight(fragment, indent) if isinstance(fragment, Code) else fragment
             if isinstance(rendered, list):

@@ -259,6 +259,8 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
     def on_page_markdown(
         self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str:
+        # Where the page's tables of links are made as HTML, their links resolve from here.
+        self.extension.page, self.extension.files = page.file, files
         site = self.site
         if site is None or not _MARKER.search(markdown):
             return markdown
