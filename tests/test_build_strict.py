@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 from migdocs.catalog.models import Severity
 from migdocs.site.plugin import SHOWN_FINDINGS, findings_stop
 from runner_kit import migdocs
+from site_kit import copy_example
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,15 +39,12 @@ LEFT_BEHIND = "DROP INDEX CONCURRENTLY IF EXISTS user_api_keys_user_id_idx;\n"
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
     """A copy of the example project, its mkdocs.yml not strict (each test says so)."""
-    for name in ("catalog.yaml", "mkdocs.yml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    for name in ("migrations", "docs"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    config = tmp_path / "mkdocs.yml"
+    project = copy_example(tmp_path)
+    config = project / "mkdocs.yml"
     text = config.read_text()
     assert "\nstrict: true\n" in text
     config.write_text(text.replace("\nstrict: true\n", "\n"))
-    return tmp_path
+    return project
 
 
 def mkdocs(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

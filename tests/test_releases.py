@@ -12,7 +12,6 @@ import html
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +28,7 @@ from migdocs.objects import ObjectKind, parse_declared
 from migdocs.site.fragments import Badge, Link, Literal, Table, Text
 from migdocs.site.releases import PAGE_ROWS as RELEASE_ROWS
 from migdocs.site.releases import highest_risk, net_changes
+from site_kit import copy_example
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGDOCS = [sys.executable, "-m", "migdocs"]
@@ -65,11 +65,7 @@ def tag(root: Path, releases: dict[str, str], raw: bool = False) -> None:
 
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
-    for name in ("catalog.yaml", "mkdocs.yml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    for name in ("migrations", "docs"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    return tmp_path
+    return copy_example(tmp_path)
 
 
 # -- the catalog ------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import http.server
 import json
 import os
 import re
-import shutil
 import socketserver
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from migdocs.site.fragments import (
     searchable,
 )
 from migdocs.site.pages import PAGE_ROWS, md
+from site_kit import copy_example
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGDOCS = [sys.executable, "-m", "migdocs"]
@@ -55,11 +55,7 @@ def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
-    for name in ("catalog.yaml", "mkdocs.yml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    for name in ("migrations", "docs"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    return tmp_path
+    return copy_example(tmp_path)
 
 
 def test_plugin_hooks_generate_the_pages(example: Path) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 import sys
 from html import unescape
 from pathlib import Path
@@ -27,6 +26,7 @@ from migdocs.project import Project
 from migdocs.site.charts import MAX_COLUMNS, Column, columns, risk_chart
 from migdocs.site.pages import Site, environment
 from runner_kit import migdocs
+from site_kit import copy_example
 
 if TYPE_CHECKING:
     from migdocs.pg import ScratchServer
@@ -58,11 +58,7 @@ SELECT
 
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
-    for name in ("catalog.yaml", "mkdocs.yml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    for name in ("migrations", "docs"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    return tmp_path
+    return copy_example(tmp_path)
 
 
 def build(project: Path, out: str = "out") -> Path:

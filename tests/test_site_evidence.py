@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from html import unescape
@@ -27,6 +26,7 @@ from pglast import split
 
 from migdocs.site.proof import contradicts, replay_passed
 from runner_kit import migdocs
+from site_kit import copy_example
 
 if TYPE_CHECKING:
     from migdocs.pg import ScratchServer
@@ -63,14 +63,11 @@ FAVORITES_NONE = """\
 
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
-    for name in ("catalog.yaml", "mkdocs.yml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    for name in ("migrations", "docs"):
-        shutil.copytree(ROOT / name, tmp_path / name)
+    project = copy_example(tmp_path)
     # Not strict: a site publishes a failing replay too (test_build_strict.py has the rest).
-    config = tmp_path / "mkdocs.yml"
+    config = project / "mkdocs.yml"
     config.write_text(config.read_text().replace("\nstrict: true\n", "\n"))
-    return tmp_path
+    return project
 
 
 def build(project: Path, *args: str) -> Path:
