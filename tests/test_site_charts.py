@@ -23,7 +23,7 @@ import yaml
 from pglast import split
 
 from migdocs.project import Project
-from migdocs.site.charts import MAX_COLUMNS, Column, columns, risk_chart
+from migdocs.site.charts import MAX_COLUMNS, ChartColumn, columns, risk_chart
 from migdocs.site.pages import Site, environment
 from runner_kit import migdocs
 from site_kit import copy_example
@@ -161,7 +161,7 @@ def test_a_long_history_is_drawn_by_period_and_the_overview_stays_small(tmp_path
 
 
 def test_a_catalog_title_in_a_chart_stays_text() -> None:
-    hostile = Column("m1", 'm1: </title><script>alert(1)</script><img src=x onerror="x">')
+    hostile = ChartColumn("m1", 'm1: </title><script>alert(1)</script><img src=x onerror="x">')
     hostile.risks["high"] = 1
     svg = risk_chart([hostile])
     assert "<script" not in svg

@@ -88,7 +88,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Project(_Model):
+class ProjectInfo(_Model):
     """Who the history belongs to."""
 
     name: NonEmpty
@@ -442,7 +442,7 @@ class Catalog(_Model):
 
     version: Literal[1]
     """The catalog format's version."""
-    project: Project
+    project: ProjectInfo
     paths: Paths = Paths()
     conventions: Conventions = Conventions()
     review: ReviewPolicy = ReviewPolicy()
@@ -536,7 +536,7 @@ __all__ = [
     "ObjectKind",
     "Objects",
     "Paths",
-    "Project",
+    "ProjectInfo",
     "Replay",
     "Reviewed",
     "Risk",

@@ -15,7 +15,7 @@ _RULES: tuple[type[Rule], ...] = (
     files.SortOrder,
     files.DateMismatch,
     files.DuplicateEntry,
-    sql.ParseError,
+    sql.SqlDoesNotParse,
     sql.UndeclaredObjectMissing,
     sql.UndeclaredObject,
     sql.UsedBeforeCreated,

@@ -69,7 +69,7 @@ def _other_kind(ref: ObjectRef, seen: list[ObjectRef], section: str) -> str:
     return ""
 
 
-class ParseError(Rule):
+class SqlDoesNotParse(Rule):
     """SQL does not parse.
 
     ## What it does

@@ -123,7 +123,7 @@ class Dependency:
 
 
 @dataclass
-class Change:
+class PlannedChange:
     """A change as ``sqitch.plan`` plans it."""
 
     name: str
@@ -135,7 +135,7 @@ class Change:
     note: str
     requires: list[Dependency] = field(default_factory=list)
     conflicts: list[Dependency] = field(default_factory=list)
-    parent: Change | None = None
+    parent: PlannedChange | None = None
     tags: list[str] = field(default_factory=list)
     rework_tags: list[str] = field(default_factory=list)
     id: str = ""
@@ -149,7 +149,7 @@ class Plan:
 
     project: str = ""
     uri: str | None = None
-    changes: list[Change] = field(default_factory=list)
+    changes: list[PlannedChange] = field(default_factory=list)
     problems: list[LayoutProblem] = field(default_factory=list)
 
 
@@ -225,13 +225,13 @@ def parse_plan(text: str) -> Plan:
     if not plan.project:
         refuse(1, "there is no `%project` pragma")
 
-    changes: list[Change] = []  # changes before the last tag
-    current: list[Change] = []  # changes since the last tag
+    changes: list[PlannedChange] = []  # changes before the last tag
+    current: list[PlannedChange] = []  # changes since the last tag
     seen: dict[str, int] = {}  # changes before the last tag, and tags (`@name`): their line
     in_section: dict[str, int] = {}
-    named: dict[str, Change] = {}
+    named: dict[str, PlannedChange] = {}
     tags_seen: set[str] = set()
-    previous: Change | None = None
+    previous: PlannedChange | None = None
     for number, line in enumerate(lines[body_from:], start=body_from + 1):
         if _BLANK.match(line):
             continue
@@ -317,7 +317,7 @@ def parse_plan(text: str) -> Plan:
         if bad is not None:
             refuse(number, bad)
             continue
-        change = Change(
+        change = PlannedChange(
             name=name,
             line=number,
             stamp=planned_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -365,7 +365,7 @@ def _pragma(plan: Plan, number: int, line: str, refuse: Callable[[int, str], Non
     return True
 
 
-def _check_dependencies(plan: Plan, section: list[Change], seen: dict[str, int]) -> None:
+def _check_dependencies(plan: Plan, section: list[PlannedChange], seen: dict[str, int]) -> None:
     """sqitch's ``check_changes``: every change a change requires is planned before it."""
     position: dict[str, int] = {}
     for index, change in enumerate(section, start=1):
@@ -410,7 +410,7 @@ def _depend_string(plan: Plan, dependency: Dependency, known_ids: set[str]) -> s
     return f"{project}:{dependency.key_name}"
 
 
-def change_id(plan: Plan, change: Change) -> str:
+def change_id(plan: Plan, change: PlannedChange) -> str:
     """sqitch's ``change_id`` of a planned change: SHA-1 of ``change <length>\\0<info>``,
     the info naming the project, uri, change, parent id, planner, date, dependencies and
     note (``Plan/Change.pm``)."""
@@ -492,7 +492,7 @@ CREATE TABLE {table} (
 );
 
 COMMENT ON TABLE  {table}                 IS 'Tracks the changes currently deployed to the database.';
-COMMENT ON COLUMN {table}.change_id       IS 'Change primary key.';
+COMMENT ON COLUMN {table}.change_id       IS 'PlannedChange primary key.';
 COMMENT ON COLUMN {table}.script_hash     IS 'Deploy script SHA-1 hash.';
 COMMENT ON COLUMN {table}.change          IS 'Name of a deployed change.';
 COMMENT ON COLUMN {table}.project         IS 'Name of the Sqitch project to which the change belongs.';
@@ -547,7 +547,7 @@ COMMENT ON TABLE  {schema}.dependencies               IS 'Tracks the currently s
 COMMENT ON COLUMN {schema}.dependencies.change_id     IS 'ID of the depending change.';
 COMMENT ON COLUMN {schema}.dependencies.type          IS 'Type of dependency.';
 COMMENT ON COLUMN {schema}.dependencies.dependency    IS 'Dependency name.';
-COMMENT ON COLUMN {schema}.dependencies.dependency_id IS 'Change ID the dependency resolves to.';
+COMMENT ON COLUMN {schema}.dependencies.dependency_id IS 'PlannedChange ID the dependency resolves to.';
 
 CREATE TABLE {schema}.events (
     event           TEXT        NOT NULL CONSTRAINT events_event_check CHECK (
@@ -571,8 +571,8 @@ CREATE TABLE {schema}.events (
 
 COMMENT ON TABLE  {schema}.events                 IS 'Contains full history of all deployment events.';
 COMMENT ON COLUMN {schema}.events.event           IS 'Type of event.';
-COMMENT ON COLUMN {schema}.events.change_id       IS 'Change ID.';
-COMMENT ON COLUMN {schema}.events.change          IS 'Change name.';
+COMMENT ON COLUMN {schema}.events.change_id       IS 'PlannedChange ID.';
+COMMENT ON COLUMN {schema}.events.change          IS 'PlannedChange name.';
 COMMENT ON COLUMN {schema}.events.project         IS 'Name of the Sqitch project to which the change belongs.';
 COMMENT ON COLUMN {schema}.events.note            IS 'Description of the change.';
 COMMENT ON COLUMN {schema}.events.requires        IS 'Array of the names of required changes.';
@@ -624,7 +624,7 @@ class Sqitch(Runner):
                 change.path = self._script_path(change)
         return self._plan
 
-    def _script_path(self, change: Change) -> str:
+    def _script_path(self, change: PlannedChange) -> str:
         """The change's scripts under ``deploy/`` (``Change->path_segments``)."""
         if not change.rework_tags:
             return f"{change.name}.sql"
@@ -637,7 +637,7 @@ class Sqitch(Runner):
         return candidates[0]
 
     @staticmethod
-    def catalog_id(change: Change) -> str:
+    def catalog_id(change: PlannedChange) -> str:
         """The catalog id of a change: its script path without ``.sql``, ``/`` written
         ``.`` (``table/users`` → ``table.users``, ``users@v1.0``)."""
         return change.path.removesuffix(".sql").replace("/", ".")
@@ -669,7 +669,7 @@ class Sqitch(Runner):
         out.problems.extend(plan.problems)
         planned_deploys: set[str] = set()
         planned_reverts: set[str] = set()
-        ids: dict[str, Change] = {}
+        ids: dict[str, PlannedChange] = {}
         for index, change in enumerate(plan.changes):
             deploy, revert = f"deploy/{change.path}", f"revert/{change.path}"
             planned_deploys.add(deploy)
@@ -755,7 +755,7 @@ class Sqitch(Runner):
     def checksum(self, raw: bytes) -> str | None:
         return script_hash(raw)
 
-    def _change_of(self, listed: Listed) -> Change | None:
+    def _change_of(self, listed: Listed) -> PlannedChange | None:
         plan = self.plan()
         if plan is None or listed.source is None:
             return None

@@ -46,7 +46,7 @@ _PANEL = 56
 
 
 @dataclass
-class Column:
+class ChartColumn:
     """One column of a chart: a migration, or the migrations of a period."""
 
     label: str
@@ -59,7 +59,7 @@ class Column:
 
 def columns(
     project: Project, analyses: list[EntryAnalysis], proofs: dict[str, Proof]
-) -> list[Column]:
+) -> list[ChartColumn]:
     """The history in at most ``MAX_COLUMNS`` columns: each migration, or each month,
     quarter or year, whichever is the finest that fits."""
     counts = _growth(project, analyses)
@@ -71,18 +71,18 @@ def columns(
     ]
     if len(entries) <= MAX_COLUMNS:
         made = [
-            Column(entry.id, f"{entry.id}: {entry.migration.title}", counts=counts[position])
+            ChartColumn(entry.id, f"{entry.id}: {entry.migration.title}", counts=counts[position])
             for position, entry in enumerate(entries)
         ]
         for column, entry in zip(made, entries, strict=True):
             column.risks[proofs[entry.id].rollback] = 1
         return made
     for period in periods:
-        by_period: dict[str, Column] = {}
+        by_period: dict[str, ChartColumn] = {}
         for position, entry in enumerate(entries):
             date = entry.migration.date
             key = period(date.year, date.month)
-            column = by_period.setdefault(key, Column(key, key))
+            column = by_period.setdefault(key, ChartColumn(key, key))
             risk = proofs[entry.id].rollback
             column.risks[risk] = column.risks.get(risk, 0) + 1
             column.counts = counts[position]
@@ -113,7 +113,7 @@ def _growth(project: Project, analyses: list[EntryAnalysis]) -> list[tuple[int, 
     return made
 
 
-def risk_chart(made: list[Column]) -> str:
+def risk_chart(made: list[ChartColumn]) -> str:
     """Rollback risk over time: a row per risk, a column per migration or period, a cell
     where the column has migrations of that risk (darker for more)."""
     rows = [risk for risk in RISKS if any(column.risks.get(risk) for column in made)]
@@ -149,7 +149,7 @@ def risk_chart(made: list[Column]) -> str:
     return _figure("".join(parts), "The numbers: migrations by rollback risk", table)
 
 
-def growth_chart(made: list[Column]) -> str:
+def growth_chart(made: list[ChartColumn]) -> str:
     """Schema growth: tables, columns and indexes after each migration or period, a line
     each, one panel each (columns outnumber tables)."""
     step = (_WIDTH - _LEFT) / max(len(made), 1)
@@ -183,12 +183,12 @@ def growth_chart(made: list[Column]) -> str:
     return _figure("".join(parts), "The numbers: the schema after each step", table)
 
 
-def _by_period(made: list[Column]) -> bool:
+def _by_period(made: list[ChartColumn]) -> bool:
     """Whether the columns are periods (a migration's column has its title apart)."""
     return bool(made) and made[0].label == made[0].title
 
 
-def _span(made: list[Column]) -> str:
+def _span(made: list[ChartColumn]) -> str:
     if not made:
         return "no migrations"
     if not _by_period(made):
@@ -205,7 +205,7 @@ def _open(height: int, label: str, title: str) -> str:
     )
 
 
-def _axis(made: list[Column], y: int) -> str:
+def _axis(made: list[ChartColumn], y: int) -> str:
     """The first and last column's labels under the chart."""
     if not made:
         return ""

@@ -69,7 +69,7 @@ class Release:
 
 
 @dataclass(frozen=True)
-class Change:
+class ReleaseChange:
     """One object of a release's schema difference."""
 
     verb: str  # "creates", "drops" or "remakes"
@@ -88,15 +88,17 @@ def releases(entries: list[Entry]) -> list[Release]:
     return [Release(name, tuple(positions)) for name, positions in ordered]
 
 
-def net_changes(declared: list[tuple[int, list[ObjectRef], list[ObjectRef]]]) -> list[Change]:
+def net_changes(
+    declared: list[tuple[int, list[ObjectRef], list[ObjectRef]]],
+) -> list[ReleaseChange]:
     """The schema difference across migrations given as ``(position, creates, drops)`` in
     history order: each object once, by what the last migration that touched it did."""
-    state: dict[str, Change] = {}
+    state: dict[str, ReleaseChange] = {}
     for position, creates, drops in declared:
         for ref in drops:
             before = state.pop(ref.key, None)
             if before is None or before.verb != "creates":
-                state[ref.key] = Change("drops", ref, position)
+                state[ref.key] = ReleaseChange("drops", ref, position)
             if ref.kind in (ObjectKind.TABLE, ObjectKind.VIEW, ObjectKind.MATVIEW):
                 for key in [key for key, c in state.items() if _on(c.ref, ref)]:
                     if state[key].verb != "drops":  # made and gone within the release
@@ -104,7 +106,7 @@ def net_changes(declared: list[tuple[int, list[ObjectRef], list[ObjectRef]]]) ->
         for ref in creates:
             before = state.pop(ref.key, None)
             verb = "remakes" if before is not None and before.verb == "drops" else "creates"
-            state[ref.key] = Change(verb, ref, position)
+            state[ref.key] = ReleaseChange(verb, ref, position)
     tables = {c.ref.key for c in state.values() if c.verb == "creates"}
     changes = [
         change

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from migdocs.objects import ObjectKind, ObjectRef
 from migdocs.site.escape import mermaid_name, text, url
 from migdocs.site.fragments import Cell, Link, Literal, Part, Text
-from migdocs.site.schema_model import Constraint, Table, TableName, TableReader, qualified
+from migdocs.site.schema_model import Constraint, SchemaTable, TableName, TableReader, qualified
 
 if TYPE_CHECKING:
     from migdocs.project import Project
@@ -71,7 +71,7 @@ class SchemaReference:
                 made = f"{slug}-{number}"
             taken.add(made.lower())
             self.slugs[table.key] = made
-        self.referenced_by: dict[TableName, list[tuple[Table, Constraint]]] = {}
+        self.referenced_by: dict[TableName, list[tuple[SchemaTable, Constraint]]] = {}
         for table in self.tables:
             for constraint in table.foreign_keys():
                 if constraint.target is not None:
@@ -104,7 +104,7 @@ class SchemaReference:
         page per table, by path under the docs folder."""
         base = self.prefix
         pages = {f"{base}/{self.uri(table.key)}": self.table_page(table) for table in self.tables}
-        by_schema: dict[str, list[Table]] = {}
+        by_schema: dict[str, list[SchemaTable]] = {}
         for table in self.tables:
             by_schema.setdefault(table.schema, []).append(table)
         dropped = self._dropped("")
@@ -138,7 +138,7 @@ class SchemaReference:
         return pages
 
     def _index_page(
-        self, title: str, by_schema: dict[str, list[Table]], base: str, dropped: str
+        self, title: str, by_schema: dict[str, list[SchemaTable]], base: str, dropped: str
     ) -> str:
         schemas = []
         for schema, tables in sorted(by_schema.items()):
@@ -163,7 +163,7 @@ class SchemaReference:
         )
 
     @staticmethod
-    def _summary(table: Table) -> str:
+    def _summary(table: SchemaTable) -> str:
         counts = [(len(table.columns), "column"), (len(table.indexes), "index")]
         parts = [f"{n} {word}{'es' if word == 'index' else 's'}" for n, word in counts if n != 1]
         parts += [f"1 {word}" for n, word in counts if n == 1]
@@ -190,7 +190,7 @@ class SchemaReference:
         header = ("table", "created by", "dropped by", "renames")
         return f"## Dropped tables\n\n{self.table(header, rows)}{tail}\n"
 
-    def table_page(self, table: Table) -> str:
+    def table_page(self, table: SchemaTable) -> str:
         """The page of one table."""
         base = "../../"  # from schema/tables/ to the prefix
         key_marks = self._key_marks(table)
@@ -262,7 +262,7 @@ class SchemaReference:
 
     # -- the parts ----------------------------------------------------------------------------
 
-    def _key_marks(self, table: Table) -> dict[str, Cell]:
+    def _key_marks(self, table: SchemaTable) -> dict[str, Cell]:
         """Each key column's marks: ``PK``, and ``FK →`` its targets, linked."""
         marks: dict[str, list[Part]] = {}
         for column in table.primary_key():
@@ -282,7 +282,7 @@ class SchemaReference:
                 )
         return {column: tuple(parts) for column, parts in marks.items()}
 
-    def _neighbours(self, table: Table) -> list[Table]:
+    def _neighbours(self, table: SchemaTable) -> list[SchemaTable]:
         """The tables one foreign key away from ``table`` (both ways), at most ``NEIGHBOURS``."""
         keys: set[TableName] = {c.target for c in table.foreign_keys() if c.target is not None}
         keys |= {other.key for other, _ in self.referenced_by.get(table.key, [])}
@@ -290,7 +290,7 @@ class SchemaReference:
         found = [self.reader.tables[k] for k in sorted(keys) if k in self.reader.tables]
         return found[:NEIGHBOURS]
 
-    def _diagram(self, focus: list[Table], drawn: list[Table], *, full: bool) -> str:
+    def _diagram(self, focus: list[SchemaTable], drawn: list[SchemaTable], *, full: bool) -> str:
         """An ``erDiagram``'s lines: every column of the ``focus`` tables (of all of them when
         ``full``), the key columns of the others, and the foreign keys among them."""
         entities: dict[TableName, str] = {}

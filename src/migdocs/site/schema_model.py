@@ -63,7 +63,7 @@ def ident(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class Change:
+class HistoryStep:
     """One step of an object's history: what a migration did to it."""
 
     migration: str
@@ -71,7 +71,7 @@ class Change:
 
 
 @dataclass
-class Column:
+class SchemaColumn:
     """A column: its type as PostgreSQL prints it, nullability and default as written."""
 
     name: str
@@ -132,19 +132,19 @@ class Index:
 
 
 @dataclass
-class Table:
+class SchemaTable:
     """A table as the migrations leave it, with its history."""
 
     schema: str
     name: str
-    columns: dict[str, Column] = field(default_factory=dict)
+    columns: dict[str, SchemaColumn] = field(default_factory=dict)
     constraints: dict[str, Constraint] = field(default_factory=dict)
     indexes: dict[str, Index] = field(default_factory=dict)
     comment: str | None = None
     policies: dict[str, str] = field(default_factory=dict)
     triggers: dict[str, str] = field(default_factory=dict)
     row_security: bool = False
-    history: list[Change] = field(default_factory=list)
+    history: list[HistoryStep] = field(default_factory=list)
     dropped_by: str | None = None
 
     @property
@@ -201,12 +201,12 @@ def type_name(node: Any) -> str:
 
 
 class TableReader:
-    """Reads the migrations' SQL into [Table][]s, migration by migration."""
+    """Reads the migrations' SQL into [SchemaTable][]s, migration by migration."""
 
     def __init__(self) -> None:
-        self.tables: dict[TableName, Table] = {}
+        self.tables: dict[TableName, SchemaTable] = {}
         #: Tables dropped on the way, in the order they went.
-        self.dropped: list[Table] = []
+        self.dropped: list[SchemaTable] = []
         #: Which table each index is on.
         self.index_table: dict[TableName, TableName] = {}
         self.migration = ""
@@ -231,19 +231,19 @@ class TableReader:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _note(self, table: Table, what: str) -> None:
-        table.history.append(Change(self.migration, what))
+    def _note(self, table: SchemaTable, what: str) -> None:
+        table.history.append(HistoryStep(self.migration, what))
 
-    def _table(self, schema: str | None, name: str) -> Table | None:
+    def _table(self, schema: str | None, name: str) -> SchemaTable | None:
         return self.tables.get((schema or "public", name))
 
-    def _named(self, parts: list[str]) -> Table | None:
+    def _named(self, parts: list[str]) -> SchemaTable | None:
         """The table a qualified name (``[schema,] table``) names."""
         if not parts:
             return None
         return self._table(parts[-2] if len(parts) > 1 else None, parts[-1])
 
-    def _relation(self, node: Any) -> Table | None:
+    def _relation(self, node: Any) -> SchemaTable | None:
         return self._table(node.schemaname, node.relname)
 
     # -- statements ---------------------------------------------------------------------------
@@ -261,7 +261,7 @@ class TableReader:
         key = (relation.schemaname or "public", relation.relname)
         if key in self.tables and node.if_not_exists:
             return
-        table = self.tables[key] = Table(*key)
+        table = self.tables[key] = SchemaTable(*key)
         self._note(table, "created")
         pending: list[tuple[ast.Constraint, list[str]]] = []
         for element in node.tableElts or ():
@@ -272,10 +272,10 @@ class TableReader:
         for constraint, columns in pending:
             self._constraint(table, constraint, columns, note=False)
 
-    def _column(self, table: Table, node: Any) -> list[tuple[ast.Constraint, list[str]]]:
+    def _column(self, table: SchemaTable, node: Any) -> list[tuple[ast.Constraint, list[str]]]:
         """Adds a column; returns its key constraints, for once every column is there."""
         name = node.colname
-        column = table.columns[name] = Column(name, type_name(node.typeName))
+        column = table.columns[name] = SchemaColumn(name, type_name(node.typeName))
         base = node.typeName.names[-1].sval
         if len(node.typeName.names) == 1 and base in _SERIALS:
             sequence = f"{table.name}_{name}_seq"
@@ -301,7 +301,7 @@ class TableReader:
         return pending
 
     def _constraint(
-        self, table: Table, node: Any, columns: list[str], *, note: bool = True
+        self, table: SchemaTable, node: Any, columns: list[str], *, note: bool = True
     ) -> None:
         kind = node.contype
         names = [k.sval for k in node.keys or ()] or list(columns)
@@ -392,7 +392,7 @@ class TableReader:
                 table.row_security = False
                 self._note(table, "row level security disabled")
 
-    def _forget_column(self, table: Table, name: str) -> None:
+    def _forget_column(self, table: SchemaTable, name: str) -> None:
         """What goes with a dropped column: the keys and plain indexes on it."""
         for key, constraint in list(table.constraints.items()):
             if name in constraint.columns:

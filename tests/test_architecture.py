@@ -1,0 +1,155 @@
+"""The shape ARCHITECTURE.md promises: no import cycle, units of a readable size, one name
+per concept.
+
+Every import counts, those under ``TYPE_CHECKING`` and inside functions too: a cycle hidden
+by a lazy import is still two modules that cannot be read, or changed, one without the
+other. The sizes are the bars of issue 14 (a function reads on one screen or two, a class
+does one job). Public class names are unique across the package, as griffe requires of its
+own (``tests/test_api.py::test_unique_names``), so that a name in a traceback, a docstring
+cross-reference or a review names one thing.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+PACKAGE = SRC / "migdocs"
+
+#: The longest function and class, in lines (decorators and docstrings included).
+MAX_FUNCTION_LINES = 100
+MAX_CLASS_LINES = 450
+
+#: What is still to be split or untangled (issue 14): each entry must still be true, so
+#: that the list only shrinks; the bars hold for everything else.
+UNSPLIT = {
+    "migdocs/catalog/yamlload.py value",
+    "migdocs/drift.py compare_live",
+    "migdocs/pg/server.py ScratchServer",
+    "migdocs/project.py Project",
+    "migdocs/replay.py Replayer",
+    "migdocs/runners/dbmate.py sections",
+    "migdocs/runners/drizzle.py listing",
+    "migdocs/runners/goose.py _parse",
+    "migdocs/runners/sqitch.py parse_plan",
+    "migdocs/site/pages.py Site",
+    "migdocs/sql/analysis.py Analyzer",
+    "migdocs/sql/analysis.py _constraint",
+}
+UNTANGLED = {
+    "migdocs.project migdocs.runners migdocs.runners.base",
+    "migdocs.pg.diff migdocs.pg.snapshot",
+    "migdocs.checks.registry migdocs.checks.replay migdocs.checks.sql migdocs.ledger "
+    "migdocs.replay",
+}
+
+
+def _modules() -> dict[str, Path]:
+    modules = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(SRC).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        modules[".".join(parts)] = path
+    return modules
+
+
+def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The package's modules that ``name`` imports, wherever the import stands."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, *([node.module] if node.module else [])])
+            submodules = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in modules]
+            found.update(submodules)
+            if len(submodules) < len(node.names):
+                found.add(base)
+    return {module for module in found if module in modules and module != name}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in sorted(graph[node]):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                other = stack.pop()
+                component.append(other)
+                if other == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return cycles
+
+
+def test_no_module_imports_itself_back() -> None:
+    modules = _modules()
+    graph = {name: _imports(name, path, modules) for name, path in modules.items()}
+    cycles = {" ".join(cycle): cycle for cycle in _cycles(graph)}
+    described = [
+        ", ".join(f"{m} → {sorted(graph[m] & set(cycle))}" for m in cycle)
+        for key, cycle in cycles.items()
+        if key not in UNTANGLED
+    ]
+    assert described == []
+    assert sorted(UNTANGLED - set(cycles)) == [], "untangled: take them off the list"
+
+
+def test_the_cycle_finder_finds_a_cycle_hidden_in_a_function() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"]]
+
+
+def _definitions() -> Iterator[tuple[str, ast.AST, int]]:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        where = path.relative_to(SRC)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                end = node.end_lineno or node.lineno
+                yield f"{where} {node.name}", node, end - first + 1
+
+
+def test_functions_and_classes_are_of_a_readable_size() -> None:
+    too_long = {
+        place: lines
+        for place, node, lines in _definitions()
+        if lines > (MAX_CLASS_LINES if isinstance(node, ast.ClassDef) else MAX_FUNCTION_LINES)
+    }
+    assert {place: n for place, n in too_long.items() if place not in UNSPLIT} == {}
+    assert sorted(UNSPLIT - set(too_long)) == [], "split: take them off the list"
+
+
+def test_public_class_names_are_unique() -> None:
+    names = Counter(
+        node.name
+        for _, node, _ in _definitions()
+        if isinstance(node, ast.ClassDef) and not node.name.startswith("_")
+    )
+    assert [name for name, count in names.items() if count > 1] == []
