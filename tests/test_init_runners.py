@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from migdocs import adopt
 from migdocs.catalog import load_catalog
 from migdocs.discovery import database_filters, project_name, runner_classes
+from migdocs.init.writing import flow, yaml_text
 from migdocs.objects import ObjectKind, parse_declared
 from migdocs.project import Project
 from migdocs.runners import make_runner
@@ -502,8 +502,8 @@ def test_a_catalog_folder_called_migrations_is_not_the_project_name(tmp_path: Pa
 
 
 def test_no_anchors_or_aliases_even_for_shared_values() -> None:
-    shared = adopt.flow(["data-loss"])
-    text = adopt.yaml_text({"a": {"impact": shared}, "b": {"impact": shared}})
+    shared = flow(["data-loss"])
+    text = yaml_text({"a": {"impact": shared}, "b": {"impact": shared}})
     assert not ANCHOR.search(text), text
     assert yaml.safe_load(text) == {"a": {"impact": ["data-loss"]}, "b": {"impact": ["data-loss"]}}
 

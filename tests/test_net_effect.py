@@ -24,9 +24,9 @@ from typing import Any
 
 import yaml
 
-from migdocs import adopt
 from migdocs.checks import run_static
 from migdocs.discovery import Choice
+from migdocs.init import adopt
 from migdocs.objects import ObjectKind, ObjectRef
 from migdocs.pg import ScratchServer
 from migdocs.project import Project
@@ -47,7 +47,7 @@ def adopted(root: Path, history: dict[str, str]) -> tuple[Project, dict[str, Any
         folder.mkdir(parents=True)
         (folder / "up.sql").write_text(up)
     choice = Choice(runner_class("folders"), root / "migrations", None)
-    (root / "catalog.yaml").write_text(adopt.adopt(root, choice))
+    (root / "catalog.yaml").write_text(adopt(root, choice))
     document = yaml.safe_load((root / "catalog.yaml").read_text())
     entries = {entry["id"]: entry for entry in document["migrations"]}
     return Project.load(root / "catalog.yaml"), entries
@@ -310,7 +310,7 @@ def test_a_temporary_table_left_to_the_session_is_gone_before_the_round_trip(
         (folder / "up.sql").write_text(up)
         (folder / "down.sql").write_text(down)
     choice = Choice(runner_class("folders"), tmp_path / "migrations", None)
-    (tmp_path / "catalog.yaml").write_text(adopt.adopt(tmp_path, choice))
+    (tmp_path / "catalog.yaml").write_text(adopt(tmp_path, choice))
     project = Project.load(tmp_path / "catalog.yaml")
     context, _ = run_static(project)
     result = replay_project(project, context, pg_server)

@@ -19,9 +19,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from migdocs import adopt
 from migdocs.checks import run_static
 from migdocs.discovery import Choice
+from migdocs.init import adopt
 from migdocs.pg import ScratchServer
 from migdocs.project import Project
 from migdocs.replay import replay_project
@@ -235,7 +235,7 @@ def test_init_writes_what_check_and_verify_both_accept(
             (root / "migrations" / name).mkdir(parents=True)
             (root / "migrations" / name / "up.sql").write_text(up)
         choice = Choice(runner_class("folders"), root / "migrations", None)
-        (root / "catalog.yaml").write_text(adopt.adopt(root, choice))
+        (root / "catalog.yaml").write_text(adopt(root, choice))
         project = Project.load(root / "catalog.yaml")
         context, static = run_static(project)
         result = replay_project(project, context, pg_server)

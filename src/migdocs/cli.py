@@ -706,9 +706,10 @@ def init(
     """Write a catalog for an existing history: found by walking the repository, read as
     its runner reads it (dbmate, golang-migrate, Flyway, Prisma…), with a history document's
     texts."""
-    from migdocs import adopt, discovery
+    from migdocs import discovery
     from migdocs import update as updating
     from migdocs.history import read_history
+    from migdocs.init import adopt, site_files
 
     path = Path(options.catalog)
     root = path.parent if str(path.parent) else Path(".")
@@ -735,13 +736,13 @@ def init(
     choice = discovery.choose(
         root, runner_kind, Path(migrations_dir) if migrations_dir is not None else None
     )
-    text = adopt.adopt(root, choice, history)
+    text = adopt(root, choice, history)
     write_atomically(path, text)
     for note in choice.notes:
         _say(f"note: {note}")
     where = discovery.shown(choice.folder.resolve(), root.resolve())
     _say(f"wrote {path}: the {choice.runner.kind} history in {where}")
-    for name, content in adopt.site_files(root, text).items():
+    for name, content in site_files(root, text).items():
         target = root / name
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)

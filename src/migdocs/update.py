@@ -1,7 +1,7 @@
 """`migdocs init --update`: an entry for every migration file a catalog lacks (MG101),
 written into the catalog's text in the runner's order, every byte already there kept.
 
-The new entries are made as `init` makes them ([adopt][migdocs.adopt]), with the SQL
+The new entries are made as `init` makes them ([init][migdocs.init]), with the SQL
 analysis of the whole history in its new order; their YAML goes between the lines of the
 entries around them, in the list's own indentation, and a comment that heads an entry stays
 with it.
@@ -17,23 +17,14 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from migdocs.adopt import (
-    Draft,
-    Found,
-    analyse,
-    file_date,
-    pair_found,
-    plain_draft,
-    relative,
-    render,
-    runner_drafts,
-    yaml_text,
-)
 from migdocs.catalog.models import Catalog, Migration
 from migdocs.catalog.yamlload import YamlError, load_yaml
 from migdocs.clock import today
 from migdocs.errors import MigdocsError
 from migdocs.history import HistoryEntry
+from migdocs.init.listing import Found, file_date
+from migdocs.init.pairing import Draft, pair_found, plain_draft, runner_drafts
+from migdocs.init.writing import analyse, relative, render, yaml_text
 from migdocs.project import Project
 from migdocs.runners.base import Listed
 
