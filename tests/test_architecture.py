@@ -41,7 +41,6 @@ UNSPLIT = {
 }
 UNTANGLED = {
     "migdocs.project migdocs.runners migdocs.runners.base",
-    "migdocs.pg.diff migdocs.pg.snapshot",
     "migdocs.checks.registry migdocs.checks.replay migdocs.checks.sql migdocs.ledger "
     "migdocs.replay",
 }

@@ -25,7 +25,7 @@ from migdocs.extension_stubs import extension_stubs
 from migdocs.objects import ObjectKind
 from migdocs.pg import ScratchServer
 from migdocs.pg.server import PACKAGED_EXTENSIONS, STUB_COMMENT, ExtensionStub
-from migdocs.pg.snapshot import read_snapshot
+from migdocs.pg.reader import read_snapshot
 from migdocs.project import Project
 from migdocs.replay import ReplayResult, replay_project
 from runner_kit import migdocs

@@ -21,7 +21,7 @@ import pytest
 
 from migdocs.objects import ObjectKind, case_twin, parse_declared
 from migdocs.pg.server import ScratchServer
-from migdocs.pg.snapshot import read_snapshot
+from migdocs.pg.reader import read_snapshot
 from runner_kit import findings_of, migdocs, verify
 
 SOURCE = "-- matheudsp/respondeai server/src/db/migrations/{name} (drizzle-kit), excerpt\n"

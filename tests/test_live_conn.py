@@ -216,7 +216,7 @@ def test_a_big_live_read_takes_its_second_connection_with_the_password(
 ) -> None:
     """The second connection of a big read logs in as the first did, password included, and
     reads in a read-only session too."""
-    monkeypatch.setattr("migdocs.pg.snapshot.SECOND_CONNECTION_CATALOG", 0)
+    monkeypatch.setattr("migdocs.pg.reader.SECOND_CONNECTION_CATALOG", 0)
     with ScratchServer.embedded() as server:
         url = server.create_database()
         with server.connect(url) as conn:

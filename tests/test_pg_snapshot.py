@@ -443,7 +443,7 @@ def test_a_subset_keeps_what_it_names(schema: Snapshot) -> None:
 @pytest.fixture
 def big_read(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every full read of a database counts as big: it takes a second connection."""
-    monkeypatch.setattr("migdocs.pg.snapshot.SECOND_CONNECTION_CATALOG", 0)
+    monkeypatch.setattr("migdocs.pg.reader.SECOND_CONNECTION_CATALOG", 0)
 
 
 def _connection_count(conn: psycopg.Connection[Any]) -> int:
@@ -473,7 +473,7 @@ def test_a_big_read_on_two_connections_is_the_same_read(
     try:
         with psycopg.connect(url, autocommit=True, cursor_factory=CountingCursor) as conn:
             alone = read_snapshot(conn)
-            monkeypatch.setattr("migdocs.pg.snapshot.SECOND_CONNECTION_CATALOG", 0)
+            monkeypatch.setattr("migdocs.pg.reader.SECOND_CONNECTION_CATALOG", 0)
             CountingCursor.executed = 0
             together = read_snapshot(conn)
             asked_together = CountingCursor.executed

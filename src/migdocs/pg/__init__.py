@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from migdocs.pg.capture import CaptureUnavailable, install_capture, remove_capture, take_touched
 from migdocs.pg.diff import Change, Difference, describe_change, diff
+from migdocs.pg.reader import read_snapshot
 from migdocs.pg.server import ScratchServer, ServerError
 from migdocs.pg.snapshot import (
     CAPTURE_SCHEMA,
@@ -12,7 +13,6 @@ from migdocs.pg.snapshot import (
     ObjectState,
     Snapshot,
     Touched,
-    read_snapshot,
 )
 from migdocs.pg.urls import redact_url
 

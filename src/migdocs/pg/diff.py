@@ -7,18 +7,11 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from migdocs.objects import GLOBAL_KINDS, ObjectKind, ObjectRef
+from migdocs.pg.attributes import NOT_COMPARED, SET_ATTRIBUTES
 
 if TYPE_CHECKING:
     from migdocs.pg.snapshot import AttrValue, ObjectState, Snapshot
 
-#: Attributes whose values are sets: a change is told as what went in and out.
-SET_ATTRIBUTES = frozenset(
-    {"grants", "revoked", "options", "server options", "settings", "roles", "constraints"}
-)
-#: Attributes that are read but not compared: a column's position changes whenever a column
-#: before it is dropped and re-added, which no rollback can undo short of rebuilding the
-#: table — a difference nobody can fix is noise.
-NOT_COMPARED = frozenset({"position"})
 #: Values longer than this are not quoted in a description, only said to have changed.
 _QUOTED_MAX = 80
 #: Relations, whose columns, constraints, indexes, triggers and policies come and go with them.
