@@ -36,8 +36,6 @@ UNSPLIT = {
     "migdocs/runners/goose.py _parse",
     "migdocs/runners/sqitch.py parse_plan",
     "migdocs/site/pages.py Site",
-    "migdocs/sql/analysis.py Analyzer",
-    "migdocs/sql/analysis.py _constraint",
 }
 UNTANGLED = {
     "migdocs.project migdocs.runners migdocs.runners.base",
