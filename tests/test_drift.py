@@ -16,7 +16,7 @@ from migdocs.drift import LiveSection, compare_live, migrating_role
 from migdocs.pg import ScratchServer, Snapshot, read_snapshot
 from migdocs.project import Project
 from migdocs.replay import ReplayResult, replay_project
-from test_replay import make_project
+from runner_kit import make_project
 
 HISTORY: list[dict[str, Any]] = [
     {

@@ -24,7 +24,8 @@ import pytest
 
 from migdocs.pg import ScratchServer
 from migdocs.sql.script import parse_text
-from test_replay import by_id, codes, make_project, replay
+from runner_kit import make_project
+from test_replay import by_id, codes, replay
 from test_verify_cli import run
 
 POST = {

@@ -29,7 +29,7 @@ from migdocs.ledger import (
 from migdocs.pg import ScratchServer, read_snapshot
 from migdocs.pg.live import connect_live
 from migdocs.project import Project
-from test_replay import make_project
+from runner_kit import make_project
 
 HISTORY = [
     {"name": "one", "up": "CREATE TABLE one (id int);\n", "down": "DROP TABLE one;\n"},

@@ -18,7 +18,7 @@ from migdocs.ledger import read_ledger
 from migdocs.pg import ScratchServer, read_snapshot
 from migdocs.pg.live import connect_live, redact, resolve_live_urls
 from migdocs.project import Project
-from test_replay import make_project
+from runner_kit import make_project
 
 
 @pytest.fixture

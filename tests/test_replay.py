@@ -8,13 +8,11 @@ the findings and the ``replay`` section.
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-import yaml
 from pglast import parser
 
 from migdocs.checks import run_static
@@ -28,42 +26,7 @@ from migdocs.replay import (
     transactional,
 )
 from migdocs.sql.script import parse_text
-
-
-def make_project(tmp_path: Path, migrations: list[dict[str, Any]], **catalog: Any) -> Project:
-    """A project of ``migrations``: dicts with ``name``, ``up``, ``down`` (None: no rollback),
-    and optionally ``creates``/``drops``."""
-    (tmp_path / "migrations" / "rollbacks").mkdir(parents=True)
-    entries = []
-    for number, migration in enumerate(migrations, 1):
-        date = f"2025-01-{number:02d}"
-        ident = f"{date}_{migration['name']}"
-        (tmp_path / "migrations" / f"{ident}.sql").write_text(textwrap.dedent(migration["up"]))
-        entry: dict[str, Any] = {
-            "id": ident,
-            "date": date,
-            "title": migration["name"].replace("_", " "),
-            "purpose": "test",
-            "creates": migration.get("creates", {}),
-            "drops": migration.get("drops", {}),
-        }
-        if migration.get("down") is None:
-            entry["rollback"] = {"none": "irreversible on purpose"}
-        else:
-            rollback = f"{date}_rollback_{migration['name']}.sql"
-            (tmp_path / "migrations" / "rollbacks" / rollback).write_text(
-                textwrap.dedent(migration["down"])
-            )
-            entry["rollback"] = {
-                "file": rollback,
-                "risk": "critical",
-                "impact": ["data-loss", "may-fail", "performance"],
-                "summary": "undo",
-            }
-        entries.append(entry)
-    document = {"version": 1, "project": {"name": "test"}, **catalog, "migrations": entries}
-    (tmp_path / "catalog.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
-    return Project.load(tmp_path / "catalog.yaml")
+from runner_kit import make_project
 
 
 def replay(

@@ -20,8 +20,8 @@ import pytest
 from migdocs.project import Project
 from migdocs.replay import block_form
 from migdocs.sql.script import parse_text
-from runner_kit import copy_fixture
-from test_replay import USERS, by_id, codes, make_project, replay
+from runner_kit import copy_fixture, make_project
+from test_replay import USERS, by_id, codes, replay
 
 if TYPE_CHECKING:
     from migdocs.pg import ScratchServer

@@ -16,8 +16,8 @@ import pytest
 
 from migdocs.locks import guarded_lines
 from migdocs.sql.script import parse_text
-from runner_kit import migdocs
-from test_replay import USERS, by_id, make_project, replay
+from runner_kit import make_project, migdocs
+from test_replay import USERS, by_id, replay
 
 if TYPE_CHECKING:
     from migdocs.pg import ScratchServer

@@ -9,8 +9,7 @@ from typing import Any
 
 import psycopg
 
-from runner_kit import migdocs, migrate
-from test_replay import make_project
+from runner_kit import make_project, migdocs, migrate
 
 # A table made where static analysis cannot see it: only replay finds it (MG405).
 HIDDEN = [
