@@ -26,7 +26,6 @@ MAX_CLASS_LINES = 450
 #: What is still to be split or untangled (issue 14): each entry must still be true, so
 #: that the list only shrinks; the bars hold for everything else.
 UNSPLIT = {
-    "migdocs/catalog/yamlload.py value",
     "migdocs/drift.py compare_live",
     "migdocs/pg/server.py ScratchServer",
     "migdocs/project.py Project",

@@ -231,6 +231,20 @@ class _Anchored:
     """How many values it holds, itself included (known once it is done)."""
 
 
+@dataclass(slots=True)
+class _Open:
+    """A mapping or list being filled: where each of its entries was written, where it is
+    in the document, the anchor that names it, and (a mapping) the key that waits for its
+    value."""
+
+    container: Any
+    marks: list[int]
+    is_map: bool
+    path: Path
+    anchor: _Anchored | None
+    key: Any = _NO_KEY
+
+
 class _Builder:
     """Data and positions from the parser's events, in one pass.
 
@@ -246,6 +260,10 @@ class _Builder:
         self.entries: dict[int, tuple[Any, list[int]]] = {}
         self.anchors: dict[str, _Anchored] = {}
         self.problem: YamlError | None = None
+        self.open: list[_Open] = []
+        """The mappings and lists being filled, the innermost last."""
+        self.root = 0
+        """Where the document's mapping or list begins (packed)."""
         self.written = 0
         """Values the document writes (scalars, mappings, lists; keys included)."""
         self.repeated = 0
@@ -281,113 +299,136 @@ class _Builder:
 
     def value(self) -> tuple[Any, int]:
         """The document's value and its packed position."""
-        get, entries = self.get_event, self.entries
-        stack: list[tuple[Any, list[int], bool, Any, Path, _Anchored | None]] = []
-        container: Any = None  # the mapping or list being filled
-        marks: list[int] = []  # where each of its entries was written
-        is_map = False
-        key: Any = _NO_KEY
-        path: Path = ()
-        open_anchor: _Anchored | None = None
+        get, open_, scalar_event, place = self.get_event, self.open, self.scalar_event, self.place
         while True:
             event = get()
             kind = type(event)
             if kind is yaml.ScalarEvent:
-                self.written += 1
-                mark = event.start_mark
-                text = event.value
-                tag = event.tag
-                value: Any = text
-                if tag is None or tag == "!":
-                    if event.implicit[0] and text[:1] in _MAY_NOT_BE_TEXT:
-                        resolved = _resolve_plain(text)
-                        if resolved is not _STR:
-                            value = self.scalar(resolved, text, mark)
-                else:
-                    value = self.scalar(tag, text, mark)
-                scalar = True
-                if event.anchor is not None:
-                    self.anchor(event.anchor, _Anchored(value, mark, text, done=True))
+                value: Any = scalar_event(event)
+                mark, text, scalar = event.start_mark, event.value, True
             elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-                self.written += 1
-                mark = event.start_mark
-                new: Any = {} if kind is yaml.MappingStartEvent else []
-                anchored = None
-                if event.anchor is not None:
-                    anchored = _Anchored(new, mark, None, False, self.made - 1)
-                    self.anchor(event.anchor, anchored)
-                if container is not None:
-                    if not is_map:
-                        marks.append(mark.line << 32 | mark.column)
-                        inner: Path = (*path, len(container))
-                    elif key is _NO_KEY:
-                        self.fail(f"{_describe(path)}: a key must be a plain value", mark)
-                        inner = path
-                    else:
-                        inner = (*path, key)
-                    stack.append((container, marks, is_map, key, path, open_anchor))
-                    path = inner
-                else:
-                    root_mark = mark.line << 32 | mark.column
-                container, marks = new, []
-                is_map, key, open_anchor = kind is yaml.MappingStartEvent, _NO_KEY, anchored
-                entries[id(new)] = (new, marks)
+                self.open_container(event, kind is yaml.MappingStartEvent)
                 continue
             elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                value = container
-                if open_anchor is not None:
-                    open_anchor.done = True
-                    open_anchor.size = self.made - open_anchor.start
-                if not stack:
-                    return value, root_mark
-                container, marks, is_map, key, path, open_anchor = stack.pop()
-                if not is_map:
-                    container.append(value)
-                elif key is _NO_KEY:  # a mapping or list as a key: reported, set aside
-                    key = object()
-                else:
-                    container[key] = value
-                    key = _NO_KEY
+                done = self.close_container()
+                if done is not None:
+                    return done
                 continue
             elif kind is yaml.AliasEvent:
-                mark = event.start_mark
-                found = self.anchors.get(event.anchor)
-                if found is None:
-                    raise YamlError(
-                        f"invalid YAML: found undefined alias {event.anchor!r}", _mark(mark)
-                    )
-                if found.done:
-                    self.repeat(event.anchor, found, mark)
-                    mark, text = found.mark, found.text
-                    value, scalar = self.copy(found.value), found.text is not None
-                else:  # an alias inside what it names: a value without end
-                    self.fail(f"{_describe(path)}: *{event.anchor} is inside its own anchor", mark)
-                    value, text, scalar = None, "", True
+                value, mark, text, scalar = self.alias_event(event)
             else:  # pragma: no cover - the parser gives no other event inside a document
                 raise YamlError(f"unexpected YAML event {kind.__name__}", None)
             # a scalar or an alias: the document itself, a key, a mapping's value or an item
-            if container is None:
+            if not open_:
                 return value, mark.line << 32 | mark.column
-            if not is_map:
-                container.append(value)
-                marks.append(mark.line << 32 | mark.column)
-            elif key is not _NO_KEY:
-                container[key] = value
-                key = _NO_KEY
+            place(open_[-1], value, mark, text, scalar)
+
+    def scalar_event(self, event: Any) -> Any:
+        """A scalar's value, as its tag (explicit, else resolved by the core schema) says."""
+        self.written += 1
+        mark, text, tag = event.start_mark, event.value, event.tag
+        value: Any = text
+        if tag is None or tag == "!":
+            if event.implicit[0] and text[:1] in _MAY_NOT_BE_TEXT:
+                resolved = _resolve_plain(text)
+                if resolved is not _STR:
+                    value = self.scalar(resolved, text, mark)
+        else:
+            value = self.scalar(tag, text, mark)
+        if event.anchor is not None:
+            self.anchor(event.anchor, _Anchored(value, mark, text, done=True))
+        return value
+
+    def alias_event(self, event: Any) -> tuple[Any, Any, str | None, bool]:
+        """What an alias stands for: its value, where it was written, its text (for a
+        scalar) and whether it is a scalar.
+
+        Raises:
+            YamlError: for an alias of no anchor, or one past the alias budget.
+        """
+        mark = event.start_mark
+        found = self.anchors.get(event.anchor)
+        if found is None:
+            raise YamlError(f"invalid YAML: found undefined alias {event.anchor!r}", _mark(mark))
+        if found.done:
+            self.repeat(event.anchor, found, mark)
+            return self.copy(found.value), found.mark, found.text, found.text is not None
+        # an alias inside what it names: a value without end
+        path = self.open[-1].path if self.open else ()
+        self.fail(f"{_describe(path)}: *{event.anchor} is inside its own anchor", mark)
+        return None, mark, "", True
+
+    def open_container(self, event: Any, is_map: bool) -> None:
+        """Start filling a new mapping or list, an entry of the one open (if any)."""
+        self.written += 1
+        mark = event.start_mark
+        new: Any = {} if is_map else []
+        anchored = None
+        if event.anchor is not None:
+            anchored = _Anchored(new, mark, None, False, self.made - 1)
+            self.anchor(event.anchor, anchored)
+        path: Path = ()
+        if self.open:
+            parent = self.open[-1]
+            if not parent.is_map:
+                parent.marks.append(mark.line << 32 | mark.column)
+                path = (*parent.path, len(parent.container))
+            elif parent.key is _NO_KEY:
+                self.fail(f"{_describe(parent.path)}: a key must be a plain value", mark)
+                path = parent.path
             else:
-                if not scalar:
-                    self.fail(f"{_describe(path)}: a key must be a plain value", mark)
-                    key = object()
-                    continue
-                key = value if isinstance(value, str) else text
-                if key in container and self.problem is None:  # (then entries still align)
-                    first = marks[next(i for i, other in enumerate(container) if other == key)]
-                    self.fail(
-                        f"{_describe(path)}: duplicate key {key!r} (first at line "
-                        f"{(first >> 32) + 1})",
-                        mark,
-                    )
-                marks.append(mark.line << 32 | mark.column)
+                path = (*parent.path, parent.key)
+        else:
+            self.root = mark.line << 32 | mark.column
+        frame = _Open(new, [], is_map, path, anchored)
+        self.entries[id(new)] = (new, frame.marks)
+        self.open.append(frame)
+
+    def close_container(self) -> tuple[Any, int] | None:
+        """End the open mapping or list: the document's value and position when it is the
+        document itself, else ``None`` once it is placed in the one that holds it."""
+        frame = self.open.pop()
+        if frame.anchor is not None:
+            frame.anchor.done = True
+            frame.anchor.size = self.made - frame.anchor.start
+        if not self.open:
+            return frame.container, self.root
+        parent = self.open[-1]
+        if not parent.is_map:
+            parent.container.append(frame.container)
+        elif parent.key is _NO_KEY:  # a mapping or list as a key: reported, set aside
+            parent.key = object()
+        else:
+            parent.container[parent.key] = frame.container
+            parent.key = _NO_KEY
+        return None
+
+    def place(self, frame: _Open, value: Any, mark: Any, text: str | None, scalar: bool) -> None:
+        """Put a scalar or an alias's value in the open mapping or list: an item, a
+        mapping's value, or its next key (which must be a scalar, and new)."""
+        container = frame.container
+        if not frame.is_map:
+            container.append(value)
+            frame.marks.append(mark.line << 32 | mark.column)
+            return
+        if frame.key is not _NO_KEY:
+            container[frame.key] = value
+            frame.key = _NO_KEY
+            return
+        if not scalar:
+            self.fail(f"{_describe(frame.path)}: a key must be a plain value", mark)
+            frame.key = object()
+            return
+        key = value if isinstance(value, str) else text
+        if key in container and self.problem is None:  # (then entries still align)
+            first = frame.marks[next(i for i, other in enumerate(container) if other == key)]
+            self.fail(
+                f"{_describe(frame.path)}: duplicate key {key!r} (first at line "
+                f"{(first >> 32) + 1})",
+                mark,
+            )
+        frame.marks.append(mark.line << 32 | mark.column)
+        frame.key = key
 
     def scalar(self, tag: str, text: str, mark: Any) -> Any:
         try:
