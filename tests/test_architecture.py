@@ -34,7 +34,6 @@ UNSPLIT = {
     "migdocs/runners/drizzle.py listing",
     "migdocs/runners/goose.py _parse",
     "migdocs/runners/sqitch.py parse_plan",
-    "migdocs/site/pages.py Site",
 }
 UNTANGLED = {
     "migdocs.project migdocs.runners migdocs.runners.base",

@@ -26,6 +26,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import Files
 
 from migdocs.site import extension, plugin
+from migdocs.site.escape import md
 from migdocs.site.extension import MigdocsExtension
 from migdocs.site.fragments import (
     TABLE,
@@ -39,7 +40,7 @@ from migdocs.site.fragments import (
     html_text,
     searchable,
 )
-from migdocs.site.pages import PAGE_ROWS, md
+from migdocs.site.state import PAGE_ROWS
 from site_kit import copy_example
 
 ROOT = Path(__file__).resolve().parent.parent

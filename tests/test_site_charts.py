@@ -24,7 +24,8 @@ from pglast import split
 
 from migdocs.project import Project
 from migdocs.site.charts import MAX_COLUMNS, ChartColumn, columns, risk_chart
-from migdocs.site.pages import Site, environment
+from migdocs.site.state import Site
+from migdocs.site.templating import environment
 from runner_kit import migdocs
 from site_kit import copy_example
 

@@ -59,7 +59,9 @@ from migdocs.report.escaping import shown
 from migdocs.site.docs_guard import check_docs
 from migdocs.site.extension import MigdocsExtension
 from migdocs.site.fragments import TABLE, Fragments, searchable, visible
-from migdocs.site.pages import MARKERS, Site, environment, static_report
+from migdocs.site.pages import MARKERS, render_block, render_pages, sql_files, static_report
+from migdocs.site.state import Site
+from migdocs.site.templating import environment
 
 #: Mermaid, vendored (``assets/mermaid/README.md``): Material loads it from unpkg.com unless
 #: the page already has it, so the site lists this copy and draws its diagrams offline.
@@ -190,11 +192,11 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
         self.site = site = self.loaded or self._load()
         self.loaded = None
-        for uri, text in sorted(site.pages().items()):
+        for uri, text in sorted(render_pages(site).items()):
             files.append(
                 File.generated(config, uri, content=text, inclusion=InclusionLevel.NOT_IN_NAV)
             )
-        for uri, data in sorted(site.sql_files().items()):
+        for uri, data in sorted(sql_files(site).items()):
             files.append(File.generated(config, uri, content=data))
         for name in ("mermaid.min.js", "LICENSE"):  # copied once, as the site's other assets
             if files.get_file_from_path(MERMAID_URI + name) is None:
@@ -264,7 +266,9 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         site = self.site
         if site is None or not _MARKER.search(markdown):
             return markdown
-        return _MARKER.sub(lambda match: site.block(match.group(1), page.file.src_uri), markdown)
+        return _MARKER.sub(
+            lambda match: render_block(site, match.group(1), page.file.src_uri), markdown
+        )
 
     @event_priority(-100)  # after every other plugin has seen the page's HTML
     def on_page_content(

@@ -1,0 +1,48 @@
+"""Findings as the audit and migration pages list them: an icon, a rule, a place, a message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from migdocs.site.escape import message, url
+from migdocs.site.fragments import Link, Text
+from migdocs.site.state import Site
+from migdocs.site.views.cells import BAD
+
+_ICONS = {"error": BAD, "warning": "⚠", "info": "ℹ"}
+
+
+def finding_rows(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The report's findings as rows: icon, code, where (file:line and database), message."""
+    rows = []
+    for f in findings:
+        where = f.get("file") or ""
+        if where and f.get("line"):
+            where += f":{f['line']}"
+        if f.get("database"):
+            where = f"{where} {f['database']}".strip()
+        rows.append(
+            {
+                "icon": _ICONS.get(f["severity"], ""),
+                "code": f["code"],
+                "where": where,
+                "message": f["message"],
+            }
+        )
+    return rows
+
+
+def findings_table(site: Site, rows: list[dict[str, Any]], rules: str) -> str:
+    """The table of ``rows``, each rule linked to its section of the rules page ``rules``."""
+    return site.templates.table(
+        ("", "rule", "where", "message"),
+        [
+            (
+                Text(row["icon"]),
+                Link(Text(row["code"]), f"{rules}#{url(row['code'].lower())}"),
+                Text(row["where"]),
+                message(row["message"]),
+            )
+            for row in rows
+        ],
+    )
