@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from migdocs.sql import KeyInfo, Statement, parse_text, read_script
+from migdocs.sql.analysis import HANDLERS
+from migdocs.sql.registry import Handlers, Reading
 
 LISTS = ("creates", "drops", "alters", "renames", "heavy", "validations")
 
@@ -509,6 +511,63 @@ SQL_EFFECTS = [
     ("ANALYZE users", {"command": "ANALYZE"}),
     ("VACUUM users", {"command": "VACUUM"}),
 ]
+
+
+#: The command each kind of statement is: from the handler's ``@handles``, made more
+#: precise by the handler, or the node tag where no handler reads it.
+COMMANDS = [
+    ("CREATE INDEX i ON t (a)", "CREATE INDEX"),
+    ("CREATE UNIQUE INDEX i ON t (a)", "CREATE UNIQUE INDEX"),
+    ("ALTER TABLE t ADD COLUMN a int", "ALTER TABLE"),
+    ("ALTER INDEX i SET TABLESPACE x", "ALTER INDEX"),
+    ("ALTER MATERIALIZED VIEW mv SET (fillfactor = 70)", "ALTER MATERIALIZED VIEW"),
+    ("DROP TABLE t", "DROP TABLE"),
+    ("DROP COLLATION c", "Drop"),
+    ("ALTER EXTENSION pgcrypto UPDATE", "ALTER EXTENSION"),
+    ("CREATE TYPE r AS RANGE (subtype = int)", "CREATE TYPE"),
+    ("ALTER DOMAIN d SET NOT NULL", "ALTER DOMAIN"),
+    ("ALTER TYPE e ADD VALUE 'b'", "ALTER TYPE"),
+    ("CREATE PROCEDURE p() AS 'select 1' LANGUAGE sql", "CREATE PROCEDURE"),
+    ("CREATE MATERIALIZED VIEW mv AS SELECT 1", "CREATE MATERIALIZED VIEW"),
+    ("SELECT 1 INTO t", "SELECT INTO"),
+    ("CALL p()", "CALL"),
+    ("EXECUTE s", "EXECUTE"),
+    ("BEGIN", "BEGIN"),
+    ("ROLLBACK TO SAVEPOINT x", "ROLLBACK TO"),
+    ("COMMIT PREPARED 'x'", "COMMIT PREPARED"),
+    ("ANALYZE t", "ANALYZE"),
+    ("VACUUM FULL t", "VACUUM"),
+    ("COPY t TO stdout", "COPY"),
+    ("CREATE ROLE r", "CreateRole"),
+    ("LISTEN x", "Listen"),
+    (
+        "DO $$ BEGIN CREATE TYPE g AS ENUM ('a');"
+        " EXCEPTION WHEN duplicate_object THEN null; END $$",
+        "DO",
+    ),
+]
+
+
+@pytest.mark.parametrize(("sql", "command"), COMMANDS)
+def test_command_names(sql: str, command: str) -> None:
+    assert last(sql).command == command
+
+
+def test_a_tag_has_one_handler() -> None:
+    handles = Handlers()
+
+    @handles("IndexStmt", command="CREATE INDEX")
+    def create_index(reading: Reading, statement: Statement, body: dict[str, Any]) -> None:
+        """Nothing."""
+
+    with pytest.raises(ValueError, match="two handlers for IndexStmt"):
+        handles("IndexStmt")(create_index)
+    other = Handlers()
+    other("IndexStmt")(create_index)
+    with pytest.raises(ValueError, match="two handlers for IndexStmt"):
+        Handlers.joined(handles, other)
+    assert HANDLERS["IndexStmt"].command_of() == "CREATE INDEX"
+    assert HANDLERS["DropStmt"].command_of() == "Drop"
 
 
 @pytest.mark.parametrize(("sql", "expected"), SQL_EFFECTS)

@@ -49,21 +49,14 @@ def create_index(reading: Reading, statement: Statement, body: Node) -> None:
         where=body.get("whereClause"),
         method=body.get("accessMethod") or "btree",
     )
-    statement.concurrently = bool(body.get("concurrent"))
-    if statement.concurrently:
-        statement.take_lock(Lock.SHARE_UPDATE_EXCLUSIVE)
-    else:
-        statement.take_lock(Lock.SHARE)
-        statement.heavy.append(
-            HeavyStep(
-                table,
-                Lock.SHARE,
-                f"creates index {quote_part(name)} without CONCURRENTLY, "
-                "blocking writes while it builds",
-                rewrites=False,
-                fix="CREATE INDEX CONCURRENTLY (outside a transaction block)",
-            )
-        )
+    blocking = HeavyStep(
+        table,
+        Lock.SHARE,
+        f"creates index {quote_part(name)} without CONCURRENTLY, blocking writes while it builds",
+        rewrites=False,
+        fix="CREATE INDEX CONCURRENTLY (outside a transaction block)",
+    )
+    _unless_concurrently(statement, body, blocking, Lock.SHARE_UPDATE_EXCLUSIVE)
     if unique:
         statement.validations.append(Validation(table, f"creates unique index {quote_part(name)}"))
 
@@ -201,20 +194,26 @@ def refresh(reading: Reading, statement: Statement, body: Node) -> None:
     """A refresh, which blocks the view's readers unless CONCURRENTLY."""
     view = reading.relation(body["relation"], ObjectKind.MATVIEW)
     statement.uses.append(view)
+    blocking = HeavyStep(
+        view,
+        Lock.ACCESS_EXCLUSIVE,
+        f"refreshes {quote_part(view.name)} without CONCURRENTLY, blocking its readers",
+        rewrites=True,
+        fix="REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index)",
+    )
+    _unless_concurrently(statement, body, blocking, Lock.EXCLUSIVE)
+
+
+def _unless_concurrently(
+    statement: Statement, body: Node, blocking: HeavyStep, concurrent: Lock
+) -> None:
+    """A statement that takes the ``concurrent`` lock with CONCURRENTLY, and is the
+    ``blocking`` step without it."""
     statement.concurrently = bool(body.get("concurrent"))
     if statement.concurrently:
-        statement.take_lock(Lock.EXCLUSIVE)
+        statement.take_lock(concurrent)
     else:
-        statement.take_lock(Lock.ACCESS_EXCLUSIVE)
-        statement.heavy.append(
-            HeavyStep(
-                view,
-                Lock.ACCESS_EXCLUSIVE,
-                f"refreshes {quote_part(view.name)} without CONCURRENTLY, blocking its readers",
-                rewrites=True,
-                fix="REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index)",
-            )
-        )
+        statement.hold(blocking)
 
 
 @handles("CreateSeqStmt", command="CREATE SEQUENCE")
@@ -240,11 +239,12 @@ def create_type(reading: Reading, statement: Statement, body: Node) -> None:
 
 
 @handles("AlterEnumStmt", command="ALTER TYPE")
-def alter_enum(reading: Reading, statement: Statement, body: Node) -> None:
-    """An enum given a value or a value renamed."""
-    enum = reading.qualified(strings(body["typeName"]), ObjectKind.TYPE)
-    statement.uses.append(enum)
-    statement.alters.append(enum)
+@handles("AlterDomainStmt", command="ALTER DOMAIN")
+def alter_type(reading: Reading, statement: Statement, body: Node) -> None:
+    """An enum (given a value, a value renamed) or a domain altered."""
+    altered = reading.qualified(strings(body["typeName"]), ObjectKind.TYPE)
+    statement.uses.append(altered)
+    statement.alters.append(altered)
 
 
 @handles("CreateDomainStmt", command="CREATE DOMAIN")
@@ -252,14 +252,6 @@ def create_domain(reading: Reading, statement: Statement, body: Node) -> None:
     """A domain, and the type it is based on."""
     statement.creates.append(reading.qualified(strings(body["domainname"]), ObjectKind.TYPE))
     type_use(reading, statement, body["typeName"])
-
-
-@handles("AlterDomainStmt", command="ALTER DOMAIN")
-def alter_domain(reading: Reading, statement: Statement, body: Node) -> None:
-    """A domain altered."""
-    domain = reading.qualified(strings(body["typeName"]), ObjectKind.TYPE)
-    statement.alters.append(domain)
-    statement.uses.append(domain)
 
 
 @handles("CompositeTypeStmt", command="CREATE TYPE")

@@ -202,6 +202,11 @@ class Statement:
         if self.lock is None or list(Lock).index(mode) > list(Lock).index(self.lock):
             self.lock = mode
 
+    def hold(self, step: HeavyStep) -> None:
+        """Record a heavy step, and the lock it holds."""
+        self.take_lock(step.lock)
+        self.heavy.append(step)
+
     @property
     def needs(self) -> list[ObjectRef]:
         """The objects that must exist for it to run, columns included: what it uses,

@@ -102,6 +102,14 @@ class SchemaModel:
             self._journal.append((table, key, table[key]))
             del table[key]
 
+    def _forget(self, identity: Identity) -> None:
+        """Take ``identity`` out of every table of the model (undoably)."""
+        self._delete(self.objects, identity)
+        self._delete(self.keys, identity)
+        self._delete(self.column_types, identity)
+        self._delete(self.children, identity)
+        self._delete(self.sources, identity)
+
     def _link(self, parent: Identity, child: Identity) -> None:
         siblings = self.children.get(parent)
         if siblings is None:
@@ -270,11 +278,7 @@ class SchemaModel:
             for view in [v for v, read in self.sources.items() if identity in read]:
                 if view in self.objects and view != identity:
                     self.drop(self.objects[view], cascade=True)
-        self._delete(self.objects, identity)
-        self._delete(self.keys, identity)
-        self._delete(self.column_types, identity)
-        self._delete(self.children, identity)
-        self._delete(self.sources, identity)
+        self._forget(identity)
         owner = self.owner(found)
         if owner is not None and owner not in self._dropping:
             self._unlink(owner, identity)
@@ -339,11 +343,7 @@ class SchemaModel:
 
     def _remove_only(self, ref: ObjectRef) -> None:
         identity = ref.identity
-        self._delete(self.objects, identity)
-        self._delete(self.keys, identity)
-        self._delete(self.column_types, identity)
-        self._delete(self.children, identity)
-        self._delete(self.sources, identity)
+        self._forget(identity)
         owner = self.owner(ref)
         if owner is not None:
             self._unlink(owner, identity)

@@ -349,10 +349,7 @@ def alter_table(reading: Reading, statement: Statement, body: Node) -> None:
         if subtype == "AT_AddColumn":
             _column(reading, statement, table, cmd["def"]["ColumnDef"], existing=True)
         elif subtype == "AT_DropColumn":
-            statement.drops.append(child(ObjectKind.COLUMN, table, name))
-            if cmd.get("missing_ok"):
-                statement.drops_if_exists.append(statement.drops[-1])
-            statement.cascade = statement.cascade or cmd.get("behavior") == "DROP_CASCADE"
+            _drop_part(statement, child(ObjectKind.COLUMN, table, name), cmd)
         elif subtype == "AT_AlterColumnType":
             column = child(ObjectKind.COLUMN, table, name)
             definition = cmd["def"]["ColumnDef"]
@@ -384,10 +381,7 @@ def alter_table(reading: Reading, statement: Statement, body: Node) -> None:
                 if constraint["contype"] == "CONSTR_FOREIGN":
                     lock = Lock.SHARE_ROW_EXCLUSIVE
         elif subtype == "AT_DropConstraint":
-            statement.drops.append(child(ObjectKind.CONSTRAINT, table, name))
-            if cmd.get("missing_ok"):
-                statement.drops_if_exists.append(statement.drops[-1])
-            statement.cascade = statement.cascade or cmd.get("behavior") == "DROP_CASCADE"
+            _drop_part(statement, child(ObjectKind.CONSTRAINT, table, name), cmd)
         elif subtype == "AT_ValidateConstraint":
             statement.alters.append(child(ObjectKind.CONSTRAINT, table, name))
             statement.validations.append(
@@ -409,6 +403,14 @@ def alter_table(reading: Reading, statement: Statement, body: Node) -> None:
         else:
             statement.alters.append(table)
         statement.take_lock(lock)
+
+
+def _drop_part(statement: Statement, part: ObjectRef, cmd: Node) -> None:
+    """A column or constraint that ALTER TABLE's ``cmd`` drops."""
+    statement.drops.append(part)
+    if cmd.get("missing_ok"):
+        statement.drops_if_exists.append(part)
+    statement.cascade = statement.cascade or cmd.get("behavior") == "DROP_CASCADE"
 
 
 def type_use(reading: Reading, statement: Statement, node: Node) -> None:

@@ -165,8 +165,7 @@ def cluster(reading: Reading, statement: Statement, body: Node) -> None:
 
 def _rewrites(statement: Statement, table: ObjectRef, command: str, fix: str) -> None:
     """``command`` rewrites ``table`` while it holds an ACCESS EXCLUSIVE lock on it."""
-    statement.take_lock(Lock.ACCESS_EXCLUSIVE)
-    statement.heavy.append(
+    statement.hold(
         HeavyStep(
             table,
             Lock.ACCESS_EXCLUSIVE,
@@ -185,8 +184,7 @@ def reindex(reading: Reading, statement: Statement, body: Node) -> None:
     if "concurrently" in options or relation is None or body.get("kind") != "REINDEX_OBJECT_TABLE":
         return
     table = reading.relation(relation)
-    statement.take_lock(Lock.SHARE)
-    statement.heavy.append(
+    statement.hold(
         HeavyStep(
             table,
             Lock.SHARE,
