@@ -10,7 +10,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,11 +23,9 @@ from migdocs.runners import MODULES as RUNNER_KINDS
 
 if TYPE_CHECKING:
     from migdocs.checks import Rule
-    from migdocs.checks.context import StaticContext
     from migdocs.project import Project
-    from migdocs.replay import ReplayResult
     from migdocs.report import Report
-    from migdocs.report.finding import Finding
+    from migdocs.runs import Progress, Scratch
 
 # Each command imports what only it needs (psycopg and the scratch server for verify and
 # audit, rich for colour and progress, mkdocs for the site) when it runs: `migdocs check`
@@ -153,29 +150,6 @@ def write_atomically(path: Path, text: str) -> None:
     replace_file(path, text)
 
 
-def project_report(project: Project, **fields: Any) -> Report:
-    """A report on ``project``: its catalog, its migrations and where their entries are."""
-    from migdocs.report import Report
-
-    lines: dict[str, int | None] = {}
-    for entry in project.entries:
-        lines.setdefault(entry.id, project.loaded.line_of("migrations", entry.index))
-    return Report(
-        catalog=project.catalog_display,
-        migrations=[entry.id for entry in project.entries],
-        entry_lines=lines,
-        **fields,
-    )
-
-
-def static_report(project: Project, since: str | None) -> Report:
-    """Run the static checks and settle their findings."""
-    from migdocs.checks import run_static, settle
-
-    _, findings = run_static(project)
-    return project_report(project, findings=settle(project, findings, since))
-
-
 @cli.command()
 @report_options
 @click.pass_obj
@@ -183,8 +157,9 @@ def check(
     options: Options, output_format: str, output: str | None, fail_on: str, since: str | None
 ) -> int:
     """Check the catalog against the SQL files, without a database."""
-    project = options.project()
-    return emit(static_report(project, since), output_format, output, fail_on)
+    from migdocs import runs
+
+    return emit(runs.check(options.project(), since=since), output_format, output, fail_on)
 
 
 def _checked_scratch_url(ctx: click.Context, param: click.Parameter, url: str | None) -> str | None:
@@ -202,18 +177,9 @@ def _checked_scratch_url(ctx: click.Context, param: click.Parameter, url: str | 
     return checked_url(url, source)
 
 
-@dataclass(frozen=True)
-class Scratch:
-    """Where and how to replay: the scratch server options of a command."""
-
-    url: str | None = None
-    superuser: bool = False
-    statement_timeout: str | None = None
-
-
 def scratch_options(command: F) -> F:
     """The options of commands that replay on a scratch server, given to the command as one
-    ``scratch`` argument ([Scratch][migdocs.cli.Scratch])."""
+    ``scratch`` argument ([Scratch][migdocs.runs.Scratch])."""
 
     @functools.wraps(command)
     def with_scratch(
@@ -227,6 +193,8 @@ def scratch_options(command: F) -> F:
             warn_password_in_argv(
                 [scratch_url], "scratch_url", "--scratch-url", "MIGDOCS_SCRATCH_URL or PGPASSFILE"
             )
+        from migdocs.runs import Scratch
+
         scratch = Scratch(scratch_url, scratch_superuser, statement_timeout)
         return command(*args, scratch=scratch, **kwargs)
 
@@ -278,56 +246,6 @@ def warn_password_in_argv(urls: list[str], parameter: str, option: str, instead:
         )
 
 
-def replay_on_scratch(
-    project: Project,
-    context: StaticContext,
-    scratch: Scratch,
-    output_format: str,
-    output: str | None,
-    *,
-    with_credentials: bool = False,
-) -> ReplayResult:
-    """Replay the project on the embedded server or ``--scratch-url``, stopped after; with a
-    progress bar for a person at a terminal.
-
-    Args:
-        with_credentials: Whether this process holds a live database's credentials: a
-            superuser replay on the embedded server, which runs on this machine, is then
-            refused (exit 2).
-    """
-    from migdocs.pg import ScratchServer
-    from migdocs.replay import replay_project, statement_timeout_setting
-
-    progress = _wants_progress(output_format, output)
-    if scratch.statement_timeout is not None:
-        statement_timeout_setting(scratch.statement_timeout)  # bad: exit 2 before starting
-    if project.catalog.replay.superuser:
-        if with_credentials and not scratch.url:
-            line = project.loaded.line_of("replay", "superuser")
-            where = f"{project.loaded.display}:{line}" if line else project.loaded.display
-            raise MigdocsError(
-                f"{where}: replay.superuser is true, and this run holds a live "
-                "database's credentials: replayed SQL running as a superuser on this machine "
-                "could read them. Replay on a server of its own (--scratch-url), or run "
-                "`migdocs verify` in a job without the credentials"
-            )
-        click.echo(
-            "migdocs: warning: replay.superuser is true: the replayed SQL runs as a superuser "
-            "and can run programs and read files as the scratch server's system user",
-            err=True,
-        )
-    statement_timeout = scratch.statement_timeout
-    server = (
-        ScratchServer.from_url(scratch.url, allow_superuser=scratch.superuser)
-        if scratch.url
-        else ScratchServer.embedded()
-    )
-    with server, _progress(len(project.entries), enabled=progress) as advance:
-        return replay_project(
-            project, context, server, statement_timeout=statement_timeout, progress=advance
-        )
-
-
 @contextlib.contextmanager
 def _progress(total: int, *, enabled: bool) -> Iterator[Callable[[int, int, str], None] | None]:
     """A rich progress bar on the terminal's standard error, for long replays."""
@@ -360,6 +278,12 @@ def _progress(total: int, *, enabled: bool) -> Iterator[Callable[[int, int, str]
         yield advance
 
 
+def _progress_for(output_format: str, output: str | None) -> Progress:
+    """The progress bar of a run whose report goes to ``output`` in ``output_format``."""
+    enabled = _wants_progress(output_format, output)
+    return lambda total: _progress(total, enabled=enabled)
+
+
 def _wants_progress(output_format: str, output: str | None) -> bool:
     """A progress bar only for a person at a terminal: not in CI, not for machine formats."""
     return (
@@ -368,42 +292,6 @@ def _wants_progress(output_format: str, output: str | None) -> bool:
         and not os.environ.get("CI")
         and not os.environ.get("NO_PROGRESS")
     )
-
-
-def replay_status(replay: ReplayResult, findings: list[Finding]) -> str:
-    """The summary's ``replay``, as the exit code sees it: ``failed`` when an error among
-    the settled findings is replay's (MG4xx) or belongs to a migration that did not replay
-    cleanly; else ``passed`` (a rule a catalog turned down to a warning does not fail it)."""
-    from migdocs.catalog.models import Severity
-
-    unclean = {m.migration for m in replay.migrations if not m.passed}
-    failed = any(
-        f.severity is Severity.ERROR and (f.code.startswith("MG4") or f.migration in unclean)
-        for f in findings
-    )
-    return "failed" if failed else "passed"
-
-
-def live_status(findings: list[Finding]) -> str:
-    """The summary's ``live``: ``failed`` when a live finding (MG5xx) is an error, else
-    ``passed`` (warnings alone, such as an object no migration makes, do not fail it)."""
-    from migdocs.catalog.models import Severity
-
-    failed = any(f.severity is Severity.ERROR and f.code.startswith("MG5") for f in findings)
-    return "failed" if failed else "passed"
-
-
-def replay_notes(replay: ReplayResult) -> list[str]:
-    """What the reader of a text report should know about the replay: where it ran, and
-    which migrations it could not replay and why."""
-    notes = [f"replayed on {replay.server}", *replay.notes]
-    for result in replay.migrations:
-        not_run = result.forward == "skipped" or (
-            result.forward == "ok" and result.rollback == "skipped"
-        )
-        if not_run and result.reason:
-            notes.append(f"{result.migration}: {result.reason}")
-    return notes
 
 
 @cli.command()
@@ -419,22 +307,10 @@ def verify(
     scratch: Scratch,
 ) -> int:
     """Replay each migration, its rollback and the migration again on a scratch PostgreSQL."""
-    from migdocs.checks import run_static, settle
-    from migdocs.checks.replay import why_not_replayed
+    from migdocs import runs
 
-    project = options.project()
-    context, static_findings = run_static(project)
-    replay = replay_on_scratch(project, context, scratch, output_format, output)
-    # What kept a migration from being replayed is part of verify's report (audit has all
-    # of check's findings already): a round trip nobody could run is not a pass.
-    skipped = why_not_replayed(project, replay, static_findings)
-    findings = settle(project, [*skipped, *replay.findings], since)
-    report = project_report(
-        project,
-        findings=findings,
-        replay=replay.to_json(),
-        replay_status=replay_status(replay, findings),
-        notes=replay_notes(replay),
+    report = runs.verify(
+        options.project(), scratch, since=since, progress=_progress_for(output_format, output)
     )
     return emit(report, output_format, output, fail_on)
 
@@ -481,11 +357,7 @@ def audit(
     connect_timeout: int,
 ) -> int:
     """Check, verify and (with a database URL) compare a live database: the CI command."""
-    from collections import Counter
-
-    from migdocs.audit import audit_fleet, open_fleet
-    from migdocs.checks import run_static, settle
-    from migdocs.locks import without_guesses
+    from migdocs import runs
     from migdocs.pg.live import resolve_live_urls
 
     project = options.project()
@@ -500,34 +372,13 @@ def audit(
         # A fleet file with no URL is a mistake (the wrong file, a generator that failed):
         # auditing nothing and saying "live skipped" would pass CI on no evidence.
         raise MigdocsError(f"{urls_file}: no database URL in it")
-    with open_fleet(urls, connect_timeout=connect_timeout) as databases:
-        context, static_findings = run_static(project)
-        replay = replay_on_scratch(
-            project, context, scratch, output_format, output, with_credentials=bool(databases)
-        )
-        sections = audit_fleet(project, replay, databases) if databases else []
-    live_findings = [finding for section in sections for finding in section.findings]
-    # Where replay measured a statement's locks, MG406 or nothing replaces MG205's guess.
-    locks = [lock for result in replay.migrations for lock in result.locks]
-    static_findings = without_guesses(static_findings, replay.measured, locks)
-    findings = settle(project, [*static_findings, *replay.findings, *live_findings], since)
-    notes = replay_notes(replay)
-    if not sections:
-        notes.append("live: skipped (no --database-url)")
-    for section in sections:
-        counted = Counter(state for _, state in section.states)
-        states = ", ".join(
-            f"{counted[s]} {s}" for s in ("applied", "partial", "pending") if counted[s]
-        )
-        notes.append(f"live {section.database} ({section.server}): {states}")
-    report = project_report(
+    report = runs.audit(
         project,
-        findings=findings,
-        replay=replay.to_json(),
-        replay_status=replay_status(replay, findings),
-        live=[section.to_json() for section in sections],
-        live_status=live_status(findings) if sections else "skipped",
-        notes=notes,
+        scratch,
+        urls,
+        connect_timeout=connect_timeout,
+        since=since,
+        progress=_progress_for(output_format, output),
     )
     return emit(report, output_format, output, fail_on)
 
@@ -589,46 +440,35 @@ def build(
     Exit 1 when the build is strict and the report it shows has a finding at or above
     --fail-on; exit 2 when the site cannot be built.
     """
-    import tempfile
-
     from migdocs.site.build import FindingsStoppedBuild, build_site
 
     if database_urls and not with_audit:
         raise click.UsageError("--database-url is for --audit")
     report = None
     if with_audit:
-        report = tempfile.NamedTemporaryFile(  # noqa: SIM115 - deleted below
-            "w", suffix=".json", delete=False, encoding="utf-8"
+        from migdocs import runs
+        from migdocs.pg.live import resolve_live_urls
+
+        warn_password_in_argv(
+            list(database_urls),
+            "database_urls",
+            "--database-url",
+            "MIGDOCS_DATABASE_URL, a --database-urls file or PGPASSFILE",
         )
-        report.close()
-        args = ["--catalog", options.catalog, "audit", "--format", "json", "--output", report.name]
-        if scratch.url:
-            args += ["--scratch-url", scratch.url]
-        if scratch.superuser:
-            args.append("--scratch-superuser")
-        if scratch.statement_timeout:
-            args += ["--statement-timeout", scratch.statement_timeout]
-        for url in database_urls:
-            args += ["--database-url", url]
-        code = main(args)
-        if code not in (0, 1):
-            Path(report.name).unlink(missing_ok=True)
-            return code
+        urls = resolve_live_urls(list(database_urls), None, False)
+        report = runs.audit(options.project(), scratch, urls)
     try:
         target = build_site(
             Path(config_file),
             site_dir,
             strict=strict,
             fail_on=fail_on,
-            report=report.name if report else None,
+            report=report,
             catalog=Path(options.catalog),
         )
     except FindingsStoppedBuild as stopped:
         click.echo(inert_lines(str(stopped).split("\n")), err=True)
         return EXIT_FINDINGS
-    finally:
-        if report is not None:
-            Path(report.name).unlink(missing_ok=True)
     _say(f"built the site in {target}")
     return 0
 
@@ -791,7 +631,6 @@ def review(
     written) unless --allow-todo is given.
     """
     from migdocs import review as reviewing
-    from migdocs.checks import run_static, settle
 
     project = options.project()
     if mark or mark_all:
@@ -801,28 +640,22 @@ def review(
             raise click.UsageError("--mark needs the ids of the entries to stamp")
         if mark_all and ids:
             raise click.UsageError("give either --all or ids, not both")
-        new = reviewing.stamps(project, list(ids), by.strip(), allow_todo=allow_todo)
-        reviewing.stamp_catalog(project.loaded.path, new)
-        left = reviewing.placeholders(project) if allow_todo else {}
-        for stamp in new:
-            todo = left.get(stamp.migration, [])
-            note = f" (with {len(todo)} placeholder{'s' if len(todo) > 1 else ''})" if todo else ""
+        for stamp, todo in reviewing.mark(project, list(ids), by.strip(), allow_todo=allow_todo):
+            note = f" (with {todo} placeholder{'s' if todo > 1 else ''})" if todo else ""
             _say(f"stamped {stamp.migration}: reviewed {stamp.date} by {stamp.by}{note}")
         return 0
     if allow_todo:
         raise click.UsageError("--allow-todo is for --mark or --all")
     if ids:
         raise click.UsageError("ids are for --mark")
-    _, findings = run_static(project)
-    findings = settle(project, [f for f in findings if f.code in reviewing.DUE_CODES], since)
+    report = reviewing.report(project, since)
     if checklist:
-        text = reviewing.checklist(project, findings)
+        text = reviewing.checklist(project, report.findings)
         if output is None:
             _say(*text.rstrip("\n").split("\n"))
         else:
             write_atomically(Path(output), text)
         return 0
-    report = project_report(project, findings=findings)
     return emit(report, output_format, output, fail_on)
 
 

@@ -28,21 +28,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from migdocs.checks.registry import rule_by_code
+from migdocs.checks.live import (
+    DefinitionDiffers,
+    MissingObject,
+    PartlyApplied,
+    UntrackedObject,
+)
 from migdocs.objects import GLOBAL_KINDS, ObjectRef
 from migdocs.pg import Change, Difference, Snapshot, diff
 from migdocs.pg.diff import describe_change
-from migdocs.project import Entry, Project
+from migdocs.project import Project
 from migdocs.replay import ReplayResult
 from migdocs.report.finding import Finding
-
-
-def _finding(code: str, message: str, **where: Any) -> Finding:
-    """A finding of the live rule ``code`` (documented in ``checks/live.py``)."""
-    rule = rule_by_code(code)
-    if rule is None:  # pragma: no cover - the registry lists every MG5xx rule
-        raise LookupError(code)
-    return rule.finding(message, **where)
 
 
 @dataclass
@@ -120,6 +117,10 @@ def compare_live(
 ) -> LiveSection:
     """Compare a live database's snapshot with what replay built.
 
+    In three phases: the two schemas as the audit sees them (`_scoped_pair`), each
+    migration's state (`_Evidence.states`), then the findings: MG504 for a migration
+    stopped halfway, MG501–MG503 for each difference no pending migration explains.
+
     Args:
         project: The project.
         replay: The replay's result (expected schema, provenance, per-migration changes).
@@ -130,183 +131,223 @@ def compare_live(
         skip_objects: Qualified names of tables that are never drift (a ledger's table).
         ledger_applied: Migration ids the ledger records as applied, if there is a ledger.
     """
-    settings = project.catalog.live
-    patterns = [*settings.ignore, *skip_objects]
-    skip = set(skip_schemas)
-    expected = scoped(replay.schema, settings.schemas, patterns, skip)
-    actual = scoped(live, settings.schemas, patterns, skip)
-    expected, actual = _without_platform(expected, actual, replay)
+    patterns = [*project.catalog.live.ignore, *skip_objects]
+    expected, actual = _scoped_pair(project, replay, live, patterns, set(skip_schemas))
+    evidence = _Evidence.of(replay, expected, actual)
+    states, half_done = evidence.states(project, replay, patterns, ledger_applied)
     section = LiveSection(database, server)
-    made_by = replay.provenance
-    expected = _as_migrated_here(expected, actual, replay)
-    dropped_by: dict[str, str] = {}
-    # Objects a migration changed but did not make (a column it retypes): that they exist
-    # says nothing; that they are as it left them says it ran.
-    altered_by: dict[str, str] = {}
-    altered_from: dict[str, Snapshot] = {}
-    for result in replay.migrations:
-        for key in result.removed:
-            dropped_by[key] = result.migration
-        for key in result.added:
-            dropped_by.pop(key, None)
-            altered_by.pop(key, None)
-        for key in result.changed:
-            altered_by[key] = result.migration
-            if result.changed_from is not None:
-                altered_from[key] = result.changed_from
+    section.states = [(entry.id, states[entry.id]) for entry in project.entries]
+    pending = {migration for migration, state in states.items() if state == "pending"}
+    section.findings += evidence.partly_applied(project, half_done, database)
+    section.findings += evidence.drift(half_done, pending, database)
+    return section
 
-    # What each migration should have left: its objects there, what it drops gone.
-    own: dict[str, list[str]] = {}
-    for key in expected.key_set():
-        if key in made_by:
-            own.setdefault(made_by[key], []).append(key)
-    gone: dict[str, list[str]] = {}
-    for key, dropper in dropped_by.items():
-        if key not in expected:
-            gone.setdefault(dropper, []).append(key)
 
-    def _as_left(key: str, migration: str) -> bool:
+def _scoped_pair(
+    project: Project, replay: ReplayResult, live: Snapshot, patterns: list[str], skip: set[str]
+) -> tuple[Snapshot, Snapshot]:
+    """What replay built and what the live database holds, as the audit compares them: the
+    catalog's schemas, without ignored objects, the runner's schemas or the platform's, and
+    what replay's role owns given to the live database's migrating role."""
+    schemas = project.catalog.live.schemas
+    expected = scoped(replay.schema, schemas, patterns, skip)
+    actual = scoped(live, schemas, patterns, skip)
+    expected, actual = _without_platform(expected, actual, replay)
+    return _as_migrated_here(expected, actual, replay), actual
+
+
+@dataclass
+class _Evidence:
+    """What each migration should have left in the live database, and who last touched
+    each object: the ground on which a migration's state and each difference are judged.
+
+    Attributes:
+        made_by: The migration that made each object (replay's provenance).
+        dropped_by: The migration that dropped each object, where one did.
+        altered_by: The migration that last changed an object it did not make (a column it
+            retypes): that it exists says nothing; that it is as it left it says it ran.
+        altered_from: The object as it was before that change.
+    """
+
+    expected: Snapshot
+    actual: Snapshot
+    made_by: dict[str, str]
+    dropped_by: dict[str, str] = field(default_factory=dict)
+    altered_by: dict[str, str] = field(default_factory=dict)
+    altered_from: dict[str, Snapshot] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, replay: ReplayResult, expected: Snapshot, actual: Snapshot) -> _Evidence:
+        evidence = cls(expected, actual, replay.provenance)
+        for result in replay.migrations:
+            for key in result.removed:
+                evidence.dropped_by[key] = result.migration
+            for key in result.added:
+                evidence.dropped_by.pop(key, None)
+                evidence.altered_by.pop(key, None)
+            for key in result.changed:
+                evidence.altered_by[key] = result.migration
+                if result.changed_from is not None:
+                    evidence.altered_from[key] = result.changed_from
+        return evidence
+
+    def own(self) -> dict[str, list[str]]:
+        """The objects each migration made that should be there."""
+        own: dict[str, list[str]] = {}
+        for key in self.expected.key_set():
+            if key in self.made_by:
+                own.setdefault(self.made_by[key], []).append(key)
+        return own
+
+    def gone(self) -> dict[str, list[str]]:
+        """The objects each migration dropped that should not be there."""
+        gone: dict[str, list[str]] = {}
+        for key, dropper in self.dropped_by.items():
+            if key not in self.expected:
+                gone.setdefault(dropper, []).append(key)
+        return gone
+
+    def as_left(self, key: str, migration: str) -> bool:
         """Whether the live database holds ``key`` as ``migration`` left it: there, and, for
         an object it changed, not still as it was before (changed since by hand is MG503)."""
-        if key not in actual:
+        if key not in self.actual:
             return False
-        if altered_by.get(key) != migration or expected.unchanged(key, actual):
+        if self.altered_by.get(key) != migration or self.expected.unchanged(key, self.actual):
             return True
-        before = altered_from.get(key)
-        return before is None or key not in before or not before.unchanged(key, actual)
+        before = self.altered_from.get(key)
+        return before is None or key not in before or not before.unchanged(key, self.actual)
 
-    present: dict[str, tuple[int, int]] = {}
-    for entry in project.entries:
-        keys = own.get(entry.id, [])
-        dropped = [key for key in gone.get(entry.id, []) if not ignored_key(key, patterns)]
-        # A dropped object that is gone says the migration ran only where what held it is
-        # there (a constraint is also "gone" from a database without its table).
-        still_there = [key for key in dropped if key in actual]
-        evidence = [
-            key
-            for key in dropped
-            if key not in actual and (parent := _parent_key(key, replay)) and parent in actual
-        ]
-        holds = sum(_as_left(key, entry.id) for key in keys) + len(evidence)
-        present[entry.id] = (holds, len(keys) + len(evidence) + len(still_there))
-    states: dict[str, str] = {}
-    for entry in project.entries:
-        holds, total = present[entry.id]
-        if total == 0:
-            states[entry.id] = "unknown"
-        elif holds == total:
-            states[entry.id] = "applied"
-        elif holds == 0:
-            states[entry.id] = "pending"
-        else:
-            states[entry.id] = "partial"
-    if ledger_applied is not None:
-        frontier = max((e.index for e in project.entries if e.id in ledger_applied), default=-1)
-    else:
-        frontier = max(
-            (e.index for e in project.entries if states[e.id] in ("applied", "partial")),
-            default=-1,
-        )
-    # A migration with nothing of its own left to see takes the state of its place in the
-    # history: applied before the frontier, pending after it.
-    for entry in project.entries:
-        if states[entry.id] == "unknown":
-            states[entry.id] = "applied" if entry.index <= frontier else "pending"
+    def states(
+        self,
+        project: Project,
+        replay: ReplayResult,
+        patterns: list[str],
+        ledger_applied: set[str] | None,
+    ) -> tuple[dict[str, str], set[str]]:
+        """Each migration's state (applied, partial or pending), and the migrations stopped
+        halfway: the last one applied, or one the ledger does not list.
 
-    def ran(entry: Entry) -> bool:
-        """Whether the migration ran: the ledger lists it, or (without a ledger) it is not
-        after the last migration of which something is there."""
-        if ledger_applied is not None:
-            return entry.id in ledger_applied
-        return entry.index <= frontier
-
-    # Only a migration that may still be running or have stopped halfway is partly applied
-    # (MG504): the last one applied, or one the ledger does not list. One that ran, and
-    # finished, is applied: what of it is missing was dropped by hand since (MG501), what
-    # it drops and is there again was made by hand (MG502). One that did not run, of which
-    # nothing is there, is pending, and its objects are not drift.
-    half_done: set[str] = set()
-    for entry in project.entries:
-        state = states[entry.id]
-        if state == "partial" and (
-            entry.index == frontier if ledger_applied is None else not ran(entry)
-        ):
-            half_done.add(entry.id)
-        elif state == "partial" or (state == "pending" and ran(entry)):
-            states[entry.id] = "applied"
-    pending_tail = {entry.id for entry in project.entries if states[entry.id] == "pending"}
-    section.states = [(entry.id, states[entry.id]) for entry in project.entries]
-
-    for entry in project.entries:
-        if entry.id in half_done:
-            missing = [key for key in own.get(entry.id, []) if key not in actual]
+        One that ran, and finished, is applied: what of it is missing was dropped by hand
+        since (MG501), what it drops and is there again was made by hand (MG502). One that
+        did not run, of which nothing is there, is pending, and its objects are not drift.
+        """
+        own, gone = self.own(), self.gone()
+        states: dict[str, str] = {}
+        for entry in project.entries:
             keys = own.get(entry.id, [])
-            unaltered = [key for key in keys if key in actual and not _as_left(key, entry.id)]
-            left = [key for key in gone.get(entry.id, []) if key in actual]
+            dropped = [key for key in gone.get(entry.id, []) if not ignored_key(key, patterns)]
+            # A dropped object that is gone says the migration ran only where what held it
+            # is there (a constraint is also "gone" from a database without its table).
+            still_there = [key for key in dropped if key in self.actual]
+            evidence = [
+                key
+                for key in dropped
+                if key not in self.actual
+                and (parent := _parent_key(key, replay))
+                and parent in self.actual
+            ]
+            holds = sum(self.as_left(key, entry.id) for key in keys) + len(evidence)
+            states[entry.id] = _state(holds, len(keys) + len(evidence) + len(still_there))
+        if ledger_applied is not None:
+            applied = [e.index for e in project.entries if e.id in ledger_applied]
+        else:
+            applied = [e.index for e in project.entries if states[e.id] in ("applied", "partial")]
+        frontier = max(applied, default=-1)
+        half_done: set[str] = set()
+        for entry in project.entries:
+            # A migration with nothing of its own left to see takes the state of its place
+            # in the history: applied before the frontier, pending after it.
+            if states[entry.id] == "unknown":
+                states[entry.id] = "applied" if entry.index <= frontier else "pending"
+            ran = (
+                entry.id in ledger_applied
+                if ledger_applied is not None
+                else entry.index <= frontier
+            )
+            state = states[entry.id]
+            stopped = entry.index == frontier if ledger_applied is None else not ran
+            if state == "partial" and stopped:
+                half_done.add(entry.id)
+            elif state == "partial" or (state == "pending" and ran):
+                states[entry.id] = "applied"
+        return states, half_done
+
+    def partly_applied(self, project: Project, half_done: set[str], database: str) -> list[Finding]:
+        """MG504 for each migration stopped halfway, with what of it is and is not there."""
+        own, gone = self.own(), self.gone()
+        findings = []
+        for entry in project.entries:
+            if entry.id not in half_done:
+                continue
+            keys = own.get(entry.id, [])
+            missing = [key for key in keys if key not in self.actual]
+            unaltered = [
+                key for key in keys if key in self.actual and not self.as_left(key, entry.id)
+            ]
+            left = [key for key in gone.get(entry.id, []) if key in self.actual]
             parts = []
             if missing:
-                parts.append("missing " + ", ".join(_outermost_names(missing, expected)))
+                parts.append("missing " + ", ".join(_outermost_names(missing, self.expected)))
             if unaltered:
-                parts.append("not changed yet " + ", ".join(_names(unaltered, actual)))
+                parts.append("not changed yet " + ", ".join(_names(unaltered, self.actual)))
             if left:
-                parts.append("still present " + ", ".join(_names(left, actual)))
-            section.findings.append(
-                _finding(
-                    "MG504",
-                    f"the migration is only partly applied: {'; '.join(parts)}",
+                parts.append("still present " + ", ".join(_names(left, self.actual)))
+            findings.append(
+                PartlyApplied.of(
+                    parts,
                     migration=entry.id,
                     file=project.display(entry.forward_path),
                     database=database,
                 )
             )
+        return findings
 
-    for difference in diff(expected, actual):
-        key = difference.ref.key
-        if difference.change is Change.REMOVED:
-            owner = made_by.get(key) or _owner_migration(difference.ref, made_by)
-            if owner in half_done or owner in pending_tail:
-                continue
-            section.findings.append(
-                _finding(
-                    "MG501",
-                    f"{_name(difference)} is missing{_by(owner, 'made by')}",
-                    migration=owner,
-                    database=database,
+    def drift(self, half_done: set[str], pending: set[str], database: str) -> list[Finding]:
+        """MG501–MG503 for each difference that no pending or half-done migration explains."""
+        findings = []
+        for difference in diff(self.expected, self.actual):
+            key = difference.ref.key
+            if difference.change is Change.REMOVED:
+                owner = self.made_by.get(key) or _owner_migration(difference.ref, self.made_by)
+                if owner in half_done or owner in pending:
+                    continue
+                findings.append(
+                    MissingObject.of(difference.ref.shown, made_by=owner, database=database)
                 )
-            )
-        elif difference.change is Change.ADDED:
-            owner = dropped_by.get(key)
-            if owner in half_done:
-                continue
-            message: str | None
-            if owner is not None:
-                message = (
-                    f"{_name(difference)} exists, but migration {owner} drops it"
-                    if owner not in pending_tail
-                    else None
+            elif difference.change is Change.ADDED:
+                owner = self.dropped_by.get(key)
+                if owner in half_done or owner in pending:
+                    continue
+                findings.append(
+                    UntrackedObject.of(difference.ref.shown, dropped_by=owner, database=database)
                 )
             else:
-                message = f"{_name(difference)} exists, but no migration makes it"
-            if message is None:
-                continue
-            section.findings.append(_finding("MG502", message, migration=owner, database=database))
-        else:
-            owner = made_by.get(key) or _owner_migration(difference.ref, made_by)
-            if owner is not None and altered_by.get(key) == owner and owner in pending_tail:
-                continue  # the change a pending migration makes: not made yet, not drift
-            if owner in half_done and not _as_left(key, owner):
-                continue  # said by MG504
-            change = describe_change(difference.attribute, difference.before, difference.after)
-            section.findings.append(
-                _finding(
-                    "MG503",
-                    f"{_name(difference)}: {difference.attribute} {change} "
-                    f"(migrations → live){_by(owner, 'last changed by')}",
-                    migration=owner,
-                    database=database,
+                owner = self.made_by.get(key) or _owner_migration(difference.ref, self.made_by)
+                if owner is not None and self.altered_by.get(key) == owner and owner in pending:
+                    continue  # the change a pending migration makes: not made yet, not drift
+                if owner in half_done and not self.as_left(key, owner):
+                    continue  # said by MG504
+                change = describe_change(difference.attribute, difference.before, difference.after)
+                findings.append(
+                    DefinitionDiffers.of(
+                        difference.ref.shown,
+                        str(difference.attribute),
+                        change,
+                        changed_by=owner,
+                        database=database,
+                    )
                 )
-            )
-    return section
+        return findings
+
+
+def _state(holds: int, total: int) -> str:
+    """A migration's state from how much of what it left is there (``unknown``: nothing of
+    its own to see)."""
+    if total == 0:
+        return "unknown"
+    if holds == total:
+        return "applied"
+    return "pending" if holds == 0 else "partial"
 
 
 def migrating_role(
@@ -433,14 +474,6 @@ def _owner_migration(ref: ObjectRef, made_by: dict[str, str]) -> str | None:
     if ref.parent is not None:
         return made_by.get(ref.parent.key)
     return None
-
-
-def _name(difference: Difference) -> str:
-    return difference.ref.shown
-
-
-def _by(migration: str | None, verb: str) -> str:
-    return f" ({verb} {migration})" if migration else ""
 
 
 def _names(keys: list[str], snapshot: Snapshot) -> list[str]:

@@ -31,8 +31,7 @@ import psycopg
 from psycopg import sql
 
 from migdocs.catalog.models import Ledger
-from migdocs.checks.base import Rule
-from migdocs.checks.registry import rule_by_code
+from migdocs.checks.live import LedgerChecksum, LedgerMismatch, PartlyApplied
 from migdocs.project import Project
 from migdocs.report.finding import Finding
 from migdocs.runners.base import LedgerRow
@@ -224,40 +223,25 @@ def _table(
     return [LedgerRow(str(version), version if version in ids else None) for (version,) in rows]
 
 
-def _rule(code: str) -> type[Rule]:
-    rule = rule_by_code(code)
-    if rule is None:  # pragma: no cover - the registry lists every MG5xx rule
-        raise LookupError(code)
-    return rule
-
-
 def missing_ledger(kind: str, reason: str, database: str) -> Finding:
     """MG506 when the ledger's table is not there at all: one finding, not one per
     migration."""
-    return _rule("MG506").finding(
-        f"the catalog names a {kind} ledger, but {reason}: the runner has applied nothing "
-        "here, or records it elsewhere (set `runner.ledger`)",
-        database=database,
-    )
+    return LedgerMismatch.no_ledger(kind, reason, database=database)
 
 
 def compare_ledger(project: Project, rows: list[LedgerRow], database: str) -> list[Finding]:
     """MG505 for applied files that changed since they ran; MG506 where ledger and catalog
     disagree on which migrations exist."""
-    checksum_rule = _rule("MG505")
-    mismatch_rule = _rule("MG506")
-    partial_rule = _rule("MG504")
     findings: list[Finding] = []
     entries = {entry.id: entry for entry in project.entries}
     for row in rows:
         if row.dirty and row.migration is not None:
             entry = entries[row.migration]
             findings.append(
-                partial_rule.finding(
-                    f"the ledger marks {row.label}: the migration failed halfway, and "
-                    f"{project.runner.kind} applies nothing more until the database is "
-                    "repaired by hand and the mark cleared"
-                    + (f" ({project.runner.repair})" if project.runner.repair else ""),
+                PartlyApplied.marked(
+                    row.label,
+                    project.runner.kind,
+                    project.runner.repair,
                     migration=row.migration,
                     file=project.display(entry.forward_path),
                     database=database,
@@ -267,18 +251,13 @@ def compare_ledger(project: Project, rows: list[LedgerRow], database: str) -> li
         if not row.applied:
             continue
         if row.migration is None:
-            findings.append(
-                mismatch_rule.finding(
-                    f"the ledger lists {row.label}, which matches no migration of the catalog",
-                    database=database,
-                )
-            )
+            findings.append(LedgerMismatch.unknown_row(row.label, database=database))
         elif row.recorded is not None and row.expected is not None and row.recorded != row.expected:
             entry = entries[row.migration]
             findings.append(
-                checksum_rule.finding(
-                    f"the file changed since it was applied: the ledger recorded checksum "
-                    f"{row.recorded}, the file's is {row.expected} now",
+                LedgerChecksum.of(
+                    row.recorded,
+                    row.expected,
                     migration=row.migration,
                     file=project.display(entry.forward_path),
                     database=database,
@@ -288,13 +267,7 @@ def compare_ledger(project: Project, rows: list[LedgerRow], database: str) -> li
     last = max((entries[m].index for m in applied), default=-1)
     for entry in project.entries[: last + 1]:
         if entry.id not in applied:
-            findings.append(
-                mismatch_rule.finding(
-                    "the ledger does not list this migration, though later ones are applied",
-                    migration=entry.id,
-                    database=database,
-                )
-            )
+            findings.append(LedgerMismatch.gap(entry.id, database=database))
     return findings
 
 
@@ -311,7 +284,6 @@ def unrecorded(
     """MG506 for migrations after the ledger's last row whose objects are in the database:
     applied, by hand or by another runner, but not recorded, so the runner would apply them
     again. (Gaps before the last row are [compare_ledger][migdocs.ledger.compare_ledger]'s.)"""
-    mismatch_rule = _rule("MG506")
     entries = {entry.id: entry for entry in project.entries}
     applied = applied_ids(rows)
     # A migration the ledger marks as failed halfway is MG504's: the runner applies nothing
@@ -319,12 +291,7 @@ def unrecorded(
     recorded = applied | {row.migration for row in rows if row.migration and row.dirty}
     last = max((entries[m].index for m in applied), default=-1)
     return [
-        mismatch_rule.finding(
-            f"the migration is {state} in the database (its objects are there), but the "
-            "ledger does not list it: the runner would apply it again",
-            migration=migration,
-            database=database,
-        )
+        LedgerMismatch.unrecorded(migration, state, database=database)
         for migration, state in states
         if state in ("applied", "partial")
         and migration not in recorded

@@ -154,6 +154,37 @@ class ObjectRef:
 _TABLES: dict[tuple[str | None, str], ObjectRef] = {}
 
 
+#: How an object is looked up for dependencies and history: (kind, or ``relation`` for what
+#: shares pg_class's namespace — a table and an index cannot share a name in one schema —,
+#: schema, table for a table's part, name).
+Identity = tuple[str, str | None, str | None, str]
+
+
+def lookup_identity(ref: ObjectRef) -> Identity:
+    """``ref``'s identity for lookups: relations share one namespace per schema."""
+    if ref.kind in RELATION_KINDS:
+        return ("relation", ref.schema, None, ref.name)
+    return ref.identity
+
+
+#: Parts of a table that the catalog tells apart by their table (policies are not declared).
+_DECLARED_WITH_TABLE = frozenset({ObjectKind.COLUMN, ObjectKind.CONSTRAINT, ObjectKind.TRIGGER})
+
+
+def found_among(ref: ObjectRef, among: Iterable[ObjectRef]) -> bool:
+    """Whether ``ref`` is among ``among`` as the catalog declares objects: the same catalog
+    key, schema and name, and for a table's part the same table (a view and a materialized
+    view of one name are different objects)."""
+    key = CATALOG_KEY_OF.get(ref.kind)
+    return any(
+        CATALOG_KEY_OF.get(other.kind) == key
+        and other.schema == ref.schema
+        and other.name == ref.name
+        and (ref.kind not in _DECLARED_WITH_TABLE or other.table == ref.table)
+        for other in among
+    )
+
+
 def split_name(text: str) -> list[str]:
     """Split a dotted catalog name into its parts, each as PostgreSQL stores it.
 

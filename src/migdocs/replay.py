@@ -40,20 +40,23 @@ from pglast import parser
 from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
-from migdocs.checks.base import Rule
 from migdocs.checks.context import StaticContext
 from migdocs.checks.replay import (
     ForwardFails,
     LockWithoutTimeout,
     ReapplyDiffers,
-    ReplayDisagreesWithCatalog,
     RollbackDiffers,
     RollbackFails,
 )
 from migdocs.errors import MigdocsError
 from migdocs.extension_stubs import extension_hint, extension_stubs, stub_notes
 from migdocs.locks import LockProbe, LockTaken, documented
-from migdocs.objects import CATALOG_KEY_OF, RELATION_KINDS, ObjectKind, ObjectRef, case_twin
+from migdocs.objects import (
+    Identity,
+    ObjectKind,
+    ObjectRef,
+    lookup_identity,
+)
 from migdocs.pg import (
     CaptureUnavailable,
     Change,
@@ -68,6 +71,7 @@ from migdocs.pg import (
 )
 from migdocs.pg.diff import describe_change
 from migdocs.project import Entry, Project
+from migdocs.replay_catalog import undeclared_on_replay
 from migdocs.report.finding import Finding
 from migdocs.sql.effects import Statement
 from migdocs.sql.script import OUTSIDE_TRANSACTION, Script, load_tree
@@ -84,20 +88,6 @@ _NEEDS_AUTOCOMMIT = frozenset(
         "2D000",  # invalid_transaction_termination: a DO block or procedure that COMMITs
     }
 )
-#: How a relation-namespace object is looked up for dependencies (a table and an index
-#: cannot share a name in one schema).
-Identity = tuple[str, str | None, str | None, str]
-
-
-#: What declaring a table covers when the same migration creates (or drops) it.
-_OWN_PARTS = frozenset({ObjectKind.COLUMN, ObjectKind.CONSTRAINT})
-_CHILDREN = frozenset({ObjectKind.COLUMN, ObjectKind.CONSTRAINT, ObjectKind.TRIGGER})
-
-
-def _lookup(ref: ObjectRef) -> Identity:
-    if ref.kind in RELATION_KINDS:
-        return ("relation", ref.schema, None, ref.name)
-    return ref.identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,16 +112,6 @@ class Failure:
     def location(self) -> str:
         """``file:line``."""
         return f"{self.file}:{self.line}"
-
-    def finding(self, rule: type[Rule], what: str, migration: str) -> Finding:
-        """A finding of ``rule`` at the failing statement: ``what``, then the server's words."""
-        return rule.finding(
-            f"{what}: {self.message}",
-            migration=migration,
-            file=self.file,
-            line=self.line,
-            column=self.column,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +175,28 @@ class MigrationReplay:
     removed_refs: list[ObjectRef] = field(default_factory=list, repr=False)
     changed_from: Snapshot | None = field(default=None, repr=False)
     """The objects of ``changed`` as they were before the migration (for the live audit)."""
+
+    def record_changes(self, before: Snapshot, after: Snapshot, keys: set[str]) -> None:
+        """What the migration added, removed and changed among ``keys`` (the objects it
+        touched), from the schema before it and after it."""
+        changed: dict[str, None] = {}
+        for difference in _limited_diff(before, after, keys):
+            key = difference.ref.key
+            if difference.change is Change.ADDED:
+                self.added.append(key)
+            elif difference.change is Change.REMOVED:
+                self.removed.append(key)
+            else:
+                changed[key] = None
+        self.changed = list(changed)
+        if changed:
+            self.changed_from = before.subset(changed)
+        # Every object made or dropped, parts of tables included (for MG405).
+        for key in sorted(keys):
+            if key in after and key not in before:
+                self.added_refs.append(after[key].ref)
+            elif key in before and key not in after:
+                self.removed_refs.append(before[key].ref)
 
     def to_json(self) -> dict[str, Any]:
         """The contract's shape; ``differences``, ``reason`` and ``needs`` only when there
@@ -542,7 +544,10 @@ class Replayer:
                 result.reason = _held_back_reason(needs)
             else:
                 self._replay(entry, forward, result)
-                self._compare_with_catalog(entry, result)
+                if result.forward == "ok":
+                    self.findings += undeclared_on_replay(
+                        self.context, entry, result.added_refs, result.removed_refs
+                    )
             if result.forward == "ok" and forward is not None:
                 _settle_missing(missing, forward, result)
             else:
@@ -550,7 +555,7 @@ class Replayer:
                 via = entry.id if result.needs else None
                 for ref in _would_make(entry, forward):
                     if ref.key not in self.snapshot:
-                        missing.setdefault(_lookup(ref), Need(ref, origin, via))
+                        missing.setdefault(lookup_identity(ref), Need(ref, origin, via))
             result.ms = round((time.perf_counter() - started) * 1000)
             results.append(result)
             if self.progress is not None:
@@ -652,7 +657,12 @@ class Replayer:
         after, keys = applied
         result.forward = "ok"
         self.applied.append(forward)
-        self._record_changes(entry, before, after, keys, result)
+        result.record_changes(before, after, keys)
+        for key in keys:  # who last made or changed each object, for the live audit
+            if key in after and (key not in before or not before.unchanged(key, after)):
+                self.provenance[key] = entry.id
+            elif key not in after:
+                self.provenance.pop(key, None)
         self.snapshot = after
         rollback = self.project.rollback(entry)
         if rollback is None:
@@ -741,22 +751,13 @@ class Replayer:
                 for lock in locks
             )
             self.findings.append(
-                LockWithoutTimeout.finding(
-                    f"the statement held {held} (measured on replay), and the script sets no "
-                    "lock_timeout before it: waiting for its lock, it queues every query of "
-                    "the table behind it; set one first, e.g. SET lock_timeout = '5s';",
-                    migration=entry.id,
-                    file=file,
-                    line=line,
-                )
+                LockWithoutTimeout.of(held, migration=entry.id, file=file, line=line)
             )
 
     def _forward_failed(self, entry: Entry, failure: Failure, result: MigrationReplay) -> None:
         result.forward = "failed"
         result.reason = f"fails at {failure.location}"
-        self.findings.append(
-            failure.finding(ForwardFails, "the migration fails on replay", entry.id)
-        )
+        self.findings.append(ForwardFails.at(failure, entry.id))
 
     def _round_trip(self, trip: _Trip, conn: Connection, *, in_block: bool) -> None:
         """Rollback, compare with S0, forward again, compare with S1 (on ``conn``)."""
@@ -764,8 +765,7 @@ class Replayer:
         failure = self._run(conn, trip.rollback, in_block=in_block)
         if failure is not None:
             result.rollback = "failed"
-            what = "the rollback fails right after its migration"
-            self.findings.append(failure.finding(RollbackFails, what, entry.id))
+            self.findings.append(RollbackFails.at(failure, entry.id))
             return
         result.rollback = "ok"
         s2, rollback_keys = self._read(conn, trip.after)
@@ -774,9 +774,7 @@ class Replayer:
             text = _after_rollback(difference, trip.after)
             result.differences.append(f"after the rollback, {text}")
             self.findings.append(
-                RollbackDiffers.finding(
-                    f"after the rollback, {text}", migration=entry.id, file=trip.rollback.display
-                )
+                RollbackDiffers.of(text, migration=entry.id, file=trip.rollback.display)
             )
         failure = self._run(conn, trip.forward, in_block=in_block)
         if failure is not None:
@@ -784,10 +782,9 @@ class Replayer:
             result.differences.append(f"re-applying fails at {failure.location}: {failure.message}")
             # Also after an MG403: what the rollback left behind may be why, but a deploy
             # after this rollback fails, and the statement and the server's words say where.
-            what = "re-applying the migration after its rollback fails"
-            if undone:
-                what += " (the rollback did not restore the schema: MG403)"
-            self.findings.append(failure.finding(ReapplyDiffers, what, entry.id))
+            self.findings.append(
+                ReapplyDiffers.at(failure, entry.id, after_differences=bool(undone))
+            )
             return
         if undone or not trip.forward.opaque:
             # Statements whose effects static analysis sees are DDL, deterministic: run on
@@ -802,111 +799,9 @@ class Replayer:
             text = _after_reapply(difference)
             result.differences.append(f"after rollback and re-apply, {text}")
             self.findings.append(
-                ReapplyDiffers.finding(
-                    f"after rollback and re-apply, {text}",
-                    migration=entry.id,
-                    file=trip.forward.display,
-                )
+                ReapplyDiffers.of(text, migration=entry.id, file=trip.forward.display)
             )
         result.round_trip = "differs" if redone else "ok"
-
-    # -- what the migration did ---------------------------------------------------------------
-
-    def _record_changes(
-        self,
-        entry: Entry,
-        before: Snapshot,
-        after: Snapshot,
-        keys: set[str],
-        result: MigrationReplay,
-    ) -> None:
-        changed: dict[str, None] = {}
-        for difference in _limited_diff(before, after, keys):
-            key = difference.ref.key
-            if difference.change is Change.ADDED:
-                result.added.append(key)
-            elif difference.change is Change.REMOVED:
-                result.removed.append(key)
-            else:
-                changed[key] = None
-        result.changed = list(changed)
-        if changed:
-            result.changed_from = before.subset(changed)
-        # Every object made or dropped, parts of tables included (for MG405).
-        for key in sorted(keys):
-            if key in after and key not in before:
-                result.added_refs.append(after[key].ref)
-            elif key in before and key not in after:
-                result.removed_refs.append(before[key].ref)
-        for key in keys:
-            if key in after and (key not in before or not before.unchanged(key, after)):
-                self.provenance[key] = entry.id
-            elif key not in after:
-                self.provenance.pop(key, None)
-
-    def _compare_with_catalog(self, entry: Entry, result: MigrationReplay) -> None:
-        """MG405: what replay saw against what the catalog declares.
-
-        Only where static analysis could not tell (a DO block, dynamic SQL) or told
-        otherwise than the server: where it could, MG201 and MG202 have said it already.
-        """
-        if result.forward != "ok":
-            return
-        analysis = self.context.analyses[entry.index]
-        net = analysis.net
-        opaque = analysis.forward is None or analysis.forward.opaque or net is None
-        sides = (
-            ("creates", "creates", result.added_refs),
-            ("drops", "drops", result.removed_refs),
-        )
-        forward = analysis.forward
-        absorbed = {
-            ref.identity
-            for statement in (forward.statements if forward is not None else ())
-            for ref in statement.absorbs
-        }
-        for key, verb, observed in sides:
-            declared = self.context.declared(entry, key)
-            dropped = {ref.identity for ref in declared} if key == "drops" else set()
-            for ref in declared:
-                if _found(ref, observed) or (ref.parent and _found(ref.parent, observed)):
-                    continue
-                # What check accepts and replay does not show: check cannot tell, replay can.
-                if opaque or net is None or net.allows(key, ref):
-                    self.findings.append(
-                        ReplayDisagreesWithCatalog.finding(
-                            f"the catalog says the migration {verb[:-1]}s {ref.kind.value} "
-                            f"{ref.qualified}, but on replay it does not"
-                            f"{_case_hint(ref, observed, verb)}",
-                            migration=entry.id,
-                            file=self.project.catalog_display,
-                            line=self.project.loaded.line_of("migrations", entry.index, key),
-                        )
-                    )
-            for ref in observed:
-                declared_as = CATALOG_KEY_OF.get(ref.kind)
-                if declared_as is None or _found(ref, declared):
-                    continue
-                if net is not None and not opaque and net.shows(key, ref):
-                    continue  # check sees it too: MG202 asks to declare it, or it is covered
-                if key == "drops" and net is not None and net.effect.covered(ref, dropped):
-                    continue  # it goes with a declared drop (a column's keys), as in check
-                if key == "drops" and ref.identity in absorbed:
-                    continue  # USING INDEX: the index became the constraint's, as in check
-                parent = ref.parent
-                if parent and (ref.kind in _OWN_PARTS or key == "drops") and _has(parent, observed):
-                    # A new table's own columns and constraints come with it, and what hangs
-                    # on a dropped table, view or materialized view goes with it (as in check).
-                    continue
-                self.findings.append(
-                    ReplayDisagreesWithCatalog.finding(
-                        f"on replay the migration {verb[:-1]}s {ref.kind.value} "
-                        f"{ref.qualified}, which the catalog does not declare "
-                        f"(add it to {key}.{declared_as})",
-                        migration=entry.id,
-                        file=self.project.display(entry.forward_path),
-                    )
-                )
 
 
 @dataclass(frozen=True, slots=True)
@@ -1152,16 +1047,16 @@ def _held_back_for(forward: Script, missing: dict[Identity, Need]) -> list[Need]
     found: dict[Identity, Need] = {}
     for statement in forward.statements:
         for ref in statement.needs:
-            key = _lookup(ref)
+            key = lookup_identity(ref)
             if key in missing and key not in made:
                 found.setdefault(key, missing[key])
         for ref in [*statement.creates, *(new for _, new in statement.renames)]:
-            made.add(_lookup(ref))
+            made.add(lookup_identity(ref))
     # A table owed says it all: not each of its columns too.
     return [
         need
         for need in found.values()
-        if need.ref.parent is None or _lookup(need.ref.parent) not in found
+        if need.ref.parent is None or lookup_identity(need.ref.parent) not in found
     ]
 
 
@@ -1199,7 +1094,7 @@ def _settle_missing(
         dropped += statement.drops
         for old, new in statement.renames:
             _rename_missing(missing, old, new)
-    keys = {_lookup(ref) for ref in [*made, *dropped]}
+    keys = {lookup_identity(ref) for ref in [*made, *dropped]}
     tables = {(ref.schema, ref.name) for ref in dropped if ref.kind in _PARENT_KINDS}
     for key, need in list(missing.items()):
         parent = need.ref.parent
@@ -1212,14 +1107,14 @@ def _rename_missing(missing: dict[Identity, Need], old: ObjectRef, new: ObjectRe
     under its new name."""
     for key, need in list(missing.items()):
         ref = need.ref
-        if key == _lookup(old):
+        if key == lookup_identity(old):
             moved = new
         elif old.kind in _PARENT_KINDS and (ref.schema, ref.table) == (old.schema, old.name):
             moved = ObjectRef(ref.kind, new.schema, ref.name, table=new.name, args=ref.args)
         else:
             continue
         del missing[key]
-        missing[_lookup(moved)] = Need(moved, need.origin, need.via)
+        missing[lookup_identity(moved)] = Need(moved, need.origin, need.via)
 
 
 def _limited_diff(before: Snapshot, after: Snapshot, keys: Iterable[str]) -> list[Difference]:
@@ -1259,44 +1154,9 @@ def _after_reapply(difference: Difference) -> str:
     return f"{name}: {difference.attribute} {change} (first run → second run)"
 
 
-def _has(table: ObjectRef, among: Iterable[ObjectRef]) -> bool:
-    """Whether the relation that ``table`` (an object's parent) names is among ``among``: a
-    table, or the view or materialized view that an index or column hangs on."""
-    return any(
-        other.kind in _PARENT_KINDS and other.schema == table.schema and other.name == table.name
-        for other in among
-    )
-
-
 _PARENT_KINDS = frozenset({ObjectKind.TABLE, ObjectKind.VIEW, ObjectKind.MATVIEW})
 
 
 #: Words of a statement that may leave a temporary object to the session (``CREATE TEMP
 #: TABLE``, ``pg_temp.f()``): a script that has one ends with ``DISCARD TEMP``.
 _TEMPORARY = re.compile("temp", re.IGNORECASE)
-
-
-def _case_hint(ref: ObjectRef, observed: Iterable[ObjectRef], verb: str) -> str:
-    """Where replay saw an object whose name differs from the declared one only in case."""
-    twin = case_twin(ref, observed)
-    if twin is None:
-        return ""
-    return (
-        f" (it {verb[:-1]}s {twin.kind.value} {twin.qualified}: names are written as "
-        f"PostgreSQL stores them, case included; declare it as `{twin.declared}`)"
-    )
-
-
-def _found(ref: ObjectRef, among: Iterable[ObjectRef]) -> bool:
-    """Whether ``ref`` is among ``among``: the same catalog key, schema and name (a view and
-    a materialized view of one name are different objects, as in ``check``)."""
-    key = CATALOG_KEY_OF.get(ref.kind)
-    for other in among:
-        if CATALOG_KEY_OF.get(other.kind) != key or other.schema != ref.schema:
-            continue
-        if other.name != ref.name:
-            continue
-        if ref.kind in _CHILDREN and other.table != ref.table:
-            continue
-        return True
-    return False

@@ -1,5 +1,8 @@
 """The quarterly documentation review: what is due, a checklist, and stamping entries.
 
+The whole workflow of `migdocs review` is here (the command only parses its options); the
+rules that say what is due are MG601–MG604 (``checks/review.py``).
+
 Stamping edits ``catalog.yaml`` in place. ruamel.yaml reads the file as a round-trip
 document, which knows where every entry and key sits; the new ``reviewed`` line replaces
 the old one there (or goes after the entry's last line), so that every other byte of the
@@ -32,15 +35,16 @@ from ruamel.yaml.error import YAMLError
 from migdocs.atomic import replace_file, writable_target
 from migdocs.catalog import load_catalog
 from migdocs.checks.context import StaticContext
-from migdocs.checks.review import Placeholder
+from migdocs.checks.review import REVIEW_RULES, Placeholder
 from migdocs.clock import today
 from migdocs.errors import CatalogError, MigdocsError
 from migdocs.limits import CATALOG_MAX_BYTES
 from migdocs.project import Entry, Project
 from migdocs.report.finding import Finding
+from migdocs.report.report import Report
 
-#: The rules whose findings make an entry due for review.
-DUE_CODES = ("MG601", "MG602", "MG603", "MG604")
+#: The codes of the rules whose findings make an entry due for review.
+DUE_CODES = frozenset(rule.code for rule in REVIEW_RULES)
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.@/+-]*$")
 
 
@@ -68,6 +72,33 @@ def _scalar(text: str) -> str:
     import json
 
     return json.dumps(text, ensure_ascii=False)
+
+
+def report(project: Project, since: str | None = None) -> Report:
+    """What is due: the findings of MG601–MG604, settled as `check` settles them."""
+    from migdocs.checks import run_static, settle
+    from migdocs.runs import project_report
+
+    _, findings = run_static(project)
+    return project_report(
+        project, findings=settle(project, [f for f in findings if f.code in DUE_CODES], since)
+    )
+
+
+def mark(
+    project: Project, ids: list[str], by: str, *, allow_todo: bool = False
+) -> list[tuple[Stamp, int]]:
+    """Stamp the entries ``ids`` (all when empty) reviewed today by ``by``, in the catalog
+    file; each stamp with the number of placeholders its entry still has (``allow_todo``).
+
+    Raises:
+        MigdocsError: an unknown id, an entry with placeholders (without ``allow_todo``),
+            or a catalog that cannot be written; nothing is written then.
+    """
+    new = stamps(project, ids, by, allow_todo=allow_todo)
+    stamp_catalog(project.loaded.path, new)
+    left = placeholders(project) if allow_todo else {}
+    return [(stamp, len(left.get(stamp.migration, []))) for stamp in new]
 
 
 def due(findings: list[Finding]) -> dict[str, list[Finding]]:

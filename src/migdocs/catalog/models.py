@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal, get_args
@@ -474,6 +475,11 @@ class Catalog(_Model):
         return self
 
 
+#: Models whose name in the published JSON Schema is not their class's: the schema's names
+#: are part of catalog v1 (an editor's `$ref` may name them), the classes' are the code's.
+_SCHEMA_NAMES = {"ProjectInfo": "Project"}
+
+
 def json_schema() -> dict[str, Any]:
     """The catalog's JSON Schema, each key described by its attribute docstring."""
     schema = Catalog.model_json_schema()
@@ -486,7 +492,17 @@ def json_schema() -> dict[str, Any]:
         for name, text in _attribute_docstrings(model).items():
             if name in properties and "description" not in properties[name]:
                 properties[name]["description"] = text
-    return schema
+    for name, published in _SCHEMA_NAMES.items():
+        definition = definitions.pop(name)
+        definition["title"] = published
+        definitions[published] = definition
+    text = json.dumps(schema)
+    for name, published in _SCHEMA_NAMES.items():
+        text = text.replace(f'"#/$defs/{name}"', f'"#/$defs/{published}"')
+    renamed: dict[str, Any] = json.loads(text)
+    if "$defs" in renamed:
+        renamed["$defs"] = dict(sorted(renamed["$defs"].items()))
+    return renamed
 
 
 def _models() -> list[type[BaseModel]]:

@@ -6,14 +6,21 @@ It runs once per `migdocs check`; the rules of the SQL and rollback families rea
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from migdocs.catalog.models import Impact
-from migdocs.objects import CATALOG_KEY_OF, RELATION_KINDS, ObjectKind, ObjectRef
+from migdocs.objects import (
+    CATALOG_KEY_OF,
+    Identity,
+    ObjectKind,
+    ObjectRef,
+    lookup_identity,
+)
 from migdocs.project import Entry, Project
 from migdocs.sql.effects import HeavyStep, KeyInfo, Lock, Statement, is_temporary
-from migdocs.sql.model import Effect, Identity, SchemaModel
+from migdocs.sql.model import Effect, SchemaModel
 from migdocs.sql.script import Script
 
 
@@ -175,12 +182,6 @@ def _declarable(ref: ObjectRef) -> bool:
     return CATALOG_KEY_OF.get(ref.kind) is not None and not is_temporary(ref)
 
 
-def _lookup_key(ref: ObjectRef) -> Identity:
-    if ref.kind is ObjectKind.TABLE or ref.kind in RELATION_KINDS:
-        return ("relation", ref.schema, None, ref.name)
-    return ref.identity
-
-
 _WIDENING = re.compile(r"^(?P<base>varchar|bpchar|varbit|numeric)(?:\((?P<mods>[\d,]+)\))?$")
 
 
@@ -228,6 +229,16 @@ class StaticContext:
             refs = self._declared[key] = objects.refs()
         return refs
 
+    def scripts(self) -> Iterator[tuple[Entry | None, Script]]:
+        """Every script read: the setup scripts (of no entry), then each entry's forward
+        script and rollback, those that could be read."""
+        for setup in self.project.setup_scripts():
+            yield None, setup
+        for analysis in self.analyses:
+            for script in (analysis.forward, analysis.rollback):
+                if script is not None:
+                    yield analysis.entry, script
+
     @cached_property
     def analyses(self) -> list[EntryAnalysis]:
         """One analysis per catalog entry, in catalog order."""
@@ -245,7 +256,7 @@ class StaticContext:
                 continue
             for statement in forward.statements:
                 for ref in [*statement.creates, *(new for _, new in statement.renames)]:
-                    first_creator.setdefault(_lookup_key(ref), entry.index)
+                    first_creator.setdefault(lookup_identity(ref), entry.index)
         results = []
         for entry, forward, rollback in scripts:
             analysis = EntryAnalysis(entry, forward, rollback)
@@ -269,16 +280,16 @@ class StaticContext:
         created_here: set[Identity] = set()
         for statement in forward.statements:
             for use in statement.uses:
-                creator = first_creator.get(_lookup_key(use))
+                creator = first_creator.get(lookup_identity(use))
                 if creator is not None and creator > index and not model.exists(use):
                     analysis.early_uses.append((statement, use, creator))
             for step in statement.heavy:
-                if _lookup_key(step.table) not in created_here:
+                if lookup_identity(step.table) not in created_here:
                     analysis.heavy.append((statement, step))
             for retype in statement.retypes:
                 table = retype.column.parent
                 old = model.column_types.get(retype.column.identity)
-                if table is None or _lookup_key(table) in created_here:
+                if table is None or lookup_identity(table) in created_here:
                     continue
                 if retype_rewrites(old, retype.new_type):
                     was = f" from {old}" if old else ""
@@ -305,10 +316,10 @@ class StaticContext:
             model.apply(statement)
             for renamed, name in statement.renames:
                 # a renamed object is as new as it was under its old name
-                if _lookup_key(renamed) in created_here:
-                    created_here.add(_lookup_key(name))
+                if lookup_identity(renamed) in created_here:
+                    created_here.add(lookup_identity(name))
             for ref in statement.creates:
-                created_here.add(_lookup_key(ref))
+                created_here.add(lookup_identity(ref))
             analysis.mentioned_creates.extend(statement.creates)
             analysis.mentioned_drops.extend(statement.drops)
         analysis.forward_effect = model.effect_since(mark)
@@ -320,7 +331,7 @@ class StaticContext:
         impacts = analysis.impacts
         for statement in rollback.statements:
             for old, new in statement.renames:
-                moved[_lookup_key(old)] = new
+                moved[lookup_identity(old)] = new
             if statement.data_change in ("DELETE", "TRUNCATE"):
                 for table in statement.data_targets:
                     verb = "truncates" if statement.data_change == "TRUNCATE" else "deletes rows of"
@@ -328,11 +339,11 @@ class StaticContext:
                         ImpactReason(Impact.DATA_LOSS, f"{verb} {table.qualified}", statement.line)
                     )
             for validation in statement.validations:
-                if _lookup_key(validation.table) not in created_here:
+                if lookup_identity(validation.table) not in created_here:
                     impacts.append(ImpactReason(Impact.MAY_FAIL, validation.reason, statement.line))
             model.apply(statement)
             for ref in statement.creates:
-                created_here.add(_lookup_key(ref))
+                created_here.add(lookup_identity(ref))
         effect = model.effect_since(mark)
         analysis.rollback_effect = effect
         dropped = effect.dropped_ids()
@@ -405,9 +416,9 @@ def _renamed_to(
     """Where a script's renames took ``ref``, if it still exists there at the end."""
     seen: set[Identity] = set()
     current = ref
-    while _lookup_key(current) in moved and _lookup_key(current) not in seen:
-        seen.add(_lookup_key(current))
-        current = moved[_lookup_key(current)]
+    while lookup_identity(current) in moved and lookup_identity(current) not in seen:
+        seen.add(lookup_identity(current))
+        current = moved[lookup_identity(current)]
     if current is ref:
         return None
     return model.find(replace(current, kind=ref.kind))

@@ -1,12 +1,18 @@
-"""Running rules on a project and settling their findings: severities, suppressions, baseline."""
+"""Running rules on a project and settling their findings: severities, suppressions, baseline.
+
+The inline suppressions (``-- migdocs: ignore MG205 (why)``) are the engine's: it applies
+them when it settles findings, and it reports those that are wrong (MG207), since only the
+registry can tell a rule's code from a misspelt one.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from migdocs.catalog.models import Severity
 from migdocs.checks.context import StaticContext
 from migdocs.checks.registry import all_rules, rule_by_code
+from migdocs.checks.sql import BadIgnoreComment
 from migdocs.errors import CatalogError
 from migdocs.project import Project
 from migdocs.report.finding import Finding
@@ -36,7 +42,42 @@ def run_static(project: Project) -> tuple[StaticContext, list[Finding]]:
     for rule in all_rules():
         if rule.phase == "static":
             findings.extend(rule().check(context))
+            if rule is BadIgnoreComment:
+                findings.extend(bad_ignore_comments(context))
     return context, findings
+
+
+def bad_ignore_comments(context: StaticContext) -> Iterator[Finding]:
+    """MG207 for each ``-- migdocs: ignore`` comment that names no rule code, names a code
+    that is no rule, has no statement after it, or gives no reason."""
+    for entry, script in context.scripts():
+        for comment in script.ignores:
+            if not comment.codes:
+                problem = "names no rule code: write `-- migdocs: ignore MG205 (why)`"
+            else:
+                unknown = [code for code in comment.codes if rule_by_code(code) is None]
+                named = ", ".join(comment.codes)
+                if unknown:
+                    problem = (
+                        f"names {', '.join(unknown)}, which is no rule "
+                        "(see `migdocs rules`), so it silences nothing"
+                    )
+                elif not comment.applies:
+                    problem = f"for {named} has no statement after it to silence"
+                elif comment.reason is None:
+                    problem = (
+                        f"for {named} gives no reason: say why in parentheses, "
+                        f"`-- migdocs: ignore {named} (the table has 40 rows)`"
+                    )
+                else:
+                    continue
+            yield BadIgnoreComment.of(
+                problem,
+                migration=entry.id if entry else None,
+                file=script.display,
+                line=comment.line,
+                column=comment.column,
+            )
 
 
 def settle(

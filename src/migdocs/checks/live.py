@@ -1,13 +1,20 @@
 """Rules of the MG5xx family: what comparing a live database with the history shows.
 
-`migdocs audit` raises these, with the audited database (its URL redacted) on each finding;
-they live here so each code is documented in one place.
+`migdocs audit` raises these, with the audited database (its URL redacted) on each finding.
+Each rule owns its words: the comparison (``drift.py``) and the ledger reader (``ledger.py``)
+say what they saw, and the rule's class methods make the finding.
 """
 
 from __future__ import annotations
 
 from migdocs.catalog.models import Severity
 from migdocs.checks.base import Rule
+from migdocs.report.finding import Finding
+
+
+def _by(migration: str | None, verb: str) -> str:
+    """`` (made by 2025-…)`` when the migration is known."""
+    return f" ({verb} {migration})" if migration else ""
 
 
 class MissingObject(Rule):
@@ -36,6 +43,13 @@ class MissingObject(Rule):
     summary = "an object the migrations create is missing from the live database"
     phase = "live"
 
+    @classmethod
+    def of(cls, name: str, *, made_by: str | None, database: str) -> Finding:
+        """``name`` (such as ``index public.email_idx``) is not in the live database."""
+        return cls.finding(
+            f"{name} is missing{_by(made_by, 'made by')}", migration=made_by, database=database
+        )
+
 
 class UntrackedObject(Rule):
     """The live database has an object no migration creates.
@@ -63,6 +77,17 @@ class UntrackedObject(Rule):
     summary = "the live database has an object no migration creates"
     phase = "live"
 
+    @classmethod
+    def of(cls, name: str, *, dropped_by: str | None, database: str) -> Finding:
+        """``name`` is in the live database, though no migration makes it, or the migration
+        ``dropped_by`` drops it."""
+        message = (
+            f"{name} exists, but migration {dropped_by} drops it"
+            if dropped_by is not None
+            else f"{name} exists, but no migration makes it"
+        )
+        return cls.finding(message, migration=dropped_by, database=database)
+
 
 class DefinitionDiffers(Rule):
     """An object's definition in the live database differs from what the migrations make.
@@ -88,6 +113,17 @@ class DefinitionDiffers(Rule):
     severity = Severity.ERROR
     summary = "an object's definition in the live database differs from what the migrations make"
     phase = "live"
+
+    @classmethod
+    def of(
+        cls, name: str, attribute: str, change: str, *, changed_by: str | None, database: str
+    ) -> Finding:
+        """``attribute`` of ``name`` differs: ``change`` says how (migrations → live)."""
+        return cls.finding(
+            f"{name}: {attribute} {change} (migrations → live){_by(changed_by, 'last changed by')}",
+            migration=changed_by,
+            database=database,
+        )
 
 
 class PartlyApplied(Rule):
@@ -117,6 +153,37 @@ class PartlyApplied(Rule):
     summary = "a migration is only partly applied in the live database"
     phase = "live"
 
+    @classmethod
+    def of(cls, parts: list[str], *, migration: str, file: str, database: str) -> Finding:
+        """What of the migration's objects is missing, unchanged or still present."""
+        return cls.finding(
+            f"the migration is only partly applied: {'; '.join(parts)}",
+            migration=migration,
+            file=file,
+            database=database,
+        )
+
+    @classmethod
+    def marked(
+        cls,
+        label: str,
+        runner: str,
+        repair: str | None,
+        *,
+        migration: str,
+        file: str,
+        database: str,
+    ) -> Finding:
+        """The runner's ledger marks the migration as failed halfway (``label``)."""
+        return cls.finding(
+            f"the ledger marks {label}: the migration failed halfway, and {runner} applies "
+            "nothing more until the database is repaired by hand and the mark cleared"
+            + (f" ({repair})" if repair else ""),
+            migration=migration,
+            file=file,
+            database=database,
+        )
+
 
 class LedgerChecksum(Rule):
     """The ledger's checksum of an applied migration differs from its file.
@@ -144,6 +211,19 @@ class LedgerChecksum(Rule):
     summary = "the ledger's checksum of an applied migration differs from its file"
     phase = "live"
 
+    @classmethod
+    def of(
+        cls, recorded: str, current: str, *, migration: str, file: str, database: str
+    ) -> Finding:
+        """The ledger recorded ``recorded``; the file's checksum is ``current``."""
+        return cls.finding(
+            f"the file changed since it was applied: the ledger recorded checksum "
+            f"{recorded}, the file's is {current} now",
+            migration=migration,
+            file=file,
+            database=database,
+        )
+
 
 class LedgerMismatch(Rule):
     """The ledger and the catalog disagree on which migrations exist.
@@ -168,3 +248,39 @@ class LedgerMismatch(Rule):
     severity = Severity.WARNING
     summary = "the ledger and the catalog disagree on which migrations exist"
     phase = "live"
+
+    @classmethod
+    def no_ledger(cls, kind: str, reason: str, *, database: str) -> Finding:
+        """The catalog names a ``kind`` ledger that is not there (``reason``)."""
+        return cls.finding(
+            f"the catalog names a {kind} ledger, but {reason}: the runner has applied nothing "
+            "here, or records it elsewhere (set `runner.ledger`)",
+            database=database,
+        )
+
+    @classmethod
+    def unknown_row(cls, label: str, *, database: str) -> Finding:
+        """A ledger row that matches no migration of the catalog."""
+        return cls.finding(
+            f"the ledger lists {label}, which matches no migration of the catalog",
+            database=database,
+        )
+
+    @classmethod
+    def gap(cls, migration: str, *, database: str) -> Finding:
+        """A migration the ledger skips, though later ones are applied."""
+        return cls.finding(
+            "the ledger does not list this migration, though later ones are applied",
+            migration=migration,
+            database=database,
+        )
+
+    @classmethod
+    def unrecorded(cls, migration: str, state: str, *, database: str) -> Finding:
+        """A migration whose objects are there (``state``) that the ledger does not list."""
+        return cls.finding(
+            f"the migration is {state} in the database (its objects are there), but the "
+            "ledger does not list it: the runner would apply it again",
+            migration=migration,
+            database=database,
+        )

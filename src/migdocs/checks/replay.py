@@ -1,22 +1,43 @@
 """Rules of the MG4xx family: what replaying the migrations on a scratch PostgreSQL proves.
 
-`migdocs verify` raises these; they live here so each code is documented in one place.
+`migdocs verify` raises these. Each rule owns its words: replay (``replay.py``) says what the
+server did, and the rule's class methods make the finding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from migdocs.catalog.models import Severity
 from migdocs.checks.base import Rule
+from migdocs.report.finding import Finding
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from migdocs.objects import ObjectRef
 
-    from migdocs.project import Project
-    from migdocs.replay import ReplayResult
-    from migdocs.report.finding import Finding
+
+class Refusal(Protocol):
+    """A statement the server refused, where it stands and the server's words."""
+
+    @property
+    def file(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def column(self) -> int | None: ...
+    @property
+    def message(self) -> str: ...
+
+
+def _refused(rule: type[Rule], what: str, failure: Refusal, migration: str) -> Finding:
+    """A finding of ``rule`` at the refused statement: ``what``, then the server's words."""
+    return rule.finding(
+        f"{what}: {failure.message}",
+        migration=migration,
+        file=failure.file,
+        line=failure.line,
+        column=failure.column,
+    )
 
 
 class ForwardFails(Rule):
@@ -48,6 +69,11 @@ class ForwardFails(Rule):
     summary = "a migration fails on replay"
     phase = "replay"
 
+    @classmethod
+    def at(cls, failure: Refusal, migration: str) -> Finding:
+        """The migration's statement the server refused."""
+        return _refused(cls, "the migration fails on replay", failure, migration)
+
 
 class RollbackFails(Rule):
     """A rollback fails on replay.
@@ -74,6 +100,11 @@ class RollbackFails(Rule):
     severity = Severity.ERROR
     summary = "a rollback fails on replay"
     phase = "replay"
+
+    @classmethod
+    def at(cls, failure: Refusal, migration: str) -> Finding:
+        """The rollback's statement the server refused."""
+        return _refused(cls, "the rollback fails right after its migration", failure, migration)
 
 
 class RollbackDiffers(Rule):
@@ -103,6 +134,11 @@ class RollbackDiffers(Rule):
     summary = "after the rollback, the schema differs from before the migration"
     phase = "replay"
 
+    @classmethod
+    def of(cls, difference: str, *, migration: str, file: str) -> Finding:
+        """What the rollback left otherwise than before the migration (``difference``)."""
+        return cls.finding(f"after the rollback, {difference}", migration=migration, file=file)
+
 
 class ReapplyDiffers(Rule):
     """Re-applying the migration after its rollback fails or gives a different schema.
@@ -129,6 +165,22 @@ class ReapplyDiffers(Rule):
     severity = Severity.ERROR
     summary = "re-applying the migration after its rollback fails or gives a different schema"
     phase = "replay"
+
+    @classmethod
+    def at(cls, failure: Refusal, migration: str, *, after_differences: bool) -> Finding:
+        """Re-applying the migration fails; ``after_differences`` when the rollback had
+        not restored the schema (MG403), which may be why."""
+        what = "re-applying the migration after its rollback fails"
+        if after_differences:
+            what += " (the rollback did not restore the schema: MG403)"
+        return _refused(cls, what, failure, migration)
+
+    @classmethod
+    def of(cls, difference: str, *, migration: str, file: str) -> Finding:
+        """What re-applying left otherwise than the first run (``difference``)."""
+        return cls.finding(
+            f"after rollback and re-apply, {difference}", migration=migration, file=file
+        )
 
 
 class ReplayDisagreesWithCatalog(Rule):
@@ -161,6 +213,33 @@ class ReplayDisagreesWithCatalog(Rule):
         "or not those it declares"
     )
     phase = "replay"
+
+    @classmethod
+    def not_done(
+        cls, verb: str, ref: ObjectRef, hint: str, *, migration: str, file: str, line: int | None
+    ) -> Finding:
+        """The catalog says the migration ``verb`` (creates, drops) ``ref``; replay did not
+        see it do so (``hint``: a letter-case twin it did see, or nothing)."""
+        return cls.finding(
+            f"the catalog says the migration {verb} {ref.kind.value} {ref.qualified}, but on "
+            f"replay it does not{hint}",
+            migration=migration,
+            file=file,
+            line=line,
+        )
+
+    @classmethod
+    def undeclared(
+        cls, verb: str, ref: ObjectRef, section: str, *, migration: str, file: str
+    ) -> Finding:
+        """On replay the migration ``verb`` (creates, drops) ``ref``, which the catalog does
+        not declare (under ``section``, such as ``creates.indexes``)."""
+        return cls.finding(
+            f"on replay the migration {verb} {ref.kind.value} {ref.qualified}, which the "
+            f"catalog does not declare (add it to {section})",
+            migration=migration,
+            file=file,
+        )
 
 
 class LockWithoutTimeout(Rule):
@@ -205,57 +284,15 @@ class LockWithoutTimeout(Rule):
     )
     phase = "replay"
 
-
-#: The static findings that keep a file from being replayed: missing, unreadable, not parsed.
-_MISSING_CODE = {"forward": "MG102", "rollback": "MG104"}
-
-
-def why_not_replayed(
-    project: Project, replay: ReplayResult, static: Iterable[Finding]
-) -> list[Finding]:
-    """The static findings that explain each script replay skipped.
-
-    A migration whose file is missing, unreadable, not UTF-8 or does not parse is not
-    replayed, and neither is a round trip whose rollback is: nothing is proved for it. The
-    finding that says why (MG102, MG104 or MG200, or MG206 for a psql include) must be in
-    `verify`'s report, so that such a run does not pass. A migration skipped because an
-    earlier one failed needs none: that one's finding says why.
-
-    Args:
-        project: The project replayed.
-        replay: What replay did, one result per entry in catalog order.
-        static: The static findings of the project (raw, as `run_static` gives them).
-
-    Returns:
-        Those of ``static`` that explain a skipped script, in their order, each once.
-    """
-    blocked: dict[str, list[tuple[str, str]]] = {}  # migration -> (missing code, file shown)
-    for entry, result in zip(project.entries, replay.migrations, strict=True):
-        path: Path | None
-        if result.forward == "skipped":
-            side, path, script = "forward", entry.forward_path, project.forward(entry)
-        elif result.forward == "ok" and result.rollback == "skipped":
-            side, path, script = "rollback", entry.rollback_path, project.rollback(entry)
-        else:
-            continue
-        if path is None or (script is not None and script.parsed):
-            continue  # blocked by an earlier migration, which has its own finding
-        blocked.setdefault(entry.id, []).append((_MISSING_CODE[side], project.display(path)))
-    if not blocked:
-        return []
-    found: list[Finding] = []
-    includes: list[Finding] = []
-    unparsed: set[str] = set()
-    for finding in static:
-        why = blocked.get(finding.migration or "")
-        if why is None:
-            continue
-        for missing, shown in why:
-            if finding.code == missing or (finding.code == "MG200" and finding.file == shown):
-                found.append(finding)
-                unparsed.add(shown)
-            elif finding.code == "MG206" and finding.file == shown:
-                includes.append(finding)
-    # A file that does not parse only because of a psql include (`\i`) has no MG200.
-    found += [finding for finding in includes if finding.file not in unparsed]
-    return list(dict.fromkeys(found))
+    @classmethod
+    def of(cls, held: str, *, migration: str, file: str, line: int) -> Finding:
+        """The statement at ``file:line`` held ``held`` (modes on tables) with no
+        ``lock_timeout`` set before it."""
+        return cls.finding(
+            f"the statement held {held} (measured on replay), and the script sets no "
+            "lock_timeout before it: waiting for its lock, it queues every query of "
+            "the table behind it; set one first, e.g. SET lock_timeout = '5s';",
+            migration=migration,
+            file=file,
+            line=line,
+        )

@@ -175,3 +175,12 @@ class Placeholder(Rule):
                         file=project.catalog_display,
                         line=project.loaded.line_of("migrations", entry.index, *path),
                     )
+
+
+#: The rules whose findings make an entry due for review (`migdocs review`).
+REVIEW_RULES: tuple[type[Rule], ...] = (
+    ReviewOverdue,
+    NeverReviewed,
+    ChangedSinceReview,
+    Placeholder,
+)

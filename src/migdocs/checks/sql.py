@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from migdocs.catalog.models import Severity
@@ -24,14 +24,21 @@ if TYPE_CHECKING:
     from migdocs.sql.script import Script
 
 
-def _scripts(context: StaticContext) -> Iterator[tuple[Entry | None, Script]]:
-    project = context.project
-    for setup in project.setup_scripts():
-        yield None, setup
-    for analysis in context.analyses:
-        for script in (analysis.forward, analysis.rollback):
-            if script is not None:
-                yield analysis.entry, script
+def _script_problems(
+    rule: type[Rule], context: StaticContext, hint: Callable[[Script], str] | None = None
+) -> Iterator[Finding]:
+    """The problems of ``rule``'s code that reading each script found, where they are."""
+    for entry, script in context.scripts():
+        said = hint(script) if hint is not None else ""
+        for problem in script.problems:
+            if problem.code == rule.code:
+                yield rule.finding(
+                    problem.message + said,
+                    migration=entry.id if entry else None,
+                    file=script.display,
+                    line=problem.line,
+                    column=problem.column,
+                )
 
 
 def _declared_where(
@@ -107,17 +114,8 @@ class SqlDoesNotParse(Rule):
                     yield self.finding(
                         problem.message, migration=entry.id, file=project.display(path)
                     )
-        for owner, script in _scripts(context):
-            hint = _sections_hint(script) if project.layout is None else ""
-            for problem in script.problems:
-                if problem.code == self.code:
-                    yield self.finding(
-                        problem.message + hint,
-                        migration=owner.id if owner else None,
-                        file=script.display,
-                        line=problem.line,
-                        column=problem.column,
-                    )
+        hint = _sections_hint if project.layout is None else None
+        yield from _script_problems(type(self), context, hint)
         yield from layout_findings(self, context)
 
 
@@ -346,7 +344,7 @@ class EmptyScript(Rule):
     summary = "a migration or rollback file has no statements"
 
     def check(self, context: StaticContext) -> Iterator[Finding]:
-        for entry, script in _scripts(context):
+        for entry, script in context.scripts():
             if script.empty:
                 yield self.finding(
                     "the file has no statements",
@@ -427,16 +425,7 @@ class MetaCommand(Rule):
     summary = "a file holds a psql meta-command that migdocs cannot follow"
 
     def check(self, context: StaticContext) -> Iterator[Finding]:
-        for entry, script in _scripts(context):
-            for problem in script.problems:
-                if problem.code == self.code:
-                    yield self.finding(
-                        problem.message,
-                        migration=entry.id if entry else None,
-                        file=script.display,
-                        line=problem.line,
-                        column=problem.column,
-                    )
+        yield from _script_problems(type(self), context)
 
 
 class BadIgnoreComment(Rule):
@@ -470,34 +459,15 @@ class BadIgnoreComment(Rule):
     severity = Severity.WARNING
     summary = "an inline ignore comment gives no reason, names no rule, or silences nothing"
 
-    def check(self, context: StaticContext) -> Iterator[Finding]:
-        from migdocs.checks.registry import rule_by_code
+    @classmethod
+    def of(
+        cls, problem: str, *, migration: str | None, file: str, line: int, column: int | None
+    ) -> Finding:
+        """The comment at ``file:line`` and what is wrong with it (``problem``).
 
-        for entry, script in _scripts(context):
-            for comment in script.ignores:
-                if not comment.codes:
-                    problem = "names no rule code: write `-- migdocs: ignore MG205 (why)`"
-                else:
-                    unknown = [code for code in comment.codes if rule_by_code(code) is None]
-                    named = ", ".join(comment.codes)
-                    if unknown:
-                        problem = (
-                            f"names {', '.join(unknown)}, which is no rule "
-                            "(see `migdocs rules`), so it silences nothing"
-                        )
-                    elif not comment.applies:
-                        problem = f"for {named} has no statement after it to silence"
-                    elif comment.reason is None:
-                        problem = (
-                            f"for {named} gives no reason: say why in parentheses, "
-                            f"`-- migdocs: ignore {named} (the table has 40 rows)`"
-                        )
-                    else:
-                        continue
-                yield self.finding(
-                    f"`migdocs: ignore` {problem}",
-                    migration=entry.id if entry else None,
-                    file=script.display,
-                    line=comment.line,
-                    column=comment.column,
-                )
+        The engine finds these, next to the suppressions they would make
+        (``checks/engine.py``): whether a code is a rule's is the registry's to say.
+        """
+        return cls.finding(
+            f"`migdocs: ignore` {problem}", migration=migration, file=file, line=line, column=column
+        )

@@ -76,6 +76,51 @@ class Report:
             data["notes"] = self.notes
         return data
 
+    @classmethod
+    def from_json(cls, data: object) -> Report:
+        """The report that [to_json][migdocs.report.Report.to_json] wrote (a JSON report read
+        back, as the site reads `migdocs audit --format json`).
+
+        Raises:
+            ValueError: when ``data`` is not a migdocs JSON report.
+        """
+        from migdocs.catalog.models import Severity
+
+        if not isinstance(data, dict) or not isinstance(data.get("findings", []), list):
+            raise ValueError("not a migdocs JSON report (no findings list)")
+        given = data.get("summary")
+        summary: dict[str, Any] = given if isinstance(given, dict) else {}
+        findings = []
+        for item in data.get("findings", []):
+            if not isinstance(item, dict) or not isinstance(item.get("code"), str):
+                raise ValueError("a finding without a code")
+            try:
+                severity = Severity(str(item.get("severity")))
+            except ValueError:
+                raise ValueError(f"{item['code']}: no severity {item.get('severity')!r}") from None
+            findings.append(
+                Finding(
+                    item["code"],
+                    severity,
+                    str(item.get("message", "")),
+                    migration=item.get("migration"),
+                    file=item.get("file"),
+                    line=item.get("line"),
+                    column=item.get("column"),
+                    database=item.get("database"),
+                )
+            )
+        replay, live = data.get("replay"), data.get("live")
+        return cls(
+            catalog=str(data.get("catalog", "")),
+            findings=findings,
+            replay=replay if isinstance(replay, list) else None,
+            replay_status=str(summary.get("replay", "skipped")),
+            live=live if isinstance(live, list) else [],
+            live_status=str(summary.get("live", "skipped")),
+            notes=[str(note) for note in data.get("notes", []) if isinstance(note, str)],
+        )
+
     def place(self, finding: Finding) -> tuple[str, int | None, int | None]:
         """Where a finding is, for formats whose every result needs a file: its own file and
         line, else its migration's catalog entry, else the catalog.

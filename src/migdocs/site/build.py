@@ -20,9 +20,13 @@ import shutil
 import stat
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from migdocs.atomic import current_umask
 from migdocs.errors import MigdocsError
+
+if TYPE_CHECKING:
+    from migdocs.report.report import Report
 
 #: The file at the root of every site migdocs builds: a folder with it may be replaced.
 MARKER = ".migdocs-site"
@@ -40,7 +44,7 @@ def build_site(
     *,
     strict: bool = False,
     fail_on: str | None = None,
-    report: str | None = None,
+    report: Report | None = None,
     catalog: Path | None = None,
 ) -> Path:
     """Build the site of ``config_file`` into ``site_dir`` (default: the config's).
@@ -48,6 +52,8 @@ def build_site(
     Args:
         fail_on: In strict mode, the lowest severity of a finding in the report that stops
             the build, instead of the plugin's ``fail_on``.
+        report: The report the site shows (`migdocs build --audit`), instead of the one the
+            plugin reads or makes.
         catalog: A catalog besides the plugin's whose folder the site must not replace
             (``migdocs --catalog``).
 
@@ -88,7 +94,7 @@ def build_site(
     staging.chmod(0o777 & ~current_umask())
     config.site_dir = str(staging)
     if report is not None and plugin is not None:
-        plugin.config.report = os.path.abspath(report)
+        plugin.given_report = report
     if fail_on is not None and plugin is not None:
         plugin.config.fail_on = fail_on
     collected = _Collector()
