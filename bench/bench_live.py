@@ -28,7 +28,7 @@ from pathlib import Path
 
 from migdocs.pg import ScratchServer, read_snapshot
 from migdocs.pg.live import connect_live
-from migdocs.pg.server import _embedded_bin_dir
+from migdocs.pg.embedded import embedded_bin_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUNS = 5
@@ -59,7 +59,7 @@ def snapshot(url: str, *, every_state: bool) -> tuple[float, int]:
 
 def main() -> None:
     sizes = [int(arg) for arg in sys.argv[1:]] or [1000, 10000]
-    pg_dump = _embedded_bin_dir() / "pg_dump"
+    pg_dump = embedded_bin_dir() / "pg_dump"
     rows = []
     print("| tables | objects | migdocs snapshot | pg_dump --schema-only | ratio | every state |")
     print("|---|---|---|---|---|---|")

@@ -24,7 +24,8 @@ from migdocs.checks import run_static
 from migdocs.extension_stubs import extension_stubs
 from migdocs.objects import ObjectKind
 from migdocs.pg import ScratchServer
-from migdocs.pg.server import PACKAGED_EXTENSIONS, STUB_COMMENT, ExtensionStub
+from migdocs.pg.embedded import PACKAGED_EXTENSIONS
+from migdocs.pg.server import STUB_COMMENT, ExtensionStub
 from migdocs.pg.reader import read_snapshot
 from migdocs.project import Project
 from migdocs.replay import ReplayResult, replay_project

