@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -13,6 +11,7 @@ from migdocs.catalog import LoadedCatalog, Migration, load_catalog
 from migdocs.catalog.models import PLACEHOLDERS, Catalog
 from migdocs.errors import CatalogError, MigdocsError
 from migdocs.limits import FileTooLarge
+from migdocs.project_folder import ProjectFolder
 from migdocs.runners import Runner, make_runner
 from migdocs.runners.base import LayoutProblem, Listed, Listing, Part, Sections, masked
 from migdocs.sql.script import Script, ScriptProblem, parse_into, read_script
@@ -37,14 +36,6 @@ def convention_pattern(convention: str) -> re.Pattern[str]:
         else:
             out += re.escape(part)
     return re.compile(f"^{out}$")
-
-
-def _folder_shown(catalog: str) -> str:
-    """The folder of a catalog named ``catalog`` (as the user named it), as reports show it:
-    ``""`` for the working directory."""
-    folder = os.path.dirname(catalog)
-    shown = Path(folder).as_posix() if folder else ""
-    return "" if shown == "." else shown
 
 
 @dataclass
@@ -90,41 +81,61 @@ class Project:
     def __init__(self, loaded: LoadedCatalog, *, relative_to_catalog: bool = True) -> None:
         self.loaded = loaded
         self.catalog: Catalog = loaded.catalog
-        self.root = loaded.path.parent.resolve()
+        #: The folder the catalog is in, which every path of the project is inside.
+        self.folder = ProjectFolder(loaded, relative_to_catalog=relative_to_catalog)
+        self.root = self.folder.root
         problems: list[str] = []
-        self._bases: dict[Path, bool] = {}
-        self._listings: dict[Path, dict[str, os.DirEntry[str]]] = {}
-        self._children: dict[Path, dict[str, Path]] = {}
-        self._shown_folders: dict[str, str] = {}
-        self._shown_root = _folder_shown(loaded.display) if relative_to_catalog else ""
         settings = self.catalog.runner
         self.runner: Runner = make_runner(self.root, settings)
         #: The runner that decides the layout, or ``None`` for `plain` (paths + conventions).
         self.layout: Runner | None = None if settings.kind == "plain" else self.runner
+        self.migrations_dir, self.rollbacks_dir = self._migration_folders(problems)
+        self.entries: list[Entry] = self._find_entries(problems)
+        #: The ``replay.preset`` file: a shipped preset's or the project's own.
+        self.preset_path: Path | None = self._find_preset(problems)
+        self.setup_paths: list[Path] = []
+        for index, name in enumerate(self.catalog.replay.setup):
+            path = self.folder.inside(self.root, name, ("replay", "setup", index), problems)
+            if path is not None:
+                self.setup_paths.append(path)
+        if problems:
+            raise CatalogError(problems)
+        self._scripts: dict[Path, Script | None] = {}
+        self._read_problems: dict[Path, ScriptProblem] = {}
+        self._sections: dict[Path, Sections | None] = {}
+        self._parts: dict[tuple[Path, Part], Script | None] = {}
+        self._preset: Script | None = None
+
+    def _migration_folders(self, problems: list[str]) -> tuple[Path, Path]:
+        """The migrations and the rollbacks folder: the catalog's ``paths`` for `plain`, else
+        the runner's folder for both (which the runner is then pointed at)."""
         if self.layout is None:
-            self.migrations_dir = self._folder(
-                ("paths", "migrations"), self.catalog.paths.migrations, problems
+            paths = self.catalog.paths
+            return (
+                self.folder.folder(("paths", "migrations"), paths.migrations, problems),
+                self.folder.folder(("paths", "rollbacks"), paths.rollbacks, problems),
             )
-            self.rollbacks_dir = self._folder(
-                ("paths", "rollbacks"), self.catalog.paths.rollbacks, problems
-            )
-        else:
-            folder = settings.path or self.layout.default_path
-            self.migrations_dir = self._folder(("runner", "path"), folder, problems)
-            if not problems and not self.migrations_dir.is_dir():
-                where = ("runner", "path") if settings.path else ("runner", "kind")
-                problems.append(
-                    loaded.error(
-                        where,
-                        f"{folder!r} is not a folder: {settings.kind}'s migrations are not "
-                        "there (give `runner.path`, relative to the catalog)",
-                    )
+        settings = self.catalog.runner
+        name = settings.path or self.layout.default_path
+        folder = self.folder.folder(("runner", "path"), name, problems)
+        if not problems and not folder.is_dir():
+            where = ("runner", "path") if settings.path else ("runner", "kind")
+            problems.append(
+                self.loaded.error(
+                    where,
+                    f"{name!r} is not a folder: {settings.kind}'s migrations are not "
+                    "there (give `runner.path`, relative to the catalog)",
                 )
-            self.rollbacks_dir = self.migrations_dir
-            self.layout.folder = self.migrations_dir
-        self.entries: list[Entry] = []
+            )
+        self.layout.folder = folder
+        return folder, folder
+
+    def _find_entries(self, problems: list[str]) -> list[Entry]:
+        """Each catalog migration with its files (those whose forward file is refused left
+        out, and why in ``problems``)."""
+        entries = []
         for index, migration in enumerate(self.catalog.migrations):
-            forward = self._inside(
+            forward = self.folder.inside(
                 self.migrations_dir,
                 self._forward_name(migration),
                 ("migrations", index, "file" if migration.file else "id"),
@@ -132,7 +143,7 @@ class Project:
             )
             rollback = None
             if migration.rollback is not None and migration.rollback.file is not None:
-                rollback = self._inside(
+                rollback = self.folder.inside(
                     self.rollbacks_dir,
                     migration.rollback.file,
                     ("migrations", index, "rollback", "file"),
@@ -145,35 +156,26 @@ class Project:
                     # its own migration's or (named by hand) another file's.
                     entry.forward_part = "up"
                     entry.rollback_part = "down" if rollback is not None else None
-                self.entries.append(entry)
-        #: The ``replay.preset`` file: a shipped preset's or the project's own.
-        self.preset_path: Path | None = None
+                entries.append(entry)
+        return entries
+
+    def _find_preset(self, problems: list[str]) -> Path | None:
+        """The ``replay.preset`` file, if the catalog names one."""
         preset = self.catalog.replay.preset
-        if preset is not None:
-            if preset in shipped_presets():
-                self.preset_path = PRESETS / f"{preset}.sql"
-            elif preset.endswith(".sql"):
-                self.preset_path = self._inside(self.root, preset, ("replay", "preset"), problems)
-            else:
-                problems.append(
-                    loaded.error(
-                        ("replay", "preset"),
-                        f"{preset!r} is no preset of migdocs ({', '.join(shipped_presets())}): "
-                        "name one, or give a .sql file relative to the catalog",
-                    )
-                )
-        self.setup_paths: list[Path] = []
-        for index, name in enumerate(self.catalog.replay.setup):
-            path = self._inside(self.root, name, ("replay", "setup", index), problems)
-            if path is not None:
-                self.setup_paths.append(path)
-        if problems:
-            raise CatalogError(problems)
-        self._scripts: dict[Path, Script | None] = {}
-        self._read_problems: dict[Path, ScriptProblem] = {}
-        self._sections: dict[Path, Sections | None] = {}
-        self._parts: dict[tuple[Path, Part], Script | None] = {}
-        self._preset: Script | None = None
+        if preset is None:
+            return None
+        if preset in shipped_presets():
+            return PRESETS / f"{preset}.sql"
+        if preset.endswith(".sql"):
+            return self.folder.inside(self.root, preset, ("replay", "preset"), problems)
+        problems.append(
+            self.loaded.error(
+                ("replay", "preset"),
+                f"{preset!r} is no preset of migdocs ({', '.join(shipped_presets())}): "
+                "name one, or give a .sql file relative to the catalog",
+            )
+        )
+        return None
 
     @classmethod
     def load(cls, catalog_path: Path, display: str | None = None) -> Project:
@@ -188,10 +190,6 @@ class Project:
         return cls(load_catalog(catalog_path, display), relative_to_catalog=display is not None)
 
     # -- paths --------------------------------------------------------------------------------
-
-    def _folder(self, where: tuple[str, str], value: str, problems: list[str]) -> Path:
-        path = self._inside(self.root, value, where, problems)
-        return path if path is not None else self.root / "__invalid__"
 
     def _forward_name(self, migration: Migration) -> str:
         """The entry's forward file under its folder: ``file``, else where the runner keeps
@@ -228,108 +226,10 @@ class Project:
                 keys.setdefault(entry.id, entry.id)
         return keys
 
-    def _inside(
-        self, base: Path, name: str, where: tuple[str | int, ...], problems: list[str]
-    ) -> Path | None:
-        """``base / name``, refused when it leads outside the project (``..``, absolute, links)
-        or cannot name a file (a NUL byte)."""
-        if "\0" in name:
-            problems.append(self.loaded.error(where, f"{name!r} holds a NUL byte: not a file name"))
-            return None
-        simple = "/" not in name and "\\" not in name and name not in (".", "..", "")
-        if simple and self._base_inside(base):
-            # One plain name in a folder already known to be inside: only a link can lead out.
-            # The folder's listing says which names are links without a system call per file.
-            listed = self._listing(base).get(name)
-            if listed is not None and not listed.is_symlink():
-                return self._child(base, name)
-            try:
-                link = listed is None and (base / name).is_symlink()
-            except OSError as error:  # a name too long for the file system
-                problems.append(self.loaded.error(where, f"{name!r}: {error.strerror}"))
-                return None
-            if listed is None and not link:
-                return base / name  # missing (MG102), or spelled in another case than on disk
-        relative = Path(name)
-        if relative.is_absolute() or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
-            problems.append(
-                self.loaded.error(where, f"{name!r} is absolute; give a path inside the project")
-            )
-            return None
-        candidate = base / relative
-        try:
-            resolved = candidate.resolve()
-        except (OSError, RuntimeError):
-            problems.append(self.loaded.error(where, f"{name!r} cannot be resolved"))
-            return None
-        if not resolved.is_relative_to(self.root):
-            problems.append(
-                self.loaded.error(where, f"{name!r} leads outside the project folder ({self.root})")
-            )
-            return None
-        return candidate
-
-    def _base_inside(self, base: Path) -> bool:
-        inside = self._bases.get(base)
-        if inside is None:
-            try:
-                inside = base.resolve().is_relative_to(self.root)
-            except (OSError, RuntimeError):
-                inside = False
-            self._bases[base] = inside
-        return inside
-
-    def _child(self, folder: Path, name: str) -> Path:
-        """``folder / name``, one object however often it is asked for (paths are costly)."""
-        made = self._children.setdefault(folder, {})
-        path = made.get(name)
-        if path is None:
-            path = made[name] = folder / name
-        return path
-
-    def _listing(self, folder: Path) -> dict[str, os.DirEntry[str]]:
-        """The entries of ``folder`` by name, read once (empty when it cannot be read)."""
-        listing = self._listings.get(folder)
-        if listing is None:
-            try:
-                with os.scandir(folder) as entries:
-                    listing = {entry.name: entry for entry in entries}
-            except OSError:
-                listing = {}
-            self._listings[folder] = listing
-        return listing
-
     def display(self, path: Path) -> str:
         """A path as reports show it, with ``/``: from the catalog's folder as the user named
-        it, so that every path of a report starts where the catalog's does (the working
-        directory, or the root when the catalog was named by an absolute path)."""
-        # Most paths are a file name in one of a few folders: each folder is worked out once.
-        folder, name = os.path.split(path)
-        shown = self._shown_folders.get(folder)
-        if shown is not None and name:
-            return f"{shown}/{name}" if shown else name
-        try:
-            relative = Path(folder).relative_to(self.root).as_posix()
-        except ValueError:
-            pass
-        else:
-            self._shown_folders[folder] = self._from_root(relative)
-        return self._display(path)
-
-    def _display(self, path: Path) -> str:
-        try:
-            return self._from_root(path.relative_to(self.root).as_posix())
-        except ValueError:
-            try:
-                return self._from_root(path.resolve().relative_to(self.root).as_posix())
-            except ValueError:
-                return path.as_posix()
-
-    def _from_root(self, relative: str) -> str:
-        """A path relative to the project folder, as reports show it."""
-        if relative == ".":
-            return self._shown_root
-        return f"{self._shown_root}/{relative}" if self._shown_root else relative
+        it, so that every path of a report starts where the catalog's does."""
+        return self.folder.display(path)
 
     @property
     def catalog_display(self) -> str:
@@ -420,6 +320,16 @@ class Project:
             return None
         return self.script(entry.rollback_path, entry.rollback_part)
 
+    def forward_files(self) -> list[tuple[str, Path]]:
+        """Each entry's id and forward file, in catalog order."""
+        return [(entry.id, entry.forward_path) for entry in self.entries]
+
+    def forward_raw(self, index: int) -> bytes | None:
+        """The bytes of the forward file of the entry at catalog position ``index``, or
+        ``None`` when it is missing."""
+        script = self.forward(self.entries[index])
+        return script.raw if script is not None else None
+
     def setup_scripts(self) -> list[Script]:
         """The ``replay.preset`` script, then the ``replay.setup`` scripts, parsed.
 
@@ -498,7 +408,7 @@ class Project:
         if self.layout is not None:
             return [self.migrations_dir / listed.file for listed in self.listing.migrations]
         same = self.migrations_dir.resolve() == self.rollbacks_dir.resolve()
-        return self._sql_files(
+        return self.folder.sql_files(
             self.migrations_dir, lambda name: not (same and self.rollback_pattern.match(name))
         )
 
@@ -513,25 +423,9 @@ class Project:
                 if listed.rollback is not None and listed.rollback != listed.file
             ]
         same = self.migrations_dir.resolve() == self.rollbacks_dir.resolve()
-        return self._sql_files(
+        return self.folder.sql_files(
             self.rollbacks_dir, lambda name: not same or bool(self.rollback_pattern.match(name))
         )
-
-    def _sql_files(self, folder: Path, keep: Callable[[str], bool]) -> list[Path]:
-        """The files ``*.sql`` of ``folder`` (links to files included) that ``keep``, sorted as
-        paths sort."""
-        names = []
-        for name, entry in self._listing(folder).items():
-            if not os.path.normcase(name).endswith(".sql") or not keep(name):
-                continue
-            try:
-                is_file = entry.is_file()
-            except OSError:
-                is_file = False
-            if is_file:
-                names.append(name)
-        names.sort(key=os.path.normcase)
-        return [self._child(folder, name) for name in names]
 
     def index_of(self, migration_id: str) -> int:
         """The catalog position of a migration id.

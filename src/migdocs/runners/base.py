@@ -16,14 +16,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 if TYPE_CHECKING:
     import psycopg
     from psycopg import sql
 
     from migdocs.catalog.models import RunnerSettings
-    from migdocs.project import Project
 
 Part = Literal["up", "down"]
 """A section of a file that holds both scripts (dbmate, goose)."""
@@ -123,6 +122,10 @@ class Listing:
     problems: list[LayoutProblem] = field(default_factory=list)
     order_source: str = "file names"
 
+    def ignored(self, file: str, why: str) -> None:
+        """Note a file the runner never runs (MG103), and ``why``."""
+        self.problems.append(LayoutProblem("MG103", file, None, why))
+
     def by_id(self) -> dict[str, Listed]:
         """The migrations by id (the first of two with one id)."""
         out: dict[str, Listed] = {}
@@ -191,6 +194,30 @@ class LedgerRow:
     dirty: bool = False
 
 
+class CatalogScripts(Protocol):
+    """What a runner reads of the catalog's migrations to match its ledger's rows with them:
+    the project ([Project][migdocs.project.Project]) is one. A runner takes this, not the
+    project, so that the project builds on the runners and not the other way round."""
+
+    @property
+    def migrations_dir(self) -> Path:
+        """The folder the migrations are in."""
+        ...
+
+    def ledger_keys(self) -> dict[str, str]:
+        """Catalog ids by what the runner's ledger records for them (a version, a name)."""
+        ...
+
+    def forward_files(self) -> list[tuple[str, Path]]:
+        """Each catalog entry's id and forward file, in catalog order."""
+        ...
+
+    def forward_raw(self, index: int) -> bytes | None:
+        """The bytes of the forward file of the entry at catalog position ``index``, or
+        ``None`` when it is missing."""
+        ...
+
+
 class Runner:
     """A migration runner: its layout, order, transactions and ledger.
 
@@ -216,6 +243,9 @@ class Runner:
     """SQL that creates the ledger table as the runner does, ``{table}`` standing for its
     qualified name (and ``{schema}`` for its schema): replay makes it before the first
     migration, since real migrations touch it."""
+    version_column: ClassVar[str | None] = None
+    """The ledger's column of applied versions, where the ledger is one row per version
+    (dbmate, Supabase, diesel): the rows are matched with the catalog by it."""
 
     def __init__(self, folder: Path, settings: RunnerSettings | None = None) -> None:
         self.folder = folder
@@ -281,10 +311,12 @@ class Runner:
         return listed.version or listed.id
 
     def read_ledger(
-        self, conn: psycopg.Connection[Any], table: sql.Composable, project: Project
+        self, conn: psycopg.Connection[Any], table: sql.Composable, project: CatalogScripts
     ) -> list[LedgerRow]:
         """The ledger's rows, each matched with a catalog entry where one fits."""
-        raise NotImplementedError
+        if self.version_column is None:
+            raise NotImplementedError
+        return version_rows(conn, table, project, self.version_column)
 
     def default_file(self, migration_id: str) -> str:
         """Where a migration the runner does not list would be (for MG102's message)."""
@@ -407,7 +439,7 @@ def duplicate_versions(listed: list[Listed]) -> Iterator[LayoutProblem]:
 
 
 def version_rows(
-    conn: psycopg.Connection[Any], table: sql.Composable, project: Project, column: str
+    conn: psycopg.Connection[Any], table: sql.Composable, project: CatalogScripts, column: str
 ) -> list[LedgerRow]:
     """A ledger of one row per applied version (dbmate, Supabase, diesel): each matched
     with the catalog entry whose runner version it is."""
@@ -418,3 +450,9 @@ def version_rows(
     ).fetchall()
     keys = project.ledger_keys()
     return [LedgerRow(f"version {version}", keys.get(str(version))) for (version,) in rows]
+
+
+def catalog_positions(project: CatalogScripts) -> dict[str, int]:
+    """Each catalog id's position, as ``forward_raw`` takes it (the last entry's where two
+    share an id: MG109 reports them)."""
+    return {migration: index for index, (migration, _) in enumerate(project.forward_files())}

@@ -29,13 +29,12 @@ Read as dbmate reads it (amacneil/dbmate ``pkg/dbmate/db.go`` ``FindMigrations``
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from migdocs.runners.base import (
     Evidence,
     LayoutProblem,
-    LedgerRow,
     Listed,
     Listing,
     Runner,
@@ -43,14 +42,7 @@ from migdocs.runners.base import (
     date_from_name,
     marker_evidence,
     title_from,
-    version_rows,
 )
-
-if TYPE_CHECKING:
-    import psycopg
-    from psycopg import sql
-
-    from migdocs.project import Project
 
 _FILE = re.compile(r"^(\d+).*\.sql$")
 _UP = re.compile(r"^--\s*migrate:up(\s*$|\s+\S+)")
@@ -73,6 +65,72 @@ def _options(line: str) -> dict[str, str]:
     return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
 
 
+@dataclass
+class _Markers:
+    """The ``-- migrate:`` lines of a file, as dbmate finds them.
+
+    Attributes:
+        up: The first ``-- migrate:up`` line.
+        down: The first ``-- migrate:down`` line.
+        indented: The first indented marker of each kind, by line: no marker for dbmate.
+        problems: Markers dbmate reads otherwise than the file means.
+    """
+
+    up: int | None = None
+    down: int | None = None
+    indented: dict[str, int] = field(default_factory=dict)
+    problems: list[LayoutProblem] = field(default_factory=list)
+
+
+def _markers(lines: list[str]) -> _Markers:
+    """Where a file's markers are, and the ones dbmate reads as comments or refuses."""
+    found = _Markers()
+    pair_has_down = False  # the current up/down pair already has its down marker
+    for number, line in enumerate(lines, start=1):
+        if (shifted := _INDENTED.match(line)) is not None:
+            found.indented.setdefault(shifted[1], number)
+        if _UP.match(line):
+            pair_has_down = False
+            if found.up is None:
+                found.up = number
+            else:
+                found.problems.append(
+                    _problem(
+                        number,
+                        "a second `-- migrate:up`: dbmate 2.29 and later run each "
+                        "up/down pair of a file on its own, earlier releases read this "
+                        "line as a comment; migdocs reads one pair per file: give each "
+                        "pair a file of its own",
+                    )
+                )
+        elif _DOWN.match(line):
+            if found.down is None:
+                found.down = number
+            if not pair_has_down:
+                pair_has_down = True
+            else:
+                found.problems.append(
+                    _problem(
+                        number,
+                        "a second `-- migrate:down`: dbmate 2.34 and later refuse the "
+                        "file, earlier releases ran both as one down section",
+                    )
+                )
+        elif (marker := _ANY.match(line)) is not None:
+            found.problems.append(
+                _problem(
+                    number,
+                    f"`-- migrate:{marker[1]}` is no dbmate marker (`-- migrate:up`, "
+                    "`-- migrate:down`): dbmate reads the line as a comment",
+                )
+            )
+    return found
+
+
+def _problem(line: int, message: str) -> LayoutProblem:
+    return LayoutProblem("MG200", "", line, message)
+
+
 class Dbmate(Runner):
     """dbmate's ``db/migrations``."""
 
@@ -81,6 +139,7 @@ class Dbmate(Runner):
     sectioned = True
     default_ledger = "public.schema_migrations"
     ledger_ddl = "CREATE TABLE IF NOT EXISTS {table} (version varchar PRIMARY KEY)"
+    version_column = "version::text"
 
     @classmethod
     def evidence(cls, folder: Path) -> Evidence | None:
@@ -95,13 +154,8 @@ class Dbmate(Runner):
             match = _FILE.match(name)
             if match is None:
                 if name.endswith(".sql"):
-                    out.problems.append(
-                        LayoutProblem(
-                            "MG103",
-                            name,
-                            None,
-                            "dbmate ignores it: its name does not start with a version (digits)",
-                        )
+                    out.ignored(
+                        name, "dbmate ignores it: its name does not start with a version (digits)"
                     )
                 continue
             version = match[1]
@@ -135,52 +189,12 @@ class Dbmate(Runner):
 
     def sections(self, text: str) -> Sections:
         lines = text.splitlines()
-        up = down = None
-        pair_has_down = False  # the current up/down pair already has its down marker
-        problems: list[LayoutProblem] = []
-        indented: dict[str, int] = {}  # the first indented marker of each kind, by line
-        for number, line in enumerate(lines, start=1):
-            if (shifted := _INDENTED.match(line)) is not None:
-                indented.setdefault(shifted[1], number)
-            if _UP.match(line):
-                pair_has_down = False
-                if up is None:
-                    up = number
-                else:
-                    problems.append(
-                        self._problem(
-                            number,
-                            "a second `-- migrate:up`: dbmate 2.29 and later run each "
-                            "up/down pair of a file on its own, earlier releases read this "
-                            "line as a comment; migdocs reads one pair per file: give each "
-                            "pair a file of its own",
-                        )
-                    )
-            elif _DOWN.match(line):
-                if down is None:
-                    down = number
-                if not pair_has_down:
-                    pair_has_down = True
-                else:
-                    problems.append(
-                        self._problem(
-                            number,
-                            "a second `-- migrate:down`: dbmate 2.34 and later refuse the "
-                            "file, earlier releases ran both as one down section",
-                        )
-                    )
-            elif (marker := _ANY.match(line)) is not None:
-                problems.append(
-                    self._problem(
-                        number,
-                        f"`-- migrate:{marker[1]}` is no dbmate marker (`-- migrate:up`, "
-                        "`-- migrate:down`): dbmate reads the line as a comment",
-                    )
-                )
+        markers = _markers(lines)
+        up, down, indented, problems = markers.up, markers.down, markers.indented, markers.problems
         last = max(1, len(lines))
         if up is None:
             problems.append(
-                self._problem(
+                _problem(
                     indented.get("up", 1),
                     _INDENT_NOTE.format(kind="up")
                     if "up" in indented
@@ -191,7 +205,7 @@ class Dbmate(Runner):
             return Sections(up=None, down=None, problems=tuple(problems))
         if down is None:
             problems.append(
-                self._problem(
+                _problem(
                     indented.get("down", last),
                     _INDENT_NOTE.format(kind="down")
                     if "down" in indented
@@ -201,15 +215,13 @@ class Dbmate(Runner):
             )
         elif down < up:
             problems.append(
-                self._problem(
-                    down, "dbmate refuses it: `-- migrate:down` comes before `-- migrate:up`"
-                )
+                _problem(down, "dbmate refuses it: `-- migrate:down` comes before `-- migrate:up`")
             )
             return Sections(up=None, down=None, problems=tuple(problems))
         for number, line in enumerate(lines[: up - 1], start=1):
             if not _COMMENT_OR_BLANK.match(line):
                 problems.append(
-                    self._problem(
+                    _problem(
                         number,
                         "dbmate refuses it: a statement before `-- migrate:up` "
                         "(only blank and `--` comment lines may come first)",
@@ -219,7 +231,7 @@ class Dbmate(Runner):
         for kind, number in sorted(indented.items(), key=lambda item: item[1]):
             if (kind == "up" and up is not None) or (kind == "down" and down is not None):
                 problems.append(
-                    self._problem(
+                    _problem(
                         number,
                         f"`-- migrate:{kind}` after spaces is no marker for dbmate, which "
                         "reads a marker only at the start of a line: this line stays in the "
@@ -236,15 +248,6 @@ class Dbmate(Runner):
             ),
             problems=tuple(problems),
         )
-
-    @staticmethod
-    def _problem(line: int, message: str) -> LayoutProblem:
-        return LayoutProblem("MG200", "", line, message)
-
-    def read_ledger(
-        self, conn: psycopg.Connection[Any], table: sql.Composable, project: Project
-    ) -> list[LedgerRow]:
-        return version_rows(conn, table, project, "version::text")
 
 
 RUNNER = Dbmate

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdocs.runners.base import (
+    CatalogScripts,
     Evidence,
     LayoutProblem,
     LedgerRow,
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg import sql
 
-    from migdocs.project import Entry, Project
 
 JOURNAL = "meta/_journal.json"
 #: Journal dialects that are not PostgreSQL: such a folder is another database's history.
@@ -143,28 +143,26 @@ class Drizzle(Runner):
         reasons = (f"{JOURNAL} with {entries} entries",)
         return Evidence(cls.kind, folder, 95, reasons, entries)
 
-    def listing(self) -> Listing:
-        out = Listing(order_source=f"the journal {JOURNAL}")
+    def journal(self) -> list[tuple[Any, int]] | LayoutProblem:
+        """The journal's entries, each with its line, or why drizzle cannot read it."""
         try:
             text = (self.folder / JOURNAL).read_text(encoding="utf-8")
-            entries = journal_entries(text)
+            return journal_entries(text)
         except FileNotFoundError:
-            out.problems.append(
-                LayoutProblem(
-                    "MG102", JOURNAL, None, f"drizzle stops: there is no {JOURNAL} in the folder"
-                )
+            return LayoutProblem(
+                "MG102", JOURNAL, None, f"drizzle stops: there is no {JOURNAL} in the folder"
             )
-            return out
         except (OSError, UnicodeDecodeError) as error:
             reason = getattr(error, "strerror", None) or str(error)
-            out.problems.append(
-                LayoutProblem("MG102", JOURNAL, None, f"drizzle cannot read it: {reason}")
-            )
-            return out
+            return LayoutProblem("MG102", JOURNAL, None, f"drizzle cannot read it: {reason}")
         except JournalError as error:
-            out.problems.append(
-                LayoutProblem("MG102", JOURNAL, error.line, f"drizzle cannot read it: {error}")
-            )
+            return LayoutProblem("MG102", JOURNAL, error.line, f"drizzle cannot read it: {error}")
+
+    def listing(self) -> Listing:
+        out = Listing(order_source=f"the journal {JOURNAL}")
+        entries = self.journal()
+        if isinstance(entries, LayoutProblem):
+            out.problems.append(entries)
             return out
         names = set(self.names())
         tags: dict[str, int] = {}
@@ -251,14 +249,10 @@ class Drizzle(Runner):
             )
         for name in sorted(names - {f"{tag}.sql" for tag in tags}):
             if name.endswith(".sql"):
-                out.problems.append(
-                    LayoutProblem(
-                        "MG103",
-                        name,
-                        None,
-                        f"drizzle never runs it: {JOURNAL} has no entry with tag "
-                        f"{name[: -len('.sql')]}",
-                    )
+                out.ignored(
+                    name,
+                    f"drizzle never runs it: {JOURNAL} has no entry with tag "
+                    f"{name[: -len('.sql')]}",
                 )
         return out
 
@@ -267,7 +261,7 @@ class Drizzle(Runner):
         return drizzle_hash(raw, normalize_newlines=False)
 
     def read_ledger(
-        self, conn: psycopg.Connection[Any], table: sql.Composable, project: Project
+        self, conn: psycopg.Connection[Any], table: sql.Composable, project: CatalogScripts
     ) -> list[LedgerRow]:
         return drizzle_rows(conn, table, project)
 
@@ -298,7 +292,7 @@ def drizzle_hashes(raw: bytes) -> tuple[str, ...]:
 
 
 def drizzle_rows(
-    conn: psycopg.Connection[Any], table: sql.Composable, project: Project
+    conn: psycopg.Connection[Any], table: sql.Composable, project: CatalogScripts
 ) -> list[LedgerRow]:
     """drizzle's ledger rows, each matched with a catalog entry: by the journal's ``when``
     (what drizzle itself goes by), else by hash, else (no journal) by position."""
@@ -307,49 +301,50 @@ def drizzle_rows(
     rows = conn.execute(
         _sql.SQL("SELECT hash, created_at FROM {} ORDER BY created_at, id").format(table)
     ).fetchall()
+    files = project.forward_files()
     hashes: dict[str, tuple[str, ...]] = {}
-    by_hash: dict[str, Entry] = {}
-    for each in project.entries:
-        script = project.forward(each)
-        if script is not None:
-            hashes[each.id] = drizzle_hashes(script.raw)
-            for value in hashes[each.id]:
-                by_hash.setdefault(value, each)
-    by_when = _journal_when(project)
+    by_hash: dict[str, str] = {}
+    for index, (migration, _) in enumerate(files):
+        raw = project.forward_raw(index)
+        if raw is not None:
+            hashes[migration] = drizzle_hashes(raw)
+            for value in hashes[migration]:
+                by_hash.setdefault(value, migration)
+    by_when = _journal_when(project.migrations_dir, files)
     taken: set[str] = set()
     result = []
     for position, (recorded, created_at) in enumerate(rows):
         recorded = str(recorded)
         # The journal's `when` is what drizzle itself goes by; the hash finds a file whose
         # journal is gone; without a journal, drizzle applied the files in order.
-        entry: Entry | None = None
+        found: str | None = None
         if created_at is not None:
-            entry = by_when.get(int(created_at))
-        if entry is None:
-            entry = by_hash.get(recorded)
-        if entry is None and not by_when and position < len(project.entries):
-            candidate = project.entries[position]
-            if candidate.id not in taken:
-                entry = candidate
+            found = by_when.get(int(created_at))
+        if found is None:
+            found = by_hash.get(recorded)
+        if found is None and not by_when and position < len(files):
+            candidate = files[position][0]
+            if candidate not in taken:
+                found = candidate
         expected = None
-        if entry is not None:
-            taken.add(entry.id)
-            known = hashes.get(entry.id, ())
+        if found is not None:
+            taken.add(found)
+            known = hashes.get(found, ())
             expected = recorded if recorded in known else (known[0] if known else None)
         label = f"hash {recorded[:12]}… (created_at {created_at})"
-        result.append(LedgerRow(label, entry.id if entry else None, recorded, expected))
+        result.append(LedgerRow(label, found, recorded, expected))
     return result
 
 
-def _journal_when(project: Project) -> dict[int, Entry]:
-    """Catalog entries by the ``when`` of their drizzle journal entry (tag = file stem)."""
-    journal = project.migrations_dir / "meta" / "_journal.json"
+def _journal_when(folder: Path, files: list[tuple[str, Path]]) -> dict[int, str]:
+    """Catalog ids by the ``when`` of their drizzle journal entry (tag = file stem)."""
+    journal = folder / "meta" / "_journal.json"
     try:
         data = json.loads(journal.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    stems = {Path(entry.forward_path).stem: entry for entry in project.entries}
-    found: dict[int, Entry] = {}
+    stems = {Path(path).stem: migration for migration, path in files}
+    found: dict[int, str] = {}
     for item in data.get("entries", []) if isinstance(data, dict) else []:
         if isinstance(item, dict) and item.get("tag") in stems and "when" in item:
             found[int(item["when"])] = stems[item["tag"]]

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from migdocs.runners.base import (
     SKIPPED_FOLDERS,
+    CatalogScripts,
     Evidence,
     LayoutProblem,
     LedgerRow,
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg import sql
 
-    from migdocs.project import Project
 
 #: Callback event ids (``api/callback/Event.java``): ``<event>.sql`` or ``<event>__<x>.sql`` is a
 #: callback, run around migrations, never a migration of its own.
@@ -253,9 +253,7 @@ class Flyway(Runner):
             if parsed is None:
                 continue
             if isinstance(parsed, str):
-                out.problems.append(
-                    LayoutProblem("MG103", relative, None, f"Flyway ignores it: {parsed}")
-                )
+                out.ignored(relative, f"Flyway ignores it: {parsed}")
                 continue
             if parsed.kind == "R":
                 taken = repeatable.get(parsed.description)
@@ -339,7 +337,7 @@ class Flyway(Runner):
         return f"{migration_id}.sql"
 
     def read_ledger(
-        self, conn: psycopg.Connection[Any], table: sql.Composable, project: Project
+        self, conn: psycopg.Connection[Any], table: sql.Composable, project: CatalogScripts
     ) -> list[LedgerRow]:
         """One row per script Flyway ran and still counts: for a version, its last run (an
         undo leaves it not applied, a failure dirty: Flyway migrates no further until
@@ -413,15 +411,15 @@ class Flyway(Runner):
             out.append(LedgerRow(label, owner, recorded, now if recorded is not None else None))
         return out
 
-    def _checksums(self, project: Project) -> dict[str, str]:
+    def _checksums(self, project: CatalogScripts) -> dict[str, str]:
         """Each catalog migration's checksum today, as Flyway computes it."""
         out: dict[str, str] = {}
-        for entry in project.entries:
-            script = project.forward(entry)
-            if script is not None:
-                value = self.checksum(script.raw)
+        for index, (migration, _) in enumerate(project.forward_files()):
+            raw = project.forward_raw(index)
+            if raw is not None:
+                value = self.checksum(raw)
                 if value is not None:
-                    out[entry.id] = value
+                    out[migration] = value
         return out
 
 

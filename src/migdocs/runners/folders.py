@@ -34,26 +34,20 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from migdocs.runners.base import (
     Evidence,
     LayoutProblem,
-    LedgerRow,
     Listed,
     Listing,
     Runner,
     date_from_name,
     title_from,
-    version_rows,
 )
 
 if TYPE_CHECKING:
-    import psycopg
-    from psycopg import sql
-
     from migdocs.catalog.models import RunnerSettings
-    from migdocs.project import Project
 
 UP = "up.sql"
 DOWN = "down.sql"
@@ -92,6 +86,7 @@ class Folders(Runner):
         "CREATE TABLE IF NOT EXISTS {table} (version VARCHAR(50) PRIMARY KEY NOT NULL, "
         "run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
     )
+    version_column = "version::text"
 
     def __init__(self, folder: Path, settings: RunnerSettings | None = None) -> None:
         super().__init__(folder, settings)
@@ -169,23 +164,11 @@ class Folders(Runner):
         out.migrations.sort(key=lambda item: item.order)
         for name in self.names():
             if name.endswith(".sql"):
-                out.problems.append(
-                    LayoutProblem(
-                        "MG103",
-                        name,
-                        None,
-                        "never run: a migration is a folder holding up.sql and down.sql",
-                    )
-                )
+                out.ignored(name, "never run: a migration is a folder holding up.sql and down.sql")
         return out
 
     def default_file(self, migration_id: str) -> str:
         return f"{migration_id}/{UP}"
-
-    def read_ledger(
-        self, conn: psycopg.Connection[Any], table: sql.Composable, project: Project
-    ) -> list[LedgerRow]:
-        return version_rows(conn, table, project, "version::text")
 
 
 RUNNER = Folders

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdocs.runners.base import (
+    CatalogScripts,
     Evidence,
     LayoutProblem,
     LedgerRow,
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg import sql
 
-    from migdocs.project import Project
 
 _FILE = re.compile(r"^([0-9]+)_(.*)\.(down|up)\.(.*)$")
 _UINT64 = (1 << 64) - 1
@@ -93,9 +93,7 @@ class GolangMigrate(Runner):
                         if match is None
                         else "its version does not fit an unsigned 64-bit number"
                     )
-                    out.problems.append(
-                        LayoutProblem("MG103", name, None, f"golang-migrate ignores it: {why}")
-                    )
+                    out.ignored(name, f"golang-migrate ignores it: {why}")
                 continue
             version, direction = int(match[1]), match[3]
             if direction == "up":
@@ -149,7 +147,7 @@ class GolangMigrate(Runner):
         return f"{migration_id}.up.sql"
 
     def read_ledger(
-        self, conn: psycopg.Connection[Any], table: sql.Composable, project: Project
+        self, conn: psycopg.Connection[Any], table: sql.Composable, project: CatalogScripts
     ) -> list[LedgerRow]:
         from psycopg import sql as _sql
 

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from migdocs.runners.base import (
+    CatalogScripts,
     Evidence,
     LayoutProblem,
     LedgerRow,
@@ -57,7 +58,6 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg import sql
 
-    from migdocs.project import Project
 
 _NUMBERED = re.compile(r"^([^_]*)_")
 _ANNOTATIONS = {
@@ -132,6 +132,21 @@ def _is_annotation(line: str) -> bool:
     return line.strip().startswith("--") and "+goose" in line
 
 
+#: The parser's state after ``StatementBegin`` and ``StatementEnd``, by its state before
+#: (goose refuses the annotation in any other state), and why goose refuses it.
+_BLOCKS: dict[str, tuple[dict[str, str], str]] = {
+    "StatementBegin": (
+        {"up": "begin-up", "end-up": "begin-up", "down": "begin-down", "end-down": "begin-down"},
+        "goose refuses the file: `-- +goose StatementBegin` outside an Up or Down section, or "
+        "inside another StatementBegin block",
+    ),
+    "StatementEnd": (
+        {"begin-up": "end-up", "begin-down": "end-down"},
+        "goose refuses the file: `-- +goose StatementEnd` without a `-- +goose StatementBegin`",
+    ),
+}
+
+
 def _parse(lines: list[str], direction: Direction) -> _Parse:
     """goose's ``ParseSQLMigration`` for one direction, line by line: where its sections
     start, whether it uses a transaction, and the first reason it refuses the file (plus
@@ -175,31 +190,16 @@ def _parse(lines: list[str], direction: Direction) -> _Parse:
                 state, out.down = "down", number
                 buffered, unfinished, pending = False, [], None
                 continue
-            if name == "StatementBegin":
-                if state in ("up", "end-up"):
-                    state = "begin-up"
-                elif state in ("down", "end-down"):
-                    state = "begin-down"
-                else:
-                    return refuse(
-                        number,
-                        "goose refuses the file: `-- +goose StatementBegin` outside an Up or "
-                        "Down section, or inside another StatementBegin block",
-                    )
-                begin_line = number
-                continue
-            if name == "StatementEnd":
-                if state == "begin-up":
-                    state = "end-up"
-                elif state == "begin-down":
-                    state = "end-down"
-                else:
-                    return refuse(
-                        number,
-                        "goose refuses the file: `-- +goose StatementEnd` without a "
-                        "`-- +goose StatementBegin`",
-                    )
-                # No `continue`: goose goes on with this line (to store the statement).
+            if name in _BLOCKS:
+                after, refused = _BLOCKS[name]
+                if state not in after:
+                    return refuse(number, refused)
+                state = after[state]
+                if name == "StatementBegin":
+                    begin_line = number
+                    continue
+                # No `continue` after StatementEnd: goose goes on with this line (to store
+                # the statement).
             elif name == "NO TRANSACTION":
                 out.use_tx = False
                 continue
@@ -278,14 +278,10 @@ class Goose(Runner):
             version = goose_version(name)
             if version is None:
                 if name.endswith(".sql"):
-                    out.problems.append(
-                        LayoutProblem(
-                            "MG103",
-                            name,
-                            None,
-                            "goose refuses the folder (its command) or skips the file (its Go "
-                            "Provider): the name does not start with a version `<number>_`",
-                        )
+                    out.ignored(
+                        name,
+                        "goose refuses the folder (its command) or skips the file (its Go "
+                        "Provider): the name does not start with a version `<number>_`",
                     )
                 continue
             if version in first:
@@ -302,15 +298,11 @@ class Goose(Runner):
                 continue
             first[version] = name
             if name.endswith(".go"):
-                out.problems.append(
-                    LayoutProblem(
-                        "MG103",
-                        name,
-                        None,
-                        f"a Go migration (version {version}): goose runs it in its order, but "
-                        "migdocs cannot read Go, so it is not documented, checked or replayed "
-                        "(the ledger's rows of this version are left out of the audit)",
-                    )
+                out.ignored(
+                    name,
+                    f"a Go migration (version {version}): goose runs it in its order, but "
+                    "migdocs cannot read Go, so it is not documented, checked or replayed "
+                    "(the ledger's rows of this version are left out of the audit)",
                 )
                 continue
             stem = name[: -len(".sql")]
@@ -363,7 +355,7 @@ class Goose(Runner):
         )
 
     def read_ledger(
-        self, conn: psycopg.Connection[Any], table: sql.Composable, project: Project
+        self, conn: psycopg.Connection[Any], table: sql.Composable, project: CatalogScripts
     ) -> list[LedgerRow]:
         from psycopg import sql as _sql
 

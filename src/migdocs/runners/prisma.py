@@ -30,12 +30,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migdocs.runners.base import (
+    CatalogScripts,
     Evidence,
     LayoutProblem,
     LedgerRow,
     Listed,
     Listing,
     Runner,
+    catalog_positions,
     date_from_name,
     title_from,
 )
@@ -44,7 +46,6 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg import sql
 
-    from migdocs.project import Project
 
 SCRIPT = "migration.sql"
 LOCK = "migration_lock.toml"
@@ -151,13 +152,9 @@ class Prisma(Runner):
             )
         for name in self.names():
             if name.lower().endswith(".sql"):
-                out.problems.append(
-                    LayoutProblem(
-                        "MG103",
-                        name,
-                        None,
-                        f"Prisma ignores it: a migration is a folder `<timestamp>_<name>/{SCRIPT}`",
-                    )
+                out.ignored(
+                    name,
+                    f"Prisma ignores it: a migration is a folder `<timestamp>_<name>/{SCRIPT}`",
                 )
         return out
 
@@ -172,7 +169,7 @@ class Prisma(Runner):
         return f"{migration_id}/{SCRIPT}"
 
     def read_ledger(
-        self, conn: psycopg.Connection[Any], table: sql.Composable, project: Project
+        self, conn: psycopg.Connection[Any], table: sql.Composable, project: CatalogScripts
     ) -> list[LedgerRow]:
         """Every row, in the order the migrations started: applied when it finished and was
         not rolled back, dirty when it started and never finished (Prisma then refuses to
@@ -186,7 +183,7 @@ class Prisma(Runner):
             ).format(table)
         ).fetchall()
         keys = project.ledger_keys()
-        entries = {entry.id: entry for entry in project.entries}
+        positions = catalog_positions(project)
         out: list[LedgerRow] = []
         for name, checksum, finished_at, rolled_back_at in rows:
             migration = keys.get(str(name))
@@ -200,10 +197,9 @@ class Prisma(Runner):
                 continue
             recorded = str(checksum)
             expected = None
-            entry = entries.get(migration) if migration is not None else None
-            script = project.forward(entry) if entry is not None else None
-            if script is not None:
-                known: tuple[str, ...] = prisma_checksums(script.raw)
+            raw = project.forward_raw(positions[migration]) if migration in positions else None
+            if raw is not None:
+                known: tuple[str, ...] = prisma_checksums(raw)
                 if len(recorded) != 64:
                     known = tuple(_unpadded(value) for value in known)
                 expected = recorded if recorded in known else known[0]

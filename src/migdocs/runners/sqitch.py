@@ -50,12 +50,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from migdocs.runners.base import (
+    CatalogScripts,
     Evidence,
     LayoutProblem,
     LedgerRow,
     Listed,
     Listing,
     Runner,
+    catalog_positions,
     title_from,
 )
 
@@ -64,7 +66,6 @@ if TYPE_CHECKING:
     from psycopg import sql
 
     from migdocs.catalog.models import RunnerSettings
-    from migdocs.project import Project
 
 PLAN = "sqitch.plan"
 
@@ -207,30 +208,13 @@ def parse_plan(text: str) -> Plan:
             LayoutProblem(code, PLAN, number, f"sqitch refuses the plan: {message}")
         )
 
-    number = 0
-    body_from = len(lines)
-    header_broken = False
-    for number, line in enumerate(lines, start=1):
-        blank = _BLANK.match(line)
-        if blank is not None:
-            if not blank["note"]:
-                body_from = number
-                break
-            continue
-        if not _pragma(plan, number, line, refuse):
-            refuse(number, "invalid pragma; a blank line must come between pragmas and changes")
-            header_broken = True
-            body_from = number - 1
-            break
-    if not plan.project:
-        refuse(1, "there is no `%project` pragma")
+    body_from, header_broken = _read_header(plan, lines, refuse)
 
     changes: list[PlannedChange] = []  # changes before the last tag
     current: list[PlannedChange] = []  # changes since the last tag
     seen: dict[str, int] = {}  # changes before the last tag, and tags (`@name`): their line
     in_section: dict[str, int] = {}
     named: dict[str, PlannedChange] = {}
-    tags_seen: set[str] = set()
     previous: PlannedChange | None = None
     for number, line in enumerate(lines[body_from:], start=body_from + 1):
         if _BLANK.match(line):
@@ -242,34 +226,12 @@ def parse_plan(text: str) -> Plan:
         note = unescape_note(note_match["note"] or "")
         rest = line[: note_match.start()]
         is_tag = re.match(r"^[ \t]*@", rest) is not None
-        match = _LINE.search(rest)
-        if match is None or (match["yr"] is None and _TS_ANYWHERE.search(rest)):
-            refuse(number, f"invalid name; {_NAME_RULE}")
+        read = _read_line(rest, is_tag)
+        if isinstance(read, str):
+            refuse(number, read)
             continue
+        match, planned_at = read
         name = match["name"]
-        if match["yr"] is None and match["planner_name"] is None:
-            refuse(number, "missing timestamp and planner name and email")
-            continue
-        if match["yr"] is None:
-            refuse(number, "missing timestamp")
-            continue
-        if match["planner_name"] is None:
-            refuse(number, "missing planner name and email")
-            continue
-        if name in _RESERVED:
-            refuse(number, f'"{"@" if is_tag else ""}{name}" is a reserved name')
-            continue
-        if re.match(r"^[0-9a-f]{40}", name):
-            refuse(number, f'"{name}" is invalid because it could be confused with a SHA1 ID')
-            continue
-        try:
-            year, month, day, hour, minute, second = (
-                int(match[key]) for key in ("yr", "mo", "dy", "hr", "mi", "sc")
-            )
-            planned_at = dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
-        except ValueError:
-            refuse(number, f"{match['yr']}-{match['mo']}-{match['dy']} is not a real date")
-            continue
         if is_tag:
             if "/" in name:
                 refuse(number, f'tag "{name}" contains illegal character /')
@@ -288,7 +250,6 @@ def parse_plan(text: str) -> Plan:
                 changes.extend(current)
                 current = []
                 previous.tags.append(name)
-                tags_seen.add(name)
                 seen.update(in_section)
                 seen[f"@{name}"] = number
                 in_section = {}
@@ -300,23 +261,11 @@ def parse_plan(text: str) -> Plan:
                 "MG109",
             )
             continue
-        requires: list[Dependency] = []
-        conflicts: list[Dependency] = []
-        bad = None
-        given: set[str] = set()
-        for text_dep in (match["dependencies"] or "").split():
-            dependency = parse_dependency(text_dep, plan.project)
-            if dependency is None:
-                bad = f'"{text_dep}" is not a valid dependency specification'
-                break
-            if text_dep in given:
-                bad = f'duplicate dependency "{text_dep}"'
-                break
-            given.add(text_dep)
-            (conflicts if dependency.conflicts else requires).append(dependency)
-        if bad is not None:
-            refuse(number, bad)
+        dependencies = _read_dependencies(match["dependencies"] or "", plan.project)
+        if isinstance(dependencies, str):
+            refuse(number, dependencies)
             continue
+        requires, conflicts = dependencies
         change = PlannedChange(
             name=name,
             line=number,
@@ -333,13 +282,7 @@ def parse_plan(text: str) -> Plan:
         current.append(change)
         duped = named.get(name)
         if duped is not None:
-            # The tags between the earlier change and this one, latest first, then its own.
-            rework: list[str] = []
-            for later in reversed(changes):
-                if later is duped:
-                    break
-                rework.extend(later.tags)
-            duped.rework_tags.extend([*rework, *duped.tags])
+            _mark_reworked(duped, changes)
         named[name] = change
         previous = change
     _check_dependencies(plan, current, seen)
@@ -347,6 +290,83 @@ def parse_plan(text: str) -> Plan:
     for change in plan.changes:
         change.id = change_id(plan, change)
     return plan
+
+
+def _mark_reworked(earlier: PlannedChange, changes: list[PlannedChange]) -> None:
+    """Give a change planned again later its rework tags: the tags between it and the end of
+    ``changes``, latest first, then its own."""
+    rework: list[str] = []
+    for later in reversed(changes):
+        if later is earlier:
+            break
+        rework.extend(later.tags)
+    earlier.rework_tags.extend([*rework, *earlier.tags])
+
+
+def _read_header(
+    plan: Plan, lines: list[str], refuse: Callable[[int, str], None]
+) -> tuple[int, bool]:
+    """Read the pragmas into ``plan``: how many lines they take, and whether the blank line
+    that ends them is missing (sqitch stops there)."""
+    for number, line in enumerate(lines, start=1):
+        blank = _BLANK.match(line)
+        if blank is not None:
+            if not blank["note"]:
+                body_from, header_broken = number, False
+                break
+            continue
+        if not _pragma(plan, number, line, refuse):
+            refuse(number, "invalid pragma; a blank line must come between pragmas and changes")
+            body_from, header_broken = number - 1, True
+            break
+    else:
+        body_from, header_broken = len(lines), False
+    if not plan.project:
+        refuse(1, "there is no `%project` pragma")
+    return body_from, header_broken
+
+
+def _read_line(rest: str, is_tag: bool) -> tuple[re.Match[str], dt.datetime] | str:
+    """A change or tag line (without its note) as sqitch reads it, with when it was planned;
+    or why sqitch refuses it."""
+    match = _LINE.search(rest)
+    if match is None or (match["yr"] is None and _TS_ANYWHERE.search(rest)):
+        return f"invalid name; {_NAME_RULE}"
+    name = match["name"]
+    if match["yr"] is None and match["planner_name"] is None:
+        return "missing timestamp and planner name and email"
+    if match["yr"] is None:
+        return "missing timestamp"
+    if match["planner_name"] is None:
+        return "missing planner name and email"
+    if name in _RESERVED:
+        return f'"{"@" if is_tag else ""}{name}" is a reserved name'
+    if re.match(r"^[0-9a-f]{40}", name):
+        return f'"{name}" is invalid because it could be confused with a SHA1 ID'
+    try:
+        year, month, day, hour, minute, second = (
+            int(match[key]) for key in ("yr", "mo", "dy", "hr", "mi", "sc")
+        )
+        return match, dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
+    except ValueError:
+        return f"{match['yr']}-{match['mo']}-{match['dy']} is not a real date"
+
+
+def _read_dependencies(text: str, project: str) -> tuple[list[Dependency], list[Dependency]] | str:
+    """The changes a change line requires and those it conflicts with, or why sqitch
+    refuses them."""
+    requires: list[Dependency] = []
+    conflicts: list[Dependency] = []
+    given: set[str] = set()
+    for text_dep in text.split():
+        dependency = parse_dependency(text_dep, project)
+        if dependency is None:
+            return f'"{text_dep}" is not a valid dependency specification'
+        if text_dep in given:
+            return f'duplicate dependency "{text_dep}"'
+        given.add(text_dep)
+        (conflicts if dependency.conflicts else requires).append(dependency)
+    return requires, conflicts
 
 
 def _pragma(plan: Plan, number: int, line: str, refuse: Callable[[int, str], None]) -> bool:
@@ -714,11 +734,7 @@ class Sqitch(Runner):
             )
         for script in self._scripts("deploy"):
             if script not in planned_deploys:
-                out.problems.append(
-                    LayoutProblem(
-                        "MG103", script, None, f"sqitch ignores it: no change of {PLAN} names it"
-                    )
-                )
+                out.ignored(script, f"sqitch ignores it: no change of {PLAN} names it")
         for script in self._scripts("revert"):
             if script not in planned_reverts:
                 out.problems.append(
@@ -771,7 +787,7 @@ class Sqitch(Runner):
         return change.name
 
     def read_ledger(
-        self, conn: psycopg.Connection[Any], table: sql.Composable, project: Project
+        self, conn: psycopg.Connection[Any], table: sql.Composable, project: CatalogScripts
     ) -> list[LedgerRow]:
         from psycopg import sql as _sql
 
@@ -791,7 +807,7 @@ class Sqitch(Runner):
             if listed.source is not None
         }
         keys = project.ledger_keys()
-        entries = {entry.id: entry for entry in project.entries}
+        positions = catalog_positions(project)
         out: list[LedgerRow] = []
         for identifier, recorded, change_name in rows:
             change = planned.get(identifier)
@@ -808,11 +824,9 @@ class Sqitch(Runner):
             listed = listed_at.get(change.line)
             migration = keys.get(self.ledger_key(listed)) if listed is not None else None
             expected = None
-            entry = entries.get(migration) if migration is not None else None
-            if entry is not None:
-                script = project.forward(entry)
-                if script is not None:
-                    expected = script_hash(script.raw)
+            raw = project.forward_raw(positions[migration]) if migration in positions else None
+            if raw is not None:
+                expected = script_hash(raw)
             # Before registry 1.0 sqitch kept no hash: the upgrade copied change_id into it.
             known = recorded if recorded and recorded != identifier else None
             out.append(LedgerRow(f"change {change_name}", migration, known, expected))

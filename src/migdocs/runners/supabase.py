@@ -21,25 +21,16 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from migdocs.runners.base import (
     Evidence,
     LayoutProblem,
-    LedgerRow,
     Listed,
     Listing,
     Runner,
     date_from_name,
     title_from,
-    version_rows,
 )
-
-if TYPE_CHECKING:
-    import psycopg
-    from psycopg import sql
-
-    from migdocs.project import Project
 
 _FILE = re.compile(r"^([0-9]+)_(.*)\.sql$")
 _LEGACY_INIT = re.compile(r"([0-9]{14})_init\.sql")
@@ -63,6 +54,7 @@ class Supabase(Runner):
         "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS statements text[];\n"
         "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS name text;"
     )
+    version_column = "version"
 
     @classmethod
     def evidence(cls, folder: Path) -> Evidence | None:
@@ -85,28 +77,20 @@ class Supabase(Runner):
         for name in self.names():
             legacy = _LEGACY_INIT.search(name) if name == first else None
             if legacy is not None and int(legacy[1]) < _LEGACY_BEFORE:
-                out.problems.append(
-                    LayoutProblem(
-                        "MG103",
-                        name,
-                        None,
-                        "the Supabase CLI skips it: a first `<timestamp>_init.sql` older "
-                        "than 2021-12-09 is taken for an early CLI's schema dump (rename it "
-                        "to apply it)",
-                    )
+                out.ignored(
+                    name,
+                    "the Supabase CLI skips it: a first `<timestamp>_init.sql` older "
+                    "than 2021-12-09 is taken for an early CLI's schema dump (rename it "
+                    "to apply it)",
                 )
                 continue
             match = _FILE.match(name)
             if match is None:
                 if name.lower().endswith(".sql"):
-                    out.problems.append(
-                        LayoutProblem(
-                            "MG103",
-                            name,
-                            None,
-                            "the Supabase CLI skips it: its name does not match "
-                            "`<timestamp>_<name>.sql`",
-                        )
+                    out.ignored(
+                        name,
+                        "the Supabase CLI skips it: its name does not match "
+                        "`<timestamp>_<name>.sql`",
                     )
                 continue
             version, stem = match[1], name[: -len(".sql")]
@@ -135,11 +119,6 @@ class Supabase(Runner):
                 )
             )
         return out
-
-    def read_ledger(
-        self, conn: psycopg.Connection[Any], table: sql.Composable, project: Project
-    ) -> list[LedgerRow]:
-        return version_rows(conn, table, project, "version")
 
 
 def _first_entry(folder: Path) -> str | None:
