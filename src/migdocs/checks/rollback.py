@@ -5,25 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from migdocs.catalog.models import Impact, Risk, Severity
+from migdocs.catalog.models import Impact, Severity
 from migdocs.checks.base import Rule
+from migdocs.declarations import MINIMUM_RISK, minimum_risk
 from migdocs.report.finding import Finding
 
 if TYPE_CHECKING:
     from migdocs.checks.context import StaticContext
-
-#: The least risk each impact implies.
-MINIMUM_RISK = {
-    Impact.DATA_LOSS: Risk.HIGH,
-    Impact.DOWNTIME: Risk.MEDIUM,
-    Impact.MAY_FAIL: Risk.MEDIUM,
-    Impact.PERFORMANCE: Risk.LOW,
-}
-
-
-def minimum_risk(impacts: set[Impact]) -> Risk:
-    """The least risk a rollback with these impacts can honestly declare."""
-    return max((MINIMUM_RISK[impact] for impact in impacts), key=lambda r: r.rank, default=Risk.LOW)
 
 
 class UndeclaredImpact(Rule):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from migdocs.catalog.models import Severity
 from migdocs.checks.base import Rule
 from migdocs.checks.files import layout_findings
+from migdocs.declarations import declarable_creates, declarable_drops
 from migdocs.objects import (
     CATALOG_KEY_OF,
     CHILD_KINDS,
@@ -249,20 +250,6 @@ class UndeclaredObject(Rule):
                     file=forward.display,
                     line=lines.get(("drop", ref.identity)),
                 )
-
-
-def declarable_creates(analysis: EntryAnalysis) -> list[ObjectRef]:
-    """What a migration creates that its entry must declare under ``creates`` (its net
-    effect: see [NetEffect][migdocs.checks.context.NetEffect]). `migdocs init` writes these."""
-    net = analysis.net
-    return net.creates if net is not None else []
-
-
-def declarable_drops(analysis: EntryAnalysis) -> list[ObjectRef]:
-    """What a migration drops that its entry must declare under ``drops`` (its net effect:
-    what goes with a dropped table or column is covered by it)."""
-    net = analysis.net
-    return net.drops if net is not None else []
 
 
 def _statement_lines(analysis: EntryAnalysis) -> dict[tuple[str, object], int]:
