@@ -21,7 +21,7 @@ import pytest
 from mkdocs.config import load_config
 from mkdocs.structure.files import Files
 
-from migdocs.site.plugin import MERMAID, MERMAID_URI
+from migdocs.site.section import MERMAID, MERMAID_URI
 from site_kit import copy_example, only_local, serve
 
 ROOT = Path(__file__).resolve().parent.parent

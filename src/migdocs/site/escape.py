@@ -18,6 +18,7 @@ HTML made directly (the plain tables of a migration page) is escaped by
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import quote
 
 from migdocs.site.fragments import visible
@@ -51,14 +52,7 @@ def md(value: object) -> str:
     content = visible("" if value is None else str(value))
     if "`" not in content:
         return _escape_html(content)
-    parts = []
-    last = 0
-    for start, end in code_spans(content):
-        parts.append(_escape_html(content[last:start]))
-        parts.append(content[start:end])
-        last = end
-    parts.append(_escape_html(content[last:]))
-    return "".join(parts)
+    return _outside_code(content, _escape_html)
 
 
 def inline(value: object) -> str:
@@ -125,13 +119,18 @@ def message(value: object) -> str:
     """A finding's message: the code spans migdocs wrote in it stay code, the rest (names,
     a server's words) is text. A message whose backticks do not pair is all text."""
     one_line = " ".join(visible("" if value is None else str(value)).split())
+    return _outside_code(one_line, text)
+
+
+def _outside_code(content: str, escape: Callable[[str], str]) -> str:
+    """``content`` with ``escape`` applied to everything but its code spans."""
     parts = []
     last = 0
-    for start, end in code_spans(one_line):
-        parts.append(text(one_line[last:start]))
-        parts.append(one_line[start:end])
+    for start, end in code_spans(content):
+        parts.append(escape(content[last:start]))
+        parts.append(content[start:end])
         last = end
-    parts.append(text(one_line[last:]))
+    parts.append(escape(content[last:]))
     return "".join(parts)
 
 

@@ -33,11 +33,9 @@ the site's; catalog text stays Markdown, rendered by the site's Markdown on its 
 
 from __future__ import annotations
 
-import calendar
 import json
 import re
-from collections.abc import Iterator
-from html import escape
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,18 +56,17 @@ from migdocs.project import Project
 from migdocs.report.escaping import shown
 from migdocs.site.docs_guard import check_docs
 from migdocs.site.extension import MigdocsExtension
-from migdocs.site.fragments import TABLE, Fragments, searchable, visible
-from migdocs.site.pages import MARKERS, render_block, render_pages, sql_files, static_report
+from migdocs.site.fragments import TABLE, Fragments, searchable
+from migdocs.site.navigation import NavMonth, NavPage, NavSection
+from migdocs.site.pages import MARKERS, render_block, static_report
+from migdocs.site.section import (
+    MERMAID_URI,
+    STYLESHEET_URI,
+    HistorySection,
+    history_section,
+)
 from migdocs.site.state import Site
 from migdocs.site.templating import environment
-
-#: Mermaid, vendored (``assets/mermaid/README.md``): Material loads it from unpkg.com unless
-#: the page already has it, so the site lists this copy and draws its diagrams offline.
-MERMAID = Path(__file__).parent / "assets" / "mermaid"
-MERMAID_URI = "assets/migdocs/mermaid/"
-#: The site's own styles: the proof levels' colours.
-STYLESHEET = Path(__file__).parent / "assets" / "migdocs.css"
-STYLESHEET_URI = "assets/migdocs/migdocs.css"
 
 _MARKER = re.compile(r"<!--\s*migdocs:(" + "|".join(MARKERS) + r")\s*-->")
 
@@ -103,6 +100,8 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
 
     def __init__(self) -> None:
         self.site: Site | None = None
+        #: The section ``on_files`` generated, whose navigation ``on_nav`` places.
+        self.section: HistorySection | None = None
         self.root = Path(".")
         self.catalog_path = Path("catalog.yaml")
         self.fragments = Fragments()
@@ -192,24 +191,21 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
         self.site = site = self.loaded or self._load()
         self.loaded = None
-        for uri, text in sorted(render_pages(site).items()):
+        self.section = section = history_section(site)
+        for uri, text in sorted(section.pages.items()):
             files.append(
                 File.generated(config, uri, content=text, inclusion=InclusionLevel.NOT_IN_NAV)
             )
-        for uri, data in sorted(sql_files(site).items()):
+        for uri, data in sorted(section.files.items()):
             files.append(File.generated(config, uri, content=data))
-        for name in ("mermaid.min.js", "LICENSE"):  # copied once, as the site's other assets
-            if files.get_file_from_path(MERMAID_URI + name) is None:
-                files.append(
-                    File.generated(config, MERMAID_URI + name, abs_src_path=str(MERMAID / name))
-                )
-        if files.get_file_from_path(STYLESHEET_URI) is None:
-            files.append(File.generated(config, STYLESHEET_URI, abs_src_path=str(STYLESHEET)))
+        for uri, path in section.assets.items():  # copied once, as the site's other assets
+            if files.get_file_from_path(uri) is None:
+                files.append(File.generated(config, uri, abs_src_path=str(path)))
         return files
 
     def on_nav(self, nav: Navigation, *, config: MkDocsConfig, files: Files) -> Navigation:
-        site = self.site
-        if site is None:
+        site, generated = self.site, self.section
+        if site is None or generated is None:
             return nav
         prefix = site.prefix + "/"
 
@@ -220,32 +216,7 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
             return file.page
 
         items = _without(nav.items, prefix)
-        migrations = [page(f"{prefix}migrations/{entry.id}.md") for entry in site.entries]
-        months: dict[int, dict[int, list[Page]]] = {}
-        for entry, migration in zip(site.entries, migrations, strict=True):
-            date = entry.migration.date
-            months.setdefault(date.year, {}).setdefault(date.month, []).append(migration)
-        years: list[StructureItem] = []
-        for year, by_month in sorted(months.items()):
-            sections: list[StructureItem] = []
-            for month, pages in sorted(by_month.items()):
-                name = calendar.month_name[month]
-                if site.large:
-                    leaf = page(f"{prefix}timeline/{year}-{month:02d}.md")
-                    sections.append(_month_leaf(name, leaf, pages))
-                else:
-                    sections.append(_month(name, list(pages)))
-            years.append(Section(str(year), sections))
-        fixed: list[StructureItem] = [
-            page(f"{prefix}{name}.md")
-            for name in ("index", "timeline", "risk-matrix", "schema", "audit", "review", "rules")
-        ]
-        released = site.releases.items
-        if released:  # newest first; the index lists those past the navigation's share
-            shown = [page(f"{prefix}{release.uri}") for release in released[:NAV_PAGES]]
-            fixed.append(Section("Releases", [page(f"{prefix}releases.md"), *shown]))
-        title = site.project.catalog.project.name
-        section = Section(f"{_title(title)} history", [*fixed, Section("Migrations", years)])
+        section = _placed(generated.navigation, page)
         items.append(section)
         _add_parent_links(items)
         for item in items:
@@ -255,7 +226,7 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         _chain(pages)
         if site.large:
             # Out of the navigation, but in their month's place in it, and in their own order.
-            _chain(migrations)
+            _chain([page(f"{prefix}migrations/{entry.id}.md") for entry in site.entries])
         return Navigation(items, pages)
 
     def on_page_markdown(
@@ -374,11 +345,6 @@ def _rank(severity: object) -> int:
         return 0
 
 
-#: Pages in one navigation section: a busier month is split into parts, so that the pruned
-#: navigation of any page stays short whatever the history's length.
-NAV_PAGES = 31
-
-
 def _chain(pages: list[Page]) -> None:
     """Links each page to the one before and after it (the theme's footer)."""
     for previous, current in zip([None, *pages[:-1]], pages, strict=True):
@@ -421,27 +387,18 @@ def _month_leaf(name: str, leaf: Page, pages: list[Page]) -> Section:
     return month
 
 
-def _month(name: str, pages: list[StructureItem]) -> Section:
-    if len(pages) <= NAV_PAGES:
-        return Section(name, pages)
-    parts: list[StructureItem] = []
-    for start in range(0, len(pages), NAV_PAGES):
-        chunk = pages[start : start + NAV_PAGES]
-        first, last = (_day(page) for page in (chunk[0], chunk[-1]))
-        label = f"{name} {first}" if first == last else f"{name} {first}–{last}"
-        parts.append(Section(label, chunk))
-    return Section(name, parts)
-
-
-def _day(page: StructureItem) -> str:
-    uri = page.file.src_uri if isinstance(page, Page) else ""
-    match = re.search(r"/\d{4}-\d{2}-(\d{2})", uri)
-    return str(int(match.group(1))) if match else "?"
-
-
-def _title(text: str) -> str:
-    """A name as the theme's navigation prints it (as HTML): escaped, on one line."""
-    return escape(" ".join(visible(text).split()), quote=False)
+def _placed(item: NavSection, page: Callable[[str], Page]) -> Section:
+    """The navigation's section as MkDocs' structure, its pages those ``page`` finds."""
+    children: list[StructureItem] = []
+    for child in item.children:
+        if isinstance(child, NavPage):
+            children.append(page(child.uri))
+        elif isinstance(child, NavMonth):
+            members = [page(uri) for uri in child.members]
+            children.append(_month_leaf(child.title, page(child.page), members))
+        else:
+            children.append(_placed(child, page))
+    return Section(item.title, children)
 
 
 def _without(items: list[Any], prefix: str) -> list[Any]:
