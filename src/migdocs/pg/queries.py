@@ -360,6 +360,28 @@ def _key(kind: str, *parts: str) -> str:
     return f"'{kind}:' || " + " || '.' || ".join(parts)
 
 
+def _on_relation(
+    kind: str,
+    name: str,
+    own: str,
+    layout: int,
+    *,
+    key: tuple[str, ...] = ("n.nspname", "c.relname"),
+) -> str:
+    """The meta columns of an object on a relation ``c`` of the schema ``n`` (a column, a
+    constraint, an index…), which a read of the relation re-reads: its key is ``key``'s
+    parts, then its ``name``."""
+    return _meta(
+        _key(kind, *key, name),
+        "c.oid",
+        own,
+        str(layout),
+        schema="n.nspname",
+        table="c.relname",
+        name=name,
+    )
+
+
 def _schemas(sql: _Sql) -> str:
     columns = {
         **_privileges("n.nspacl", "'n'", "n.nspowner"),
@@ -455,15 +477,7 @@ _SEQUENCE_TEXT = """format_type(s.seqtypid, NULL) || ' start ' || s.seqstart
 
 
 def _columns(sql: _Sql) -> str:
-    meta = _meta(
-        _key("column", "n.nspname", "c.relname", "a.attname"),
-        "c.oid",
-        "NULL::oid",
-        str(_COLUMN),
-        schema="n.nspname",
-        table="c.relname",
-        name="a.attname",
-    )
+    meta = _on_relation("column", "a.attname", "NULL::oid", _COLUMN)
     columns = {
         "position": "row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum)::int",
         "type": "format_type(a.atttypid, a.atttypmod)",
@@ -503,15 +517,7 @@ WHERE a.attnum > 0 AND NOT a.attisdropped
 
 
 def _constraints(sql: _Sql) -> str:
-    meta = _meta(
-        _key("constraint", "n.nspname", "c.relname", "k.conname"),
-        "c.oid",
-        "k.oid",
-        str(_CONSTRAINT),
-        schema="n.nspname",
-        table="c.relname",
-        name="k.conname",
-    )
+    meta = _on_relation("constraint", "k.conname", "k.oid", _CONSTRAINT)
     columns = {"definition": "pg_get_constraintdef(k.oid)", "comment": "dsc.description"}
     # Only tables (plain, partitioned, foreign) have constraints of their own.
     return f"""{_select(meta, _CONSTRAINT_COLUMNS, columns)}
@@ -523,15 +529,8 @@ WHERE k.contype <> 'n' AND k.conislocal AND k.conparentid = 0
 
 
 def _indexes(sql: _Sql) -> str:
-    meta = _meta(
-        _key("index", "n.nspname", "ic.relname"),
-        "c.oid",
-        "i.indexrelid",
-        str(_INDEX),
-        schema="n.nspname",
-        table="c.relname",
-        name="ic.relname",
-    )
+    # An index is named in its schema, as a table is: its key names no table.
+    meta = _on_relation("index", "ic.relname", "i.indexrelid", _INDEX, key=("n.nspname",))
     columns = {
         "definition": "pg_get_indexdef(i.indexrelid)",
         "valid": "i.indisvalid",
@@ -548,15 +547,7 @@ WHERE NOT ic.relispartition
 
 
 def _triggers(sql: _Sql) -> str:
-    meta = _meta(
-        _key("trigger", "n.nspname", "c.relname", "g.tgname"),
-        "c.oid",
-        "g.oid",
-        str(_TRIGGER),
-        schema="n.nspname",
-        table="c.relname",
-        name="g.tgname",
-    )
+    meta = _on_relation("trigger", "g.tgname", "g.oid", _TRIGGER)
     columns = {
         "definition": "pg_get_triggerdef(g.oid)",
         "state": """CASE g.tgenabled WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica'
@@ -574,15 +565,7 @@ WHERE NOT g.tgisinternal {clones} AND {schema_filter("n")}
 
 
 def _policies(sql: _Sql) -> str:
-    meta = _meta(
-        _key("policy", "n.nspname", "c.relname", "p.polname"),
-        "c.oid",
-        "p.oid",
-        str(_POLICY),
-        schema="n.nspname",
-        table="c.relname",
-        name="p.polname",
-    )
+    meta = _on_relation("policy", "p.polname", "p.oid", _POLICY)
     columns = {
         "command": """CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
            WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END""",

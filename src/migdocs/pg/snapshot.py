@@ -112,20 +112,10 @@ class Snapshot(Mapping[str, ObjectState]):
         selection: Touched | None = None,
         covered: frozenset[ObjectId] = frozenset(),
     ) -> Snapshot:
-        """A snapshot of the rows a read fetched, by key (partial: with what it re-read)."""
-        return cls._make(rows, selection, covered)
-
-    @classmethod
-    def _make(
-        cls,
-        entries: dict[str, Row | ObjectState],
-        selection: Touched | None = None,
-        covered: frozenset[ObjectId] = frozenset(),
-        index: _Index | None = None,
-    ) -> Snapshot:
+        """A snapshot of the rows a read fetched (or states), by key; with ``selection``, a
+        partial one that re-read the scopes ``covered``."""
         snapshot = cls()
-        snapshot._entries = entries
-        snapshot._index = index
+        snapshot._entries = rows
         snapshot.selection = selection
         snapshot.covered = covered
         return snapshot
@@ -198,7 +188,7 @@ class Snapshot(Mapping[str, ObjectState]):
     def subset(self, keys: Iterable[str]) -> Snapshot:
         """A complete snapshot of the objects of ``keys`` that this one holds."""
         entries = self._entries
-        return Snapshot._make({key: entries[key] for key in keys if key in entries})
+        return Snapshot.from_rows({key: entries[key] for key in keys if key in entries})
 
     def attribute(self, key: str, name: str) -> AttrValue:
         """One attribute of the object of ``key`` as read, without making its state (a list
@@ -240,7 +230,7 @@ class Snapshot(Mapping[str, ObjectState]):
                 ref = self.ref(key)
                 if ref.kind is ObjectKind.COLUMN and ref.parent and ref.parent.key in tables:
                     entries[key] = _renamed(entry, role, owner, ("grants",))
-        return Snapshot._make(entries)
+        return Snapshot.from_rows(entries)
 
     @property
     def partial(self) -> bool:
@@ -287,7 +277,9 @@ class Snapshot(Mapping[str, ObjectState]):
         fresh = partial._indexed()
         by_own.update(fresh.by_own)
         by_scope.update(fresh.by_scope)
-        return Snapshot._make(entries, index=_Index(by_scope, by_own))
+        snapshot = Snapshot.from_rows(entries)
+        snapshot._index = _Index(by_scope, by_own)
+        return snapshot
 
     def _indexed(self) -> _Index:
         """The tables of keys by scope and own row (made once, when first patched)."""
