@@ -401,6 +401,21 @@ def masked(text: str, lines: tuple[int, int] | None) -> str:
     return "".join(kept)
 
 
+def one_file(name: str, version: str, rollback: str | None) -> Listed:
+    """A migration that is one file ``<version>….sql``, run in the order of file names
+    (dbmate, Supabase): its stem is its id, its version tells its date."""
+    stem = name[: -len(".sql")]
+    return Listed(
+        id=stem,
+        file=name,
+        rollback=rollback,
+        order=(name,),
+        version=version,
+        date=date_from_name(version),
+        title=title_from(stem),
+    )
+
+
 def marker_evidence(
     kind: str, folder: Path, names: list[str], marker: re.Pattern[str], shown: str
 ) -> Evidence | None:

@@ -35,13 +35,11 @@ from pathlib import Path
 from migdocs.runners.base import (
     Evidence,
     LayoutProblem,
-    Listed,
     Listing,
     Runner,
     Sections,
-    date_from_name,
     marker_evidence,
-    title_from,
+    one_file,
 )
 
 _FILE = re.compile(r"^(\d+).*\.sql$")
@@ -173,17 +171,7 @@ class Dbmate(Runner):
                         stem,
                     )
                 )
-            out.migrations.append(
-                Listed(
-                    id=stem,
-                    file=name,
-                    rollback=name,
-                    order=(name,),
-                    version=version,
-                    date=date_from_name(version),
-                    title=title_from(stem),
-                )
-            )
+            out.migrations.append(one_file(name, version, name))
         out.migrations.sort(key=lambda item: item.order)
         return out
 

@@ -25,11 +25,9 @@ from pathlib import Path
 from migdocs.runners.base import (
     Evidence,
     LayoutProblem,
-    Listed,
     Listing,
     Runner,
-    date_from_name,
-    title_from,
+    one_file,
 )
 
 _FILE = re.compile(r"^([0-9]+)_(.*)\.sql$")
@@ -107,17 +105,7 @@ class Supabase(Runner):
                 )
                 continue
             seen[version] = name
-            out.migrations.append(
-                Listed(
-                    id=stem,
-                    file=name,
-                    rollback=None,
-                    order=(name,),
-                    version=version,
-                    date=date_from_name(version),
-                    title=title_from(stem),
-                )
-            )
+            out.migrations.append(one_file(name, version, None))
         return out
 
 
