@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 from migdocs.pg import ScratchServer, read_snapshot
-from migdocs.pg.live import connect_live
 from migdocs.pg.embedded import embedded_bin_dir
+from migdocs.pg.live import connect_live
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUNS = 5

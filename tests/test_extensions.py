@@ -25,8 +25,8 @@ from migdocs.extension_stubs import extension_stubs
 from migdocs.objects import ObjectKind
 from migdocs.pg import ScratchServer
 from migdocs.pg.embedded import PACKAGED_EXTENSIONS
-from migdocs.pg.server import STUB_COMMENT, ExtensionStub
 from migdocs.pg.reader import read_snapshot
+from migdocs.pg.server import STUB_COMMENT, ExtensionStub
 from migdocs.project import Project
 from migdocs.replay import ReplayResult, replay_project
 from runner_kit import migdocs

@@ -20,8 +20,8 @@ import psycopg
 import pytest
 
 from migdocs.objects import ObjectKind, case_twin, parse_declared
-from migdocs.pg.server import ScratchServer
 from migdocs.pg.reader import read_snapshot
+from migdocs.pg.server import ScratchServer
 from runner_kit import findings_of, migdocs, verify
 
 SOURCE = "-- matheudsp/respondeai server/src/db/migrations/{name} (drizzle-kit), excerpt\n"

@@ -30,8 +30,8 @@ import psycopg
 from migdocs.catalog.models import Objects
 from migdocs.objects import CATALOG_KEY_OF, CATALOG_KEYS, IMPLICIT_KINDS, ObjectKind
 from migdocs.pg.queries import LAYOUTS
-from migdocs.pg.server import ScratchServer
 from migdocs.pg.reader import read_snapshot
+from migdocs.pg.server import ScratchServer
 from runner_kit import findings_of, migdocs, verify
 
 SOURCE = "-- rust-lang/crates.io, migrations/{path}\n"
