@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from migdocs.checks import all_rules
+from runner_kit import run
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TODAY = "2025-10-01"
@@ -48,15 +49,7 @@ def environment(**extra: str) -> dict[str, str]:
 
 def migdocs(*args: str, cwd: Path, timeout: float = 60, **env: str) -> Run:
     """Run the installed console script; no run ever prints a traceback."""
-    done = subprocess.run(
-        [*MIGDOCS, *args],
-        cwd=cwd,
-        env=environment(**env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    done = run([*MIGDOCS, *args], cwd=cwd, env=environment(**env), timeout=timeout)
     assert "Traceback" not in done.stderr, done.stderr
     assert "Traceback" not in done.stdout, done.stdout
     return Run(done.returncode, done.stdout, done.stderr)
@@ -866,14 +859,7 @@ def test_schema_is_the_catalogs_json_schema() -> None:
     "command", [MIGDOCS, [sys.executable, "-m", "migdocs"]], ids=["script", "module"]
 )
 def test_version(command: list[str]) -> None:
-    done = subprocess.run(
-        [*command, "--version"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-        env=environment(),
-    )
+    done = run([*command, "--version"], timeout=30, env=environment())
     assert done.returncode == 0
     assert done.stdout == f"migdocs, version {version('migdocs')}\n"
     assert done.stderr == ""
@@ -892,13 +878,10 @@ def test_check_imports_only_what_it_needs(output_format: str) -> None:
         "print(code, ' '.join(sorted(sys.modules)))\n"
     )
     with tempfile.TemporaryDirectory() as folder:
-        done = subprocess.run(
+        done = run(
             [sys.executable, "-c", probe, str(Path(folder) / "report")],
             cwd=EXAMPLE,
             env=environment(),
-            capture_output=True,
-            text=True,
-            check=False,
             timeout=60,
         )
     assert done.stderr == ""

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-MIGDOCS = [sys.executable, "-m", "migdocs"]
+from runner_kit import environment, migdocs
 
 CATALOG = """\
 version: 1
@@ -42,9 +40,7 @@ def test_a_nul_byte_in_a_file_name_is_exit_2_naming_the_line(
         text = text.replace('    file: "a.sql"\n', "")
     catalog.write_text(text)
     before = catalog.read_bytes()
-    result = subprocess.run(
-        [*MIGDOCS, *command], cwd=tmp_path, capture_output=True, text=True, check=False
-    )
+    result = migdocs(*command, cwd=tmp_path, env=environment())
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(f"migdocs: error: {line}")
     assert "NUL byte" in result.stderr
@@ -59,9 +55,7 @@ def test_a_file_name_too_long_for_the_file_system_is_exit_2_naming_the_line(
     values = {"folder": "migrations", "id": "a", "file": ":" * 300 + "a.sql"}
     (tmp_path / "migrations").mkdir()
     (tmp_path / "catalog.yaml").write_text(CATALOG % values)
-    result = subprocess.run(
-        [*MIGDOCS, "check"], cwd=tmp_path, capture_output=True, text=True, check=False
-    )
+    result = migdocs("check", cwd=tmp_path, env=environment())
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("migdocs: error: catalog.yaml:6:")
     assert "File name too long" in result.stderr

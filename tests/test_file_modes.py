@@ -13,35 +13,21 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from runner_kit import URLS, environment, migdocs
+
 ROOT = Path(__file__).resolve().parent.parent
-MIGDOCS = [sys.executable, "-m", "migdocs"]
 UMASKS = [0o022, 0o077]
 
 
 def run(cwd: Path, umask: int, *args: str) -> subprocess.CompletedProcess[str]:
     """``migdocs ARGS`` in ``cwd`` under ``umask`` (this process's is restored after)."""
-    environment = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("CI", "MIGDOCS_SCRATCH_URL", "MIGDOCS_DATABASE_URL")
-    }
-    environment["NO_MKDOCS_2_WARNING"] = "1"
     previous = os.umask(umask)
     try:
-        return subprocess.run(
-            [*MIGDOCS, *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            env=environment,
-            timeout=300,
-            check=False,
-        )
+        return migdocs(*args, cwd=cwd, env=environment(URLS, NO_MKDOCS_2_WARNING="1"))
     finally:
         os.umask(previous)
 

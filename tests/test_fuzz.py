@@ -15,7 +15,6 @@ import contextlib
 import io
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -24,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from migdocs.cli import main
+from runner_kit import run
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CATALOG = (ROOT / "catalog.yaml").read_bytes()
@@ -240,12 +240,9 @@ def test_check_survives_fuzzed_catalogs_and_sql() -> None:
         "import sys; sys.path.insert(0, sys.argv[1]); import test_fuzz; "
         "test_fuzz.fuzz_catalogs(); test_fuzz.fuzz_sql()"
     )
-    done = subprocess.run(
+    done = run(
         [sys.executable, "-c", child, str(Path(__file__).parent)],
-        capture_output=True,
-        text=True,
         timeout=120,  # the search takes about 10 s; an exhausted child is a failure too
         preexec_fn=_capped,
-        check=False,
     )
     assert done.returncode == 0, done.stdout[-5_000:] + done.stderr[-5_000:]

@@ -4,27 +4,23 @@ with a journal, psql scripts with rollbacks named every which way."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 
+from runner_kit import environment, migdocs
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT.parent / "shared" / "seed" / "MIGRATION_HISTORY.md"
 HISTORY = Path(__file__).parent / "fixtures" / "init-history" / "MIGRATION_HISTORY.md"
-MIGDOCS = [sys.executable, "-m", "migdocs"]
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MIGDOCS_TODAY": "2025-10-01"}
-    return subprocess.run(
-        [*MIGDOCS, *args], cwd=cwd, capture_output=True, text=True, env=env, check=False
-    )
+    return migdocs(*args, cwd=cwd, env=environment(MIGDOCS_TODAY="2025-10-01"))
 
 
 def findings(cwd: Path) -> list[tuple[str, str | None]]:

@@ -7,10 +7,8 @@ parses (JSON, JUnit XML, SARIF) still parses and means the same.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -23,6 +21,7 @@ from migdocs.pg import ScratchServer
 from migdocs.report import Report
 from migdocs.report.finding import Finding
 from migdocs.report.formats import FORMATS, render_text
+from runner_kit import environment, run
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-2.1.0-rtm.5.json"
@@ -174,14 +173,11 @@ def test_junit_parses_and_is_inert() -> None:
 def test_error_messages_on_stderr_are_inert(tmp_path: Path) -> None:
     """A file name is data too: one with a newline and a workflow command, and an escape."""
     catalog = tmp_path / "x\n::error::pwned \x1b[31m ##[error]y.yaml"
-    done = subprocess.run(
+    done = run(
         [*MIGDOCS, "--catalog", str(catalog), "check"],
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=60,
-        check=False,
-        env={k: v for k, v in os.environ.items() if k != "MIGDOCS_DEBUG"},
+        env=environment(["MIGDOCS_DEBUG"]),
     )
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("migdocs: error: ")
@@ -202,20 +198,16 @@ def hostile_database(embedded_server: ScratchServer) -> str:
 
 def test_a_hostile_live_database_forges_no_ci_output(hostile_database: str, tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "good", tmp_path, dirs_exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("CI", "MIGDOCS_DEBUG")}
+    env = environment(["CI", "MIGDOCS_DEBUG"])
     outputs = {}
     for output_format in ("text", "github"):
-        done = subprocess.run(
+        done = run(
             [
                 *MIGDOCS,
                 *("audit", "--database-url", hostile_database, "--fail-on", "warning"),
                 *("--format", output_format),
             ],
             cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
             env=env,
         )
         assert done.returncode == 1, done.stderr
@@ -269,9 +261,7 @@ def test_what_review_and_build_print_is_inert(tmp_path: Path) -> None:
     ]
     outputs = []
     for args in runs:
-        result = subprocess.run(
-            [*MIGDOCS, *args], cwd=tmp_path, capture_output=True, text=True, check=False
-        )
+        result = run([*MIGDOCS, *args], cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert_inert_text(result.stdout)
         outputs.append(result.stdout)

@@ -12,21 +12,20 @@ import resource
 import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from runner_kit import MIGDOCS, migdocs, mkdocs
+from runner_kit import run as kit_run
+
 GOOD = Path(__file__).resolve().parent / "fixtures" / "good"
-MIGDOCS = [sys.executable, "-m", "migdocs"]
 MKDOCS_YML = "site_name: Good\nplugins:\n  - search\n  - migdocs\n"
 ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MIGDOCS_TODAY": "2025-10-01"}
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*MIGDOCS, *args], cwd=cwd, capture_output=True, text=True, env=ENV, check=False
-    )
+    return migdocs(*args, cwd=cwd, env=ENV)
 
 
 @pytest.fixture
@@ -208,13 +207,10 @@ def test_output_refuses_a_read_only_file(project: Path) -> None:
 
 
 def test_output_gets_the_umask_mode(project: Path) -> None:
-    result = subprocess.run(
+    result = kit_run(
         ["sh", "-c", 'umask 027 && exec "$@"', "sh", *MIGDOCS, "check", "--output", "new.txt"],
         cwd=project,
         env=ENV,
-        check=False,
-        capture_output=True,
-        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert stat.S_IMODE((project / "new.txt").stat().st_mode) == 0o640
@@ -229,13 +225,12 @@ def _limit_memory() -> None:
 
 
 def mkdocs_build(cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(cwd / "out")],
+    return mkdocs(
+        "build",
+        "--site-dir",
+        str(cwd / "out"),
         cwd=cwd,
-        capture_output=True,
-        text=True,
         env=ENV,
-        check=False,
         timeout=120,
         preexec_fn=_limit_memory,
     )

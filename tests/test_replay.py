@@ -146,27 +146,6 @@ def test_rollback_that_restores_the_wrong_precision(
     assert by_id(result)["widen_total"]["changes"]["changed"] == ["column:public.users.total"]
 
 
-def test_rollback_that_drops_too_much(tmp_path: Path, pg_server: ScratchServer) -> None:
-    project = make_project(
-        tmp_path,
-        [
-            USERS,
-            {
-                "name": "add_name",
-                "up": "ALTER TABLE users ADD COLUMN name text;",
-                "down": "ALTER TABLE users DROP COLUMN name, DROP COLUMN total;",
-                "creates": {"columns": ["users.name"]},
-            },
-        ],
-    )
-    result = replay(project, pg_server)
-    assert codes(result) == ["MG403"]
-    assert result.findings[0].message == (
-        "after the rollback, column public.users.total: dropped by the rollback "
-        "(it existed before the migration)"
-    )
-
-
 def test_rollback_that_does_not_restore_what_the_migration_drops(
     tmp_path: Path, pg_server: ScratchServer
 ) -> None:

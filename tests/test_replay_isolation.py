@@ -15,7 +15,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import tempfile
 import textwrap
 import time
@@ -29,8 +28,8 @@ import yaml
 
 from conftest import EXTERNAL_URL
 from migdocs.pg import ScratchServer
-
-MIGDOCS = [sys.executable, "-m", "migdocs"]
+from runner_kit import MIGDOCS, environment
+from runner_kit import migdocs as kit_migdocs
 
 #: Finds every PostgreSQL URL in any process's arguments or environment, and writes with
 #: each into the database it names; then fails, with what it found in its message.
@@ -92,15 +91,8 @@ def write_project(
 def migdocs(
     *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MIGDOCS_")}
-    return subprocess.run(
-        [*MIGDOCS, *args],
-        cwd=cwd,
-        env={**environment, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+    return kit_migdocs(
+        *args, cwd=cwd, env=environment(["MIGDOCS_*"], **(env or {})), timeout=timeout
     )
 
 
@@ -348,11 +340,10 @@ def _postmasters_of(pid: int) -> list[int]:
 
 def test_a_scratch_server_that_dies_is_exit_2(tmp_path: Path) -> None:
     write_project(tmp_path, "SELECT pg_sleep(60);\n")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MIGDOCS_")}
     process = subprocess.Popen(
         [*MIGDOCS, "verify"],
         cwd=tmp_path,
-        env=environment,
+        env=environment(["MIGDOCS_*"]),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

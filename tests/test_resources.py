@@ -20,6 +20,7 @@ from migdocs.errors import CatalogError
 from migdocs.limits import CATALOG_MAX_BYTES, SQL_MAX_BYTES, FileTooLarge, read_bounded
 from migdocs.project import Project
 from migdocs.sql.script import MAX_TREE_DEPTH, parse_text
+from runner_kit import environment, migdocs
 
 HEAD = "version: 1\nproject: {name: P}\n"
 MEMORY_CAP = 2 << 30
@@ -40,15 +41,7 @@ def capped() -> None:
 
 
 def run_check(folder: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "migdocs", "check"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=capped,
-        check=False,
-    )
+    return migdocs("check", cwd=folder, env=environment(), timeout=120, preexec_fn=capped)
 
 
 def write_project(root: Path, sql: str, catalog_extra: str = "") -> Path:

@@ -7,12 +7,11 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-MIGDOCS = [sys.executable, "-m", "migdocs"]
+from runner_kit import environment, migdocs
 
 CATALOG = """\
 # The history of Shop — keep this comment.
@@ -91,10 +90,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def run(cwd: Path, *args: str, today: str = "2025-07-01") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MIGDOCS_TODAY": today}
-    return subprocess.run(
-        [*MIGDOCS, *args], cwd=cwd, capture_output=True, text=True, env=env, check=False
-    )
+    return migdocs(*args, cwd=cwd, env=environment(MIGDOCS_TODAY=today))
 
 
 def due(cwd: Path, today: str = "2025-07-01") -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ import click
 import pytest
 
 from migdocs.cli import cli
+from runner_kit import run
 
 #: The console script pyproject.toml installs (``[project.scripts] migdocs``).
 SCRIPT = Path(sys.executable).parent / "migdocs"
@@ -52,14 +53,7 @@ def on_a_terminal(*args: str) -> tuple[int, str]:
 
 def piped(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     """Run the console script with its output in a pipe."""
-    return subprocess.run(
-        [str(SCRIPT), *args],
-        capture_output=True,
-        text=True,
-        env=quiet_environment(**extra),
-        check=False,
-        timeout=60,
-    )
+    return run([str(SCRIPT), *args], env=quiet_environment(**extra), timeout=60)
 
 
 def test_the_console_script_is_installed() -> None:
@@ -143,7 +137,7 @@ def test_bash_completion_script_installs_and_completes(tmp_path: Path) -> None:
     assert "complete -o nosort -F _migdocs_completion migdocs" in result.stdout
     # As the README says to install it: bash evaluates it, and then knows migdocs.
     path = f"{SCRIPT.parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    shell = subprocess.run(
+    shell = run(
         [
             bash,
             "--norc",
@@ -151,10 +145,7 @@ def test_bash_completion_script_installs_and_completes(tmp_path: Path) -> None:
             "-c",
             'eval "$(_MIGDOCS_COMPLETE=bash_source migdocs)" && complete -p migdocs',
         ],
-        capture_output=True,
-        text=True,
         env=quiet_environment(PATH=path),
-        check=False,
         timeout=60,
     )
     assert shell.returncode == 0, shell.stderr

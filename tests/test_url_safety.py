@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from migdocs.pg import redact_url
+from runner_kit import run
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _SCRIPT = shutil.which("migdocs", path=str(Path(sys.executable).parent)) or shutil.which("migdocs")
@@ -116,15 +116,7 @@ def test_no_command_prints_a_secret_of_a_malformed_url(
     for args, env, output in _commands(url, project):
         if output is not None:
             output.unlink(missing_ok=True)
-        done = subprocess.run(
-            [*MIGDOCS, *args],
-            cwd=project,
-            env=_environment(**env),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = run([*MIGDOCS, *args], cwd=project, env=_environment(**env), timeout=60)
         said = f"{args} {env}: {done.stderr}"
         assert done.returncode == 2, said
         # One line of error (after any warning, such as that of a password on the command

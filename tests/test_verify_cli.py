@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import EXTERNAL_URL
-from test_replay import USERS, make_project
+from runner_kit import environment, make_project, migdocs
+from test_replay import USERS
 
 MIGDOCS = [sys.executable, "-m", "migdocs"]
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,16 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def run(
     *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k not in ("CI", "MIGDOCS_SCRATCH_URL")}
-    environment.update(env or {})
-    return subprocess.run(
-        [*MIGDOCS, *args],
+    return migdocs(
+        *args,
         cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=environment,
+        env=environment(["CI", "MIGDOCS_SCRATCH_URL"], **(env or {})),
         timeout=timeout,
-        check=False,
     )
 
 
