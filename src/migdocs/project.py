@@ -10,11 +10,11 @@ from pathlib import Path
 from migdocs.catalog import LoadedCatalog, Migration, load_catalog
 from migdocs.catalog.models import PLACEHOLDERS, Catalog
 from migdocs.errors import CatalogError, MigdocsError
-from migdocs.limits import FileTooLarge
 from migdocs.project_folder import ProjectFolder
+from migdocs.project_scripts import ProjectScripts
 from migdocs.runners import Runner, make_runner
-from migdocs.runners.base import LayoutProblem, Listed, Listing, Part, Sections, masked
-from migdocs.sql.script import Script, ScriptProblem, parse_into, read_script
+from migdocs.runners.base import LayoutProblem, Listed, Listing, Part, Sections
+from migdocs.sql.script import Script, ScriptProblem, read_script
 
 #: The platform presets migdocs ships, one ``NAME.sql`` each: package data, found without
 #: importing `migdocs.pg` (and psycopg with it), which a static check never needs.
@@ -100,10 +100,8 @@ class Project:
                 self.setup_paths.append(path)
         if problems:
             raise CatalogError(problems)
-        self._scripts: dict[Path, Script | None] = {}
-        self._read_problems: dict[Path, ScriptProblem] = {}
-        self._sections: dict[Path, Sections | None] = {}
-        self._parts: dict[tuple[Path, Part], Script | None] = {}
+        #: Every SQL file read so far, parsed as the runner reads it.
+        self.scripts = ProjectScripts(self.layout, self.display)
         self._preset: Script | None = None
 
     def _migration_folders(self, problems: list[str]) -> tuple[Path, Path]:
@@ -241,74 +239,20 @@ class Project:
     def script(self, path: Path, part: Part | None = None) -> Script | None:
         """The parsed file at ``path`` (read once), or ``None`` when it does not exist; with
         ``part``, that section of it, as the runner reads the file."""
-        if part is not None:
-            return self._section(path, part)
-        if path in self._scripts:
-            return self._scripts[path]
-        script: Script | None
-        # A file that holds two sections is parsed section by section, never whole.
-        whole = self.layout is None or not self.layout.sectioned
-        try:
-            script = read_script(path, self.display(path), parse=whole)
-        except FileNotFoundError:
-            script = None
-        except IsADirectoryError:
-            script = None
-            self._read_problems[path] = ScriptProblem("MG200", "is a folder, not a SQL file")
-        except FileTooLarge as exc:
-            script = None
-            self._read_problems[path] = ScriptProblem("MG200", f"{exc.strerror}; not read")
-        except OSError as exc:
-            script = None
-            self._read_problems[path] = ScriptProblem("MG200", f"cannot be read: {exc.strerror}")
-        self._scripts[path] = script
-        return script
+        return self.scripts.script(path, part)
 
     def sections(self, path: Path) -> Sections | None:
         """Where the runner finds the forward and rollback scripts of a file that holds both."""
-        if path in self._sections:
-            return self._sections[path]
-        whole = self.script(path)
-        found = None
-        if whole is not None and whole.text is not None and self.layout is not None:
-            found = self.layout.sections(whole.text)
-        self._sections[path] = found
-        return found
-
-    def _section(self, path: Path, part: Part) -> Script | None:
-        key = (path, part)
-        if key in self._parts:
-            return self._parts[key]
-        whole = self.script(path)
-        found = self.sections(path)
-        script = whole
-        if whole is not None and whole.text is not None and found is not None:
-            lines = found.up if part == "up" else found.down
-            text = masked(whole.text, lines)
-            script = Script(path, whole.display, whole.raw, text)
-            script.transaction = found.up_transaction if part == "up" else found.down_transaction
-            if lines is not None:
-                parse_into(script, text)
-            if part == "up":
-                for problem in found.problems:
-                    script.problems.append(
-                        ScriptProblem(problem.code, problem.message, problem.line)
-                    )
-            if lines is None or any(problem.code == "MG200" for problem in found.problems):
-                # The runner refuses or misreads the file: what it would run is not known,
-                # so nothing is checked or replayed as if it were (MG200 says why).
-                script.parsed = False
-        self._parts[key] = script
-        return script
+        return self.scripts.sections(path)
 
     def scripts_read(self) -> dict[str, Script]:
         """Every file read so far, by its display path."""
-        return {script.display: script for script in self._scripts.values() if script is not None}
+        return self.scripts.read()
 
     def read_problem(self, path: Path) -> ScriptProblem | None:
         """Why an existing file could not be read, if it could not."""
         self.script(path)
-        return self._read_problems.get(path)
+        return self.scripts.unreadable.get(path)
 
     def forward(self, entry: Entry) -> Script | None:
         """The entry's migration script (its up section, where a file holds both)."""
@@ -378,7 +322,7 @@ class Project:
         """Why a preset or setup file cannot be run, naming it (and the line where it does
         not parse), or ``None`` when it can."""
         shown = script.display if script is not None else self.display(path)
-        problem = self._read_problems.get(path)
+        problem = self.scripts.unreadable.get(path)
         if problem is not None:
             return f"{shown} {problem.message}"
         if script is None:
