@@ -12,17 +12,14 @@ MG404 on replay: "3 errors and a failed replay").
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from migdocs.catalog.models import Severity
 from migdocs.site.plugin import SHOWN_FINDINGS, findings_stop
-from runner_kit import migdocs
+from runner_kit import migdocs, mkdocs
 from site_kit import copy_example
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,19 +42,6 @@ def example(tmp_path: Path) -> Path:
     assert "\nstrict: true\n" in text
     config.write_text(text.replace("\nstrict: true\n", "\n"))
     return project
-
-
-def mkdocs(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``mkdocs ARGS`` as a user runs it, the plugin found through its entry point."""
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-        check=False,
-        timeout=300,
-    )
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -101,11 +85,11 @@ def test_migdocs_build_strict_exits_1_on_an_error_and_keeps_the_site(example: Pa
 
 
 def test_mkdocs_build_strict_fails_before_it_empties_the_site(example: Path) -> None:
-    result = mkdocs(example, "build", "--strict", "--site-dir", "out")
+    result = mkdocs("build", "--strict", "--site-dir", "out", cwd=example)
     assert result.returncode == 0, result.stderr
     before = digest(example / "out")
     (example / STRAY).write_text(STRAY_SQL)
-    result = mkdocs(example, "build", "--strict", "--site-dir", "out")
+    result = mkdocs("build", "--strict", "--site-dir", "out", cwd=example)
     assert result.returncode == 1, result.stderr
     assert re.search(r"ERROR\s+-\s+migdocs: the report has 1 error", result.stderr)
     assert "MG101" in result.stderr
@@ -119,7 +103,7 @@ def test_without_strict_mode_the_site_shows_the_errors(example: Path) -> None:
     assert result.returncode == 0, result.stderr
     audit = (example / "out/history/audit/index.html").read_text()
     assert "MG101" in audit
-    assert mkdocs(example, "build", "--site-dir", "plain").returncode == 0
+    assert mkdocs("build", "--site-dir", "plain", cwd=example).returncode == 0
 
 
 def test_strict_true_in_mkdocs_yml_is_strict_mode(example: Path) -> None:
@@ -128,7 +112,7 @@ def test_strict_true_in_mkdocs_yml_is_strict_mode(example: Path) -> None:
     before = built(example)
     (example / STRAY).write_text(STRAY_SQL)
     assert migdocs("build", "--site-dir", "out", cwd=example).returncode == 1
-    assert mkdocs(example, "build", "--site-dir", "out").returncode == 1
+    assert mkdocs("build", "--site-dir", "out", cwd=example).returncode == 1
     assert digest(example / "out") == before
 
 
@@ -151,7 +135,7 @@ def test_fail_on_sets_the_severity_that_fails(example: Path, fail_on: str, code:
             "      prefix: history\n", f"      prefix: history\n      fail_on: {fail_on}\n", 1
         )
     )
-    assert mkdocs(example, "build", "--strict", "--site-dir", "plain").returncode == code
+    assert mkdocs("build", "--strict", "--site-dir", "plain", cwd=example).returncode == code
 
 
 def test_fail_on_of_the_command_wins_over_the_plugins(example: Path) -> None:
@@ -176,7 +160,7 @@ def test_a_bad_fail_on_is_bad_input(example: Path) -> None:
             "      prefix: history\n", "      prefix: history\n      fail_on: fatal\n", 1
         )
     )
-    result = mkdocs(example, "build", "--strict", "--site-dir", "plain")
+    result = mkdocs("build", "--strict", "--site-dir", "plain", cwd=example)
     assert result.returncode == 1
     assert "fail_on" in result.stderr
     assert not (example / "plain").exists()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from runner_kit import run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,7 +22,5 @@ ROOT = Path(__file__).resolve().parent.parent
     ids=["ruff-check", "ruff-format", "mypy-strict"],
 )
 def test_hygiene(command: list[str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True, check=False
-    )
+    result = run([sys.executable, "-m", *command], cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -10,10 +10,8 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -28,10 +26,10 @@ from migdocs.objects import ObjectKind, parse_declared
 from migdocs.site.fragments import Badge, Link, Literal, Table, Text
 from migdocs.site.releases import PAGE_ROWS as RELEASE_ROWS
 from migdocs.site.releases import highest_risk, net_changes
+from runner_kit import SITE_BUILD, environment, migdocs
 from site_kit import copy_example
 
 ROOT = Path(__file__).resolve().parent.parent
-MIGDOCS = [sys.executable, "-m", "migdocs"]
 IDS = (
     "2025-08-30_initial_schema",
     "2025-08-30_add_username_field",
@@ -42,10 +40,7 @@ SHIPPED = {IDS[0]: "1.0", IDS[1]: "1.0", IDS[2]: "1.0", IDS[3]: "1.1"}
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MIGDOCS_TODAY": "2025-10-01"}
-    return subprocess.run(
-        [*MIGDOCS, *args], cwd=cwd, capture_output=True, text=True, env=env, check=False
-    )
+    return migdocs(*args, cwd=cwd, env=environment(**SITE_BUILD))
 
 
 def tag(root: Path, releases: dict[str, str], raw: bool = False) -> None:

@@ -8,11 +8,9 @@ import functools
 import hashlib
 import http.server
 import json
-import os
 import re
 import socketserver
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -41,17 +39,14 @@ from migdocs.site.fragments import (
     searchable,
 )
 from migdocs.site.state import PAGE_ROWS
+from runner_kit import SITE_BUILD, environment, migdocs, mkdocs
 from site_kit import copy_example
 
 ROOT = Path(__file__).resolve().parent.parent
-MIGDOCS = [sys.executable, "-m", "migdocs"]
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MIGDOCS_TODAY": "2025-10-01"}
-    return subprocess.run(
-        [*MIGDOCS, *args], cwd=cwd, capture_output=True, text=True, env=env, check=False
-    )
+    return migdocs(*args, cwd=cwd, env=environment(**SITE_BUILD))
 
 
 @pytest.fixture
@@ -539,14 +534,7 @@ def test_a_catalog_error_only_the_checks_find_stops_plain_mkdocs_cleanly(example
             "migrations:\n", "replay: {setup: [nope.sql]}\nmigrations:\n", 1
         )
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(example / "out")],
-        cwd=example,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-        check=False,
-    )
+    result = mkdocs("build", "--site-dir", str(example / "out"), cwd=example)
     assert result.returncode == 1
     assert "migdocs: catalog.yaml:" in result.stderr
     assert "nope.sql" in result.stderr

@@ -13,11 +13,9 @@ import functools
 import html
 import http.server
 import json
-import os
 import re
 import socketserver
 import subprocess
-import sys
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
@@ -27,9 +25,9 @@ import markdown
 import pytest
 
 from migdocs.pg import ScratchServer
+from runner_kit import SITE_BUILD, URLS, environment, migdocs
 
 ROOT = Path(__file__).resolve().parent.parent
-MIGDOCS = [sys.executable, "-m", "migdocs"]
 
 #: What a hostile pull request writes, each with an alert of its own number.
 PAYLOADS = [
@@ -141,15 +139,7 @@ def _write_project(root: Path) -> list[str]:
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("CI", "MIGDOCS_SCRATCH_URL", "MIGDOCS_DATABASE_URL")
-    }
-    env.update(NO_MKDOCS_2_WARNING="1", MIGDOCS_TODAY="2025-10-01")
-    return subprocess.run(
-        [*MIGDOCS, *args], cwd=cwd, capture_output=True, text=True, env=env, check=False
-    )
+    return migdocs(*args, cwd=cwd, env=environment(URLS, **SITE_BUILD))
 
 
 @pytest.fixture(scope="module")

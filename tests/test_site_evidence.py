@@ -12,10 +12,7 @@ whose rollback is ``none``.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from html import unescape
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +22,7 @@ import pytest
 from pglast import split
 
 from migdocs.site.proof import contradicts, replay_passed
-from runner_kit import migdocs
+from runner_kit import migdocs, mkdocs
 from site_kit import copy_example
 
 if TYPE_CHECKING:
@@ -144,14 +141,7 @@ def test_without_the_checks_every_fact_is_only_declared(example: Path) -> None:
     config.write_text(
         text.replace("      prefix: history\n", "      prefix: history\n      check: false\n")
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--site-dir", "out"],
-        cwd=example,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-        check=False,
-    )
+    result = mkdocs("build", "--site-dir", "out", cwd=example)
     assert result.returncode == 0, result.stderr
     site = example / "out" / "history"
     assert badges(article(site, "timeline")) == ["declared"] * 4

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from mkdocs.config import load_config
 from mkdocs.structure.files import Files
 
 from migdocs.site.section import MERMAID, MERMAID_URI
+from runner_kit import SITE_BUILD, environment, migdocs
 from site_kit import copy_example, only_local, serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,15 +27,7 @@ VENDORED = MERMAID / "mermaid.min.js"
 
 
 def _build(project: Path, out: Path) -> None:
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MIGDOCS_TODAY": "2025-10-01"}
-    result = subprocess.run(
-        [sys.executable, "-m", "migdocs", "build", "--site-dir", str(out)],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    result = migdocs("build", "--site-dir", str(out), cwd=project, env=environment(**SITE_BUILD))
     assert result.returncode == 0, result.stderr
 
 

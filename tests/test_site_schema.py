@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import html
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from migdocs.site.schema_model import TableReader, type_name
+from runner_kit import SITE_BUILD, environment, migdocs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,14 +122,8 @@ def _project(root: Path) -> None:
 
 
 def _build(root: Path, out: str) -> Path:
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MIGDOCS_TODAY": "2025-10-01"}
-    result = subprocess.run(
-        [sys.executable, "-m", "migdocs", "build", "--site-dir", str(root / out)],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
+    result = migdocs(
+        "build", "--site-dir", str(root / out), cwd=root, env=environment(**SITE_BUILD)
     )
     assert result.returncode == 0, result.stderr
     return root / out

@@ -13,10 +13,7 @@ anchor per rule, which every finding's link reaches.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from html import unescape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from migdocs.checks import all_rules
+from runner_kit import SITE_BUILD, environment, migdocs
 from site_kit import copy_example, only_local, serve
 
 if TYPE_CHECKING:
@@ -46,15 +44,7 @@ TABLES = [
 
 def _build(project: Path) -> Path:
     out = project.parent / "site"
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MIGDOCS_TODAY": "2025-10-01"}
-    result = subprocess.run(
-        [sys.executable, "-m", "migdocs", "build", "--site-dir", str(out)],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    result = migdocs("build", "--site-dir", str(out), cwd=project, env=environment(**SITE_BUILD))
     assert result.returncode == 0, result.stderr
     return out
 
