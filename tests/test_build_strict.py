@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from migdocs.catalog.models import Severity
+from migdocs.report.report import Report
 from migdocs.site.plugin import SHOWN_FINDINGS, findings_stop
 from runner_kit import migdocs, mkdocs
 from site_kit import copy_example
@@ -222,7 +223,7 @@ def test_findings_stop_counts_what_is_at_or_above_fail_on(
     severities: list[str], fail_on: str, counts: str | None
 ) -> None:
     report = {"catalog": "catalog.yaml", "findings": [_finding(s) for s in severities]}
-    stop = findings_stop(report, Severity(fail_on))
+    stop = findings_stop(Report.from_json(report), Severity(fail_on))
     if counts is None:
         assert stop is None
         return
@@ -237,7 +238,7 @@ def test_findings_stop_counts_what_is_at_or_above_fail_on(
 def test_findings_stop_lists_a_few_and_escapes_them() -> None:
     many = [_finding("error") for _ in range(SHOWN_FINDINGS + 5)]
     many[0]["message"] = "evil\n::error::injected\x1b[31m"
-    stop = findings_stop({"findings": many}, Severity.ERROR)
+    stop = findings_stop(Report.from_json({"findings": many}), Severity.ERROR)
     assert stop is not None
     lines = str(stop).split("\n")
     assert len(lines) == 1 + SHOWN_FINDINGS + 1

@@ -21,6 +21,8 @@ import psycopg
 import pytest
 from pglast import split
 
+from migdocs.catalog.models import Severity
+from migdocs.report.finding import Finding
 from migdocs.site.proof import contradicts, replay_passed
 from runner_kit import migdocs, mkdocs
 from site_kit import copy_example
@@ -311,7 +313,7 @@ def test_replayed_means_the_round_trip_held(replay: dict[str, str] | None, passe
     ],
 )
 def test_what_contradicts_a_migration(code: str, severity: str, contradicted: bool) -> None:
-    assert contradicts({"code": code, "severity": severity}) is contradicted
+    assert contradicts(Finding(code, Severity(severity), "")) is contradicted
 
 
 # -- in a browser -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from migdocs.report.finding import Finding
 
 if TYPE_CHECKING:
     from migdocs.checks.context import StaticContext
+    from migdocs.project import Entry, Project
 
 Phase = Literal["static", "replay", "live"]
 SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead")
@@ -73,6 +74,17 @@ class Rule:
             line=line,
             column=column,
             database=database,
+        )
+
+    @classmethod
+    def in_entry(cls, message: str, project: Project, entry: Entry, *keys: str) -> Finding:
+        """A finding of this rule at ``entry`` in the catalog: at its key ``keys`` (such as
+        ``"rollback", "file"``) where given and written, else at the entry itself."""
+        return cls.finding(
+            message,
+            migration=entry.id,
+            file=project.catalog_display,
+            line=project.loaded.line_of("migrations", entry.index, *keys),
         )
 
     @classmethod

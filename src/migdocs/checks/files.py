@@ -103,11 +103,11 @@ class MissingMigrationFile(Rule):
         for entry in project.entries:
             if project.forward(entry) is None and project.read_problem(entry.forward_path) is None:
                 key = "file" if entry.migration.file else "id"
-                yield self.finding(
+                yield self.in_entry(
                     f"migration file {project.display(entry.forward_path)} does not exist",
-                    migration=entry.id,
-                    file=project.catalog_display,
-                    line=project.loaded.line_of("migrations", entry.index, key),
+                    project,
+                    entry,
+                    key,
                 )
         yield from layout_findings(self, context)
 
@@ -193,11 +193,12 @@ class MissingRollbackFile(Rule):
             path = entry.rollback_path
             if path is None or project.rollback(entry) is not None or project.read_problem(path):
                 continue
-            yield self.finding(
+            yield self.in_entry(
                 f"rollback file {project.display(path)} does not exist",
-                migration=entry.id,
-                file=project.catalog_display,
-                line=project.loaded.line_of("migrations", entry.index, "rollback", "file"),
+                project,
+                entry,
+                "rollback",
+                "file",
             )
 
 
@@ -231,11 +232,10 @@ class RollbackNotDeclared(Rule):
         for entry in project.entries:
             rollback = entry.migration.rollback
             if rollback is None or not rollback.declared:
-                yield self.finding(
+                yield self.in_entry(
                     "no rollback declared: give `rollback.file`, or `rollback.none` with a reason",
-                    migration=entry.id,
-                    file=project.catalog_display,
-                    line=project.loaded.line_of("migrations", entry.index),
+                    project,
+                    entry,
                 )
 
 
@@ -309,13 +309,12 @@ class SortOrder(Rule):
         for entry in project.entries:
             name = entry.migration.file_name
             if previous is not None and name < previous.migration.file_name:
-                yield self.finding(
+                yield self.in_entry(
                     f"{name!r} sorts before {previous.migration.file_name!r}, which the "
                     "catalog applies first: a runner that sorts file names would apply them "
                     "in another order",
-                    migration=entry.id,
-                    file=project.catalog_display,
-                    line=project.loaded.line_of("migrations", entry.index),
+                    project,
+                    entry,
                 )
             previous = entry
 
@@ -331,12 +330,11 @@ class SortOrder(Rule):
             if at is None:
                 continue
             if latest is not None and at < latest[0]:
-                yield self.finding(
+                yield self.in_entry(
                     f"{runner.kind} applies {entry.id!r} before {latest[1]!r} (its order: "
                     f"{project.listing.order_source}), but the catalog lists it after",
-                    migration=entry.id,
-                    file=project.catalog_display,
-                    line=project.loaded.line_of("migrations", entry.index),
+                    project,
+                    entry,
                 )
             elif latest is None or at > latest[0]:
                 latest = (at, entry.id)
@@ -383,19 +381,19 @@ class DateMismatch(Rule):
                 if match is not None and "date" in match.groupdict():
                     named = match["date"]
             if named is not None and named != date.isoformat():
-                yield self.finding(
+                yield self.in_entry(
                     f"date {date.isoformat()} disagrees with the file name's {named}",
-                    migration=entry.id,
-                    file=project.catalog_display,
-                    line=project.loaded.line_of("migrations", entry.index, "date"),
+                    project,
+                    entry,
+                    "date",
                 )
             if previous is not None and date < previous:
-                yield self.finding(
+                yield self.in_entry(
                     f"date {date.isoformat()} is before the previous entry's "
                     f"{previous.isoformat()}",
-                    migration=entry.id,
-                    file=project.catalog_display,
-                    line=project.loaded.line_of("migrations", entry.index, "date"),
+                    project,
+                    entry,
+                    "date",
                 )
             previous = date
 
@@ -429,11 +427,10 @@ class DuplicateEntry(Rule):
         for entry in project.entries:
             first = seen_ids.setdefault(entry.id, entry.index)
             if first != entry.index:
-                yield self.finding(
+                yield self.in_entry(
                     f"id {entry.id!r} is already used by migrations[{first}]",
-                    migration=entry.id,
-                    file=project.catalog_display,
-                    line=project.loaded.line_of("migrations", entry.index),
+                    project,
+                    entry,
                 )
             for path in (entry.forward_path, entry.rollback_path):
                 if path is None:
@@ -442,10 +439,9 @@ class DuplicateEntry(Rule):
                 owner = seen_files.setdefault(shown, entry.index)
                 # A file shared with the entry whose id this one repeats is that same mistake.
                 if owner != entry.index and owner != first:
-                    yield self.finding(
+                    yield self.in_entry(
                         f"file {shown} is already named by migrations[{owner}]",
-                        migration=entry.id,
-                        file=project.catalog_display,
-                        line=project.loaded.line_of("migrations", entry.index),
+                        project,
+                        entry,
                     )
         yield from layout_findings(self, context)

@@ -50,12 +50,12 @@ class ReviewOverdue(Rule):
                 continue
             age = (now - reviewed.date).days
             if age > every:
-                yield self.finding(
+                yield self.in_entry(
                     f"last reviewed {reviewed.date.isoformat()} by {reviewed.by}, {age} days ago "
                     f"(every {every} days)",
-                    migration=entry.id,
-                    file=project.catalog_display,
-                    line=project.loaded.line_of("migrations", entry.index, "reviewed"),
+                    project,
+                    entry,
+                    "reviewed",
                 )
 
 
@@ -84,11 +84,10 @@ class NeverReviewed(Rule):
         project = context.project
         for entry in project.entries:
             if entry.migration.reviewed is None:
-                yield self.finding(
+                yield self.in_entry(
                     "never reviewed",
-                    migration=entry.id,
-                    file=project.catalog_display,
-                    line=project.loaded.line_of("migrations", entry.index),
+                    project,
+                    entry,
                 )
 
 
@@ -122,12 +121,13 @@ class ChangedSinceReview(Rule):
                 continue
             digest = project.review_digest(entry)
             if digest is not None and digest != reviewed.sha256:
-                yield self.finding(
+                yield self.in_entry(
                     f"the SQL changed since the review of {reviewed.date.isoformat()} by "
                     f"{reviewed.by}",
-                    migration=entry.id,
-                    file=project.catalog_display,
-                    line=project.loaded.line_of("migrations", entry.index, "reviewed", "sha256"),
+                    project,
+                    entry,
+                    "reviewed",
+                    "sha256",
                 )
 
 
@@ -169,11 +169,11 @@ class Placeholder(Rule):
                 if text is None:
                     continue
                 if not text.strip() or _PLACEHOLDER.match(text):
-                    yield self.finding(
+                    yield self.in_entry(
                         f"`{'.'.join(path)}` is {'empty' if not text.strip() else 'a placeholder'}",
-                        migration=entry.id,
-                        file=project.catalog_display,
-                        line=project.loaded.line_of("migrations", entry.index, *path),
+                        project,
+                        entry,
+                        *path,
                     )
 
 

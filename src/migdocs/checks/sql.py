@@ -226,30 +226,23 @@ class UndeclaredObject(Rule):
                 continue
             entry = analysis.entry
             lines: dict[tuple[str, object], int] | None = None  # only needed for a finding
-            declared_creates = context.declared(entry, "creates")
-            for ref in declarable_creates(analysis):
-                if any(ref.same(declared) for declared in declared_creates):
-                    continue
-                lines = lines if lines is not None else _statement_lines(analysis)
-                yield self.finding(
-                    f"creates {ref.kind.value} {ref.qualified}, which `creates."
-                    f"{CATALOG_KEY_OF[ref.kind]}` does not declare",
-                    migration=entry.id,
-                    file=forward.display,
-                    line=lines.get(("create", ref.identity)),
-                )
-            declared_drops = context.declared(entry, "drops")
-            for ref in declarable_drops(analysis):
-                if any(ref.same(declared) for declared in declared_drops):
-                    continue
-                lines = lines if lines is not None else _statement_lines(analysis)
-                yield self.finding(
-                    f"drops {ref.kind.value} {ref.qualified}, which `drops."
-                    f"{CATALOG_KEY_OF[ref.kind]}` does not declare",
-                    migration=entry.id,
-                    file=forward.display,
-                    line=lines.get(("drop", ref.identity)),
-                )
+            sides = (
+                ("creates", "create", declarable_creates(analysis)),
+                ("drops", "drop", declarable_drops(analysis)),
+            )
+            for section, verb, made in sides:
+                declared = context.declared(entry, section)
+                for ref in made:
+                    if any(ref.same(other) for other in declared):
+                        continue
+                    lines = lines if lines is not None else _statement_lines(analysis)
+                    yield self.finding(
+                        f"{section} {ref.kind.value} {ref.qualified}, which `{section}."
+                        f"{CATALOG_KEY_OF[ref.kind]}` does not declare",
+                        migration=entry.id,
+                        file=forward.display,
+                        line=lines.get((verb, ref.identity)),
+                    )
 
 
 def _statement_lines(analysis: EntryAnalysis) -> dict[tuple[str, object], int]:

@@ -17,9 +17,8 @@ from migdocs.catalog.loader import LoadedCatalog
 from migdocs.catalog.models import Catalog, Migration, RunnerSettings
 from migdocs.catalog.yamlload import load_yaml
 from migdocs.checks.context import EntryAnalysis, StaticContext
-from migdocs.checks.rollback import minimum_risk
-from migdocs.checks.sql import declarable_creates, declarable_drops
 from migdocs.clock import today
+from migdocs.declarations import declarable_creates, declarable_drops, minimum_risk
 from migdocs.discovery import Choice, database_filters, project_name
 from migdocs.errors import MigdocsError
 from migdocs.history import HistoryEntry, said_impacts

@@ -11,12 +11,6 @@ sorted and nothing depends on the clock or the machine, so two builds are identi
 
 from __future__ import annotations
 
-from typing import Any
-
-from migdocs.checks import run_static, settle
-from migdocs.checks.context import StaticContext
-from migdocs.project import Project
-from migdocs.report import Report
 from migdocs.site.extension import SAFE_MARKER
 from migdocs.site.state import Site
 from migdocs.site.views.audit import audit
@@ -29,18 +23,6 @@ from migdocs.site.views.timeline import month_pages, timeline
 
 #: The markers a hand-written page may hold: ``<!-- migdocs:NAME -->``.
 MARKERS = ("risk-matrix", "timeline", "review-status")
-
-
-def static_report(project: Project) -> tuple[dict[str, Any], StaticContext]:
-    """The report of `migdocs check`, made in-process (no database needed), and the static
-    analysis it made (the pages reuse it)."""
-    context, findings = run_static(project)
-    report = Report(
-        catalog=project.catalog_display,
-        findings=settle(project, findings),
-        migrations=[entry.id for entry in project.entries],
-    )
-    return report.to_json(), context
 
 
 def render_pages(site: Site) -> dict[str, str]:

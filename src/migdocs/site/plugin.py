@@ -50,15 +50,17 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.nav import Navigation, Section, _add_parent_links, _get_by_type
 from mkdocs.structure.pages import Page
 
+from migdocs import runs
 from migdocs.catalog.models import Severity
 from migdocs.errors import MigdocsError
 from migdocs.project import Project
 from migdocs.report.escaping import shown
+from migdocs.report.report import Report
 from migdocs.site.docs_guard import check_docs
 from migdocs.site.extension import MigdocsExtension
 from migdocs.site.fragments import TABLE, Fragments, searchable
 from migdocs.site.navigation import NavMonth, NavPage, NavSection
-from migdocs.site.pages import MARKERS, render_block, static_report
+from migdocs.site.pages import MARKERS, render_block
 from migdocs.site.section import (
     MERMAID_URI,
     STYLESHEET_URI,
@@ -115,6 +117,9 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         self.attr_list = True
         #: Why the last build stopped in strict mode, when its findings stopped it.
         self.stopped: FindingsStopBuild | None = None
+        #: The report to show, handed over by `migdocs build --audit` (instead of the
+        #: config's ``report`` file or ``check``).
+        self.given_report: Report | None = None
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.root = Path(config.config_file_path or ".").resolve().parent
@@ -149,21 +154,21 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
             project = Project.load(self.catalog_path, self.config.catalog)
         except MigdocsError as error:
             raise PluginError(f"migdocs: {error}") from None
-        report: dict[str, Any]
+        report: Report | None = None
         context = None
-        if self.config.report:
+        if self.given_report is not None:
+            report = self.given_report
+        elif self.config.report:
             path = self.root / self.config.report
             try:
-                report = json.loads(path.read_text(encoding="utf-8"))
+                report = Report.from_json(json.loads(path.read_text(encoding="utf-8")))
             except (OSError, ValueError) as error:
                 raise PluginError(f"migdocs: {path}: not a migdocs JSON report: {error}") from None
         elif self.config.check:
             try:
-                report, context = static_report(project)
+                report, context = runs.checked(project)
             except MigdocsError as error:  # a catalog error only the checks reach
                 raise PluginError(f"migdocs: {error}") from None
-        else:
-            report = {"findings": []}
         override = self.root / self.config.templates if self.config.templates else None
         self.fragments.clear()
         self.searched.clear()
@@ -182,7 +187,7 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         report has findings at or above ``fail_on``: before MkDocs empties the site folder."""
         self.stopped = None
         self.loaded = site = self._load()
-        if config.strict and self.config.fail_on != "never":
+        if config.strict and self.config.fail_on != "never" and site.report is not None:
             stop = findings_stop(site.report, Severity(self.config.fail_on))
             if stop is not None:
                 self.stopped = stop
@@ -306,43 +311,30 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
 SHOWN_FINDINGS = 20
 
 
-def findings_stop(report: dict[str, Any], fail_on: Severity) -> FindingsStopBuild | None:
+def findings_stop(report: Report, fail_on: Severity) -> FindingsStopBuild | None:
     """The error that stops a strict build of the site showing ``report``, when it has
     findings at or above ``fail_on``; None when it has none."""
-    held = [
-        finding
-        for finding in report.get("findings", [])
-        if isinstance(finding, dict) and _rank(finding.get("severity")) >= fail_on.rank
-    ]
+    held = [finding for finding in report.findings if finding.severity.rank >= fail_on.rank]
     if not held:
         return None
     counts = [
         f"{n} {severity.value}{'s' if n > 1 else ''}"
         for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO)
-        if (n := sum(f.get("severity") == severity.value for f in held))
+        if (n := sum(f.severity is severity for f in held))
     ]
     lines = [
         f"migdocs: the report has {', '.join(counts)}, and a strict build fails on a finding "
         f"of severity {fail_on.value} or higher: the site folder is left as it was"
     ]
     for finding in held[:SHOWN_FINDINGS]:
-        place = finding.get("file") or finding.get("migration") or report.get("catalog") or ""
-        if finding.get("file") and finding.get("line"):
-            place = f"{place}:{finding['line']}"
-        code, severity = finding.get("code", ""), finding.get("severity", "")
-        text = f"{place}: {severity} {code} {finding.get('message', '')}"
+        place = finding.file or finding.migration or report.catalog or ""
+        if finding.file and finding.line:
+            place = f"{place}:{finding.line}"
+        text = f"{place}: {finding.severity.value} {finding.code} {finding.message}"
         lines.append("  " + shown(str(text)))
     if len(held) > SHOWN_FINDINGS:
         lines.append(f"  … and {len(held) - SHOWN_FINDINGS} more")
     return FindingsStopBuild("\n".join(lines), len(held))
-
-
-def _rank(severity: object) -> int:
-    """A report's severity as a rank (0 for what is none)."""
-    try:
-        return Severity(str(severity)).rank
-    except ValueError:
-        return 0
 
 
 def _chain(pages: list[Page]) -> None:

@@ -20,10 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from migdocs.checks.base import Rule
+from migdocs.checks.registry import rule_by_code
+from migdocs.checks.replay import LockWithoutTimeout
 from migdocs.site.fragments import Badge
 
 if TYPE_CHECKING:
     from migdocs.checks.context import EntryAnalysis
+    from migdocs.report.finding import Finding
 
 LEVELS = ("declared", "checked", "replayed", "live", "contradicted")
 NO_ROLLBACK = "no rollback"
@@ -61,15 +65,20 @@ def label(state: str) -> str:
     return f"{ICONS[state]} {state}"
 
 
-def contradicts(finding: dict[str, Any]) -> bool:
+def contradicts(finding: Finding) -> bool:
     """Whether a finding says a migration's facts are wrong: any error, or a warning of the
     rollback, replay or live rules (a review that is due proves nothing wrong, nor does a
     lock measured on replay: MG406 says how the migration runs, not that a fact is false)."""
-    severity = finding.get("severity")
-    code = str(finding.get("code", ""))
-    if code.startswith("MG6") or code == "MG406":
+    code, severity = finding.code, finding.severity.value
+    if code.startswith("MG6") or code == LockWithoutTimeout.code:
         return False
     return severity == "error" or (severity == "warning" and code.startswith(_FACT_FAMILIES))
+
+
+def _seen_by(code: str) -> str:
+    """Who saw what a rollback finding says: replay, or the SQL read statically."""
+    rule: type[Rule] | None = rule_by_code(code)
+    return "replay" if rule is not None and rule.phase == "replay" else "the SQL"
 
 
 def replay_passed(replay: dict[str, Any] | None) -> bool:
@@ -103,7 +112,7 @@ class Proof:
 
 def proof(
     analysis: EntryAnalysis,
-    findings: list[dict[str, Any]],
+    findings: list[Finding],
     replay: dict[str, Any] | None,
     live: list[str] | None,
     checked: bool,
@@ -125,9 +134,10 @@ def proof(
         risk = rollback.risk.value if rollback.risk is not None else "?"
     seen: list[tuple[str, str]] = []
     for finding in findings:
-        if finding.get("code") in ROLLBACK_CODES and contradicts(finding):
-            who = "replay" if str(finding["code"]).startswith("MG4") else "the SQL"
-            seen.append((who, " ".join(f"{finding['code']} {finding['message']}".split())))
+        if finding.code in ROLLBACK_CODES and contradicts(finding):
+            seen.append(
+                (_seen_by(finding.code), " ".join(f"{finding.code} {finding.message}".split()))
+            )
     # What the round trip saw, where no replay finding says it already (a rule turned off).
     if replay is not None and risk != NO_ROLLBACK and not any(w == "replay" for w, _ in seen):
         if replay.get("rollback") == "failed":

@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import jinja2
 
 from migdocs.checks.context import StaticContext
 from migdocs.project import Entry, Project
+from migdocs.report.finding import Finding
+from migdocs.report.report import Report
 from migdocs.site.fragments import Fragments
 from migdocs.site.proof import Proof, proof
 from migdocs.site.releases import ReleaseNotes
@@ -27,7 +28,8 @@ class Site:
     """Everything the pages are made of."""
 
     project: Project
-    report: dict[str, Any]
+    #: What the site shows: a report of the static checks or more; None when none ran.
+    report: Report | None
     env: jinja2.Environment
     prefix: str
     context: StaticContext | None = None
@@ -41,16 +43,18 @@ class Site:
         if self.context is None:
             self.context = StaticContext(self.project)
         self.analyses = self.context.analyses
-        self.findings: dict[str | None, list[dict[str, Any]]] = {}
-        for finding in self.report.get("findings", []):
-            self.findings.setdefault(finding.get("migration"), []).append(finding)
-        self.replay = {item["migration"]: item for item in self.report.get("replay") or []}
+        report = self.report
+        self.findings: dict[str | None, list[Finding]] = {}
+        for finding in report.findings if report is not None else []:
+            self.findings.setdefault(finding.migration, []).append(finding)
+        replayed = report.replay if report is not None else None
+        self.replay = {item["migration"]: item for item in replayed or []}
         self.entries = self.project.entries
         live: dict[str, list[str]] = {}
-        for section in self.report.get("live") or []:
+        for section in report.live if report is not None else []:
             for item in section.get("migrations", []):
                 live.setdefault(item["migration"], []).append(item["state"])
-        checked = "summary" in self.report  # a report of the static checks (or more)
+        checked = report is not None  # a report of the static checks (or more)
         #: Each migration's proof, by id.
         self.proofs: dict[str, Proof] = {
             entry.id: proof(
@@ -96,8 +100,8 @@ class Site:
     @cached_property
     def replayed_on(self) -> str:
         """The scratch server the report's replay ran on (``PostgreSQL 18.6``)."""
-        for note in self.report.get("notes") or []:
-            if isinstance(note, str) and note.startswith("replayed on "):
+        for note in self.report.notes if self.report is not None else []:
+            if note.startswith("replayed on "):
                 return note.removeprefix("replayed on ")
         return "the scratch server"
 

@@ -12,10 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from migdocs.objects import RELATION_KINDS, ObjectKind, ObjectRef
+from migdocs.objects import RELATION_KINDS, Identity, ObjectKind, ObjectRef
 from migdocs.sql.effects import KeyInfo, Statement, is_temporary
 
-Identity = tuple[str, str | None, str | None, str]
 _MISSING: Any = object()
 #: Journal marks of an element added to, or removed from, a set of children.
 _ADDED: Any = object()

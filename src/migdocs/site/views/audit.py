@@ -22,13 +22,15 @@ FindingGroup = tuple[str, list[dict[str, Any]], str]
 def audit(site: Site) -> str:
     """The report page, titled for the deepest command the report comes from."""
     summary = {"error": 0, "warning": 0, "info": 0, "replay": "skipped", "live": "skipped"}
-    summary.update(site.report.get("summary", {}))
-    by_rule = Counter(f["code"] for f in site.report.get("findings", []))
+    report = site.report
+    if report is not None:
+        summary.update(report.summary())
+    by_rule = Counter(f.code for f in report.findings) if report is not None else Counter()
     groups = _finding_groups(site)
     shown = sum(len(rows) for _, rows, _ in groups)
     hidden = sum(count for _, count in by_rule.items()) - shown
     live = _live(site)
-    replay = site.report.get("replay")
+    replay = report.replay if report is not None else None
     replayed = _replayed(site, replay)
     replay_table = _replay_table(site, replayed)
     if live or summary["live"] != "skipped":
@@ -62,7 +64,7 @@ def _finding_groups(site: Site) -> list[FindingGroup]:
     for key in keys:
         if shown >= AUDIT_ROWS:
             break
-        serious = [f for f in site.findings[key] if f["severity"] != "info"]
+        serious = [f for f in site.findings[key] if f.severity.value != "info"]
         if serious:
             rows = finding_rows(serious[: AUDIT_ROWS - shown])
             shown += len(rows)
@@ -73,7 +75,7 @@ def _finding_groups(site: Site) -> list[FindingGroup]:
 def _live(site: Site) -> list[dict[str, Any]]:
     """Each live database: its counts by state, and its migrations not applied."""
     live = []
-    for section in site.report.get("live") or []:
+    for section in site.report.live if site.report is not None else []:
         items = section.get("migrations", [])
         counted = Counter(item["state"] for item in items)
         if len(items) > AUDIT_ROWS:  # the rest are applied: the counts say how many

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from migdocs.report.finding import Finding
 from migdocs.site.escape import message, url
 from migdocs.site.fragments import Link, Text
 from migdocs.site.state import Site
@@ -12,21 +13,21 @@ from migdocs.site.views.cells import BAD
 _ICONS = {"error": BAD, "warning": "⚠", "info": "ℹ"}
 
 
-def finding_rows(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def finding_rows(findings: list[Finding]) -> list[dict[str, Any]]:
     """The report's findings as rows: icon, code, where (file:line and database), message."""
     rows = []
     for f in findings:
-        where = f.get("file") or ""
-        if where and f.get("line"):
-            where += f":{f['line']}"
-        if f.get("database"):
-            where = f"{where} {f['database']}".strip()
+        where = f.file or ""
+        if where and f.line:
+            where += f":{f.line}"
+        if f.database:
+            where = f"{where} {f.database}".strip()
         rows.append(
             {
-                "icon": _ICONS.get(f["severity"], ""),
-                "code": f["code"],
+                "icon": _ICONS.get(f.severity.value, ""),
+                "code": f.code,
                 "where": where,
-                "message": f["message"],
+                "message": f.message,
             }
         )
     return rows

@@ -7,7 +7,7 @@ from typing import Any
 
 from migdocs.catalog.models import Migration
 from migdocs.checks.context import EntryAnalysis
-from migdocs.objects import CATALOG_KEY_OF, ObjectKind, ObjectRef
+from migdocs.objects import ObjectRef, found_among
 from migdocs.project import Entry
 from migdocs.site.escape import url
 from migdocs.site.fragments import (
@@ -272,23 +272,6 @@ def _migration_view(migration: Migration) -> dict[str, Any]:
     }
 
 
-_CHILDREN = (ObjectKind.COLUMN, ObjectKind.CONSTRAINT, ObjectKind.TRIGGER)
-
-
-def _found(ref: ObjectRef, among: list[ObjectRef]) -> bool:
-    key = CATALOG_KEY_OF.get(ref.kind)
-    return any(
-        CATALOG_KEY_OF.get(o.kind) == key
-        and o.schema == ref.schema
-        and o.name == ref.name
-        and (
-            o.table == ref.table
-            or ref.kind not in (ObjectKind.COLUMN, ObjectKind.CONSTRAINT, ObjectKind.TRIGGER)
-        )
-        for o in among
-    )
-
-
 def _objects(
     creates: list[ObjectRef],
     drops: list[ObjectRef],
@@ -319,7 +302,7 @@ def _objects(
     ):
         keys = set((replay or {}).get("changes", {}).get(seen_key, []))
         for ref in declared:
-            in_sql = _found(ref, seen_sql)
+            in_sql = found_among(ref, seen_sql)
             sql_mark = (
                 f"{OK} seen" if in_sql else ("? opaque" if analysis.opaque else f"{BAD} not found")
             )

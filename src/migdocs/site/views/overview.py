@@ -18,7 +18,8 @@ def overview(site: Site) -> str:
     """The section's index page."""
     levels = Counter(proof.level for proof in site.proofs.values())
     summary = {"error": 0, "warning": 0, "info": 0, "replay": "skipped", "live": "skipped"}
-    summary.update(site.report.get("summary", {}))
+    if site.report is not None:
+        summary.update(site.report.summary())
     table = site.templates.table
     return site.templates.render(
         "overview.md.j2",
@@ -47,7 +48,7 @@ def _attention(site: Site) -> list[dict[str, Any]]:
     """The first 50 migrations with errors or warnings, and how many of each."""
     attention: list[dict[str, Any]] = []
     for entry in site.entries:
-        counted = Counter(f["severity"] for f in site.findings.get(entry.id, []))
+        counted = Counter(f.severity.value for f in site.findings.get(entry.id, []))
         if (counted["error"] or counted["warning"]) and len(attention) < 50:
             attention.append(
                 {
@@ -64,7 +65,7 @@ def _unproven(site: Site, summary: dict[str, Any]) -> list[str]:
     """Why the page may not say that nothing needs attention: only what replay and live
     (where there is a live database) proved may make that claim."""
     unproven = []
-    if "summary" not in site.report:
+    if site.report is None:
         unproven.append("the static checks did not run")
     if summary["replay"] != "passed":
         unproven.append(f"replay {summary['replay']}")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+from migdocs.review import DUE_CODES
 from migdocs.site.escape import inline, message
 from migdocs.site.fragments import Cell, Link, Text
 from migdocs.site.state import PAGE_ROWS, Site
 from migdocs.site.views.cells import NONE, migration_uri
-
-#: The rules whose findings make a migration due for review.
-_DUE = ("MG601", "MG602", "MG603", "MG604")
 
 
 def review(site: Site, base: str) -> str:
@@ -16,9 +14,7 @@ def review(site: Site, base: str) -> str:
     due = []
     for entry in site.entries:
         reasons = [
-            f"{f['code']} {f['message']}"
-            for f in site.findings.get(entry.id, [])
-            if f["code"] in _DUE
+            f"{f.code} {f.message}" for f in site.findings.get(entry.id, []) if f.code in DUE_CODES
         ]
         if reasons:
             due.append({"id": entry.id, "title": entry.migration.title, "why": "; ".join(reasons)})

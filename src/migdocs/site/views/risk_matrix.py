@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from migdocs.catalog.models import Impact
-from migdocs.checks.rollback import minimum_risk
+from migdocs.declarations import minimum_risk
 from migdocs.locks import MODES as LOCK_MODES
 from migdocs.site.escape import inline
 from migdocs.site.fragments import Badge, Cell, Link, Literal, Text
