@@ -178,7 +178,7 @@ def test_a_history_of_many_months_is_drawn_by_quarter(tmp_path: Path) -> None:
     catalog.write_text(
         re.sub(r"(?m)^    date: .*$", lambda _: f"    date: {next(dates)}", catalog.read_text())
     )
-    site = Site(Project.load(catalog), {}, environment(), "history")
+    site = Site(Project.load(catalog), None, environment(), "history")
     made = columns(site.project, site.analyses, site.proofs)
     labels = [column.label for column in made]
     assert labels[:3] == ["2015 Q1", "2015 Q2", "2015 Q3"]

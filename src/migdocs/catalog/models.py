@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal, get_args
@@ -475,34 +474,33 @@ class Catalog(_Model):
         return self
 
 
-#: Models whose name in the published JSON Schema is not their class's: the schema's names
-#: are part of catalog v1 (an editor's `$ref` may name them), the classes' are the code's.
-_SCHEMA_NAMES = {"ProjectInfo": "Project"}
+#: The name catalog v1 published for each model whose class is named otherwise in the code
+#: (an editor's ``$ref`` may name them).
+PUBLISHED_NAMES = {"ProjectInfo": "Project"}
 
 
 def json_schema() -> dict[str, Any]:
     """The catalog's JSON Schema, each key described by its attribute docstring."""
-    schema = Catalog.model_json_schema()
+    from pydantic.json_schema import GenerateJsonSchema  # only `migdocs schema` needs it
+
+    class Published(GenerateJsonSchema):
+        def normalize_name(self, name: str) -> str:
+            return super().normalize_name(PUBLISHED_NAMES.get(name, name))
+
+    schema = Catalog.model_json_schema(schema_generator=Published)
     definitions = schema.get("$defs", {})
     for model in _models():
-        target = schema if model is Catalog else definitions.get(model.__name__)
+        name = PUBLISHED_NAMES.get(model.__name__, model.__name__)
+        target = schema if model is Catalog else definitions.get(name)
         if target is None:
             continue
+        if model.__name__ != name:
+            target["title"] = name
         properties = target.get("properties", {})
-        for name, text in _attribute_docstrings(model).items():
-            if name in properties and "description" not in properties[name]:
-                properties[name]["description"] = text
-    for name, published in _SCHEMA_NAMES.items():
-        definition = definitions.pop(name)
-        definition["title"] = published
-        definitions[published] = definition
-    text = json.dumps(schema)
-    for name, published in _SCHEMA_NAMES.items():
-        text = text.replace(f'"#/$defs/{name}"', f'"#/$defs/{published}"')
-    renamed: dict[str, Any] = json.loads(text)
-    if "$defs" in renamed:
-        renamed["$defs"] = dict(sorted(renamed["$defs"].items()))
-    return renamed
+        for key, text in _attribute_docstrings(model).items():
+            if key in properties and "description" not in properties[key]:
+                properties[key]["description"] = text
+    return schema
 
 
 def _models() -> list[type[BaseModel]]:
