@@ -424,6 +424,13 @@ def _lists_a_url(path: Path) -> bool:
     metavar="URL",
     help="With --audit: a live database to audit, read-only (repeatable).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["mkdocs", "zensical"]),
+    default=None,
+    help="Build with MkDocs, or with Zensical, Material's successor (pip install zensical); "
+    "default: the plugin's engine, else mkdocs.",
+)
 @click.pass_obj
 def build(
     options: Options,
@@ -434,6 +441,7 @@ def build(
     with_audit: bool,
     scratch: Scratch,
     database_urls: tuple[str, ...],
+    engine: str | None,
 ) -> int:
     """Build the documentation site; a build that fails leaves the previous site whole.
 
@@ -465,6 +473,7 @@ def build(
             fail_on=fail_on,
             report=report,
             catalog=Path(options.catalog),
+            engine=engine,
         )
     except FindingsStoppedBuild as stopped:
         click.echo(inert_lines(str(stopped).split("\n")), err=True)

@@ -20,12 +20,14 @@ import shutil
 import stat
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from migdocs.atomic import current_umask
 from migdocs.errors import MigdocsError
 
 if TYPE_CHECKING:
+    from mkdocs.config.defaults import MkDocsConfig
+
     from migdocs.report.report import Report
 
 #: The file at the root of every site migdocs builds: a folder with it may be replaced.
@@ -46,6 +48,7 @@ def build_site(
     fail_on: str | None = None,
     report: Report | None = None,
     catalog: Path | None = None,
+    engine: str | None = None,
 ) -> Path:
     """Build the site of ``config_file`` into ``site_dir`` (default: the config's).
 
@@ -56,6 +59,8 @@ def build_site(
             plugin reads or makes.
         catalog: A catalog besides the plugin's whose folder the site must not replace
             (``migdocs --catalog``).
+        engine: ``mkdocs`` or ``zensical`` (`site/zensical.py`); default: the plugin's
+            ``engine``, else MkDocs.
 
     Raises:
         FindingsStoppedBuild: when the build is strict and the report it would show has a
@@ -100,9 +105,14 @@ def build_site(
     collected = _Collector()
     logger = logging.getLogger("mkdocs")
     logger.addHandler(collected)
+    if engine is None:
+        engine = plugin.config.engine if plugin is not None else "mkdocs"
     try:
-        build(config)
-    except (MkDocsException, Abort, OSError) as error:
+        if engine == "zensical":
+            _build_with_zensical(config, plugin, staging)
+        else:
+            build(config)
+    except (MkDocsException, Abort, OSError, MigdocsError) as error:
         shutil.rmtree(staging, ignore_errors=True)
         stopped = getattr(plugin, "stopped", None)
         if stopped is not None:
@@ -131,6 +141,22 @@ def build_site(
     if previous is not None:
         shutil.rmtree(previous, ignore_errors=True)
     return target
+
+
+def _build_with_zensical(config: MkDocsConfig, plugin: Any, into: Path) -> None:
+    """What MkDocs' build does with the plugin, done by Zensical: the section made once,
+    staged as files, and built into ``into``."""
+    from migdocs.site.section import history_section
+    from migdocs.site.zensical import build_with_zensical
+
+    if plugin is None:
+        raise MigdocsError(
+            f"{config.config_file_path}: the migdocs plugin is not in `plugins`: "
+            "Zensical would build the site without the history"
+        )
+    plugin.on_config(config)
+    plugin.site = site = plugin.checked_site(strict=bool(config.strict))
+    build_with_zensical(config, plugin, history_section(site), into)
 
 
 def _keep_folder(staging: Path, target: Path) -> None:

@@ -81,6 +81,10 @@ class MigdocsConfig(Config):  # type: ignore[no-untyped-call]
     report = options.Optional(options.Type(str))
     check = options.Type(bool, default=True)
     templates = options.Optional(options.Type(str))
+    engine = options.Choice(("mkdocs", "zensical"), default="mkdocs")
+    """What `migdocs build` and `migdocs serve` build the site with: MkDocs (this plugin), or
+    Zensical (the section staged as files, see ``site/zensical.py``); ``--engine`` overrides
+    it. `mkdocs build` itself always builds with MkDocs."""
     fail_on = options.Choice(("error", "warning", "info", "never"), default="error")
     """In strict mode, the lowest severity of a finding in the report the site shows that
     stops the build (as ``--fail-on`` makes ``migdocs check`` exit 1); ``never``: only
@@ -185,13 +189,19 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         """Loads the catalog and the report, and in strict mode stops the build when the
         report has findings at or above ``fail_on``: before MkDocs empties the site folder."""
+        self.loaded = self.checked_site(strict=bool(config.strict))
+
+    def checked_site(self, *, strict: bool) -> Site:
+        """The site of the catalog and its report; in strict mode, a `FindingsStopBuild`
+        when the report has findings at or above ``fail_on``."""
         self.stopped = None
-        self.loaded = site = self._load()
-        if config.strict and self.config.fail_on != "never" and site.report is not None:
+        site = self._load()
+        if strict and self.config.fail_on != "never" and site.report is not None:
             stop = findings_stop(site.report, Severity(self.config.fail_on))
             if stop is not None:
                 self.stopped = stop
                 raise stop
+        return site
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
         self.site = site = self.loaded or self._load()
@@ -239,12 +249,15 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
     ) -> str:
         # Where the page's tables of links are made as HTML, their links resolve from here.
         self.extension.page, self.extension.files = page.file, files
+        return self.expand_markers(markdown, page.file.src_uri)
+
+    def expand_markers(self, markdown: str, uri: str) -> str:
+        """A hand-written page (at ``uri`` under the docs folder) with each of its
+        ``<!-- migdocs:NAME -->`` markers replaced by the generated block."""
         site = self.site
         if site is None or not _MARKER.search(markdown):
             return markdown
-        return _MARKER.sub(
-            lambda match: render_block(site, match.group(1), page.file.src_uri), markdown
-        )
+        return _MARKER.sub(lambda match: render_block(site, match.group(1), uri), markdown)
 
     @event_priority(-100)  # after every other plugin has seen the page's HTML
     def on_page_content(

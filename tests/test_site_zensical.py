@@ -1,0 +1,140 @@
+"""The site built by Zensical (`migdocs build --engine zensical`, issue 15): every page the
+MkDocs plugin makes, at the same URL, with nothing left in the project, and a build that
+fails leaving the previous site whole, as MkDocs' does.
+
+Zensical ignores MkDocs plugins; these tests build the example project with it (Zensical
+is in the test extra) and compare the result with the MkDocs build of the same project.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from runner_kit import migdocs
+from site_kit import copy_example
+
+pytest.importorskip("zensical")
+
+
+def _pages(site: Path) -> list[str]:
+    return sorted(str(path.relative_to(site)) for path in site.rglob("*.html"))
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` and its digest."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """The example built by MkDocs and by Zensical: the project, and the two sites."""
+    project = copy_example(tmp_path_factory.mktemp("zensical"))
+    before = _tree(project)
+    made = migdocs("build", "--engine", "zensical", "--site-dir", "by-zensical", cwd=project)
+    assert made.returncode == 0, made.stderr
+    assert "built the site in" in made.stderr + made.stdout
+    # Nothing generated is left in the project: only the new site.
+    after = _tree(project)
+    assert {k: v for k, v in after.items() if not k.startswith("by-zensical/")} == before
+    made = migdocs("build", "--engine", "mkdocs", "--site-dir", "by-mkdocs", cwd=project)
+    assert made.returncode == 0, made.stderr
+    return project, project / "by-zensical", project / "by-mkdocs"
+
+
+def test_every_page_of_the_plugin_is_built_at_the_same_url(
+    built: tuple[Path, Path, Path],
+) -> None:
+    _, zensical, mkdocs = built
+    pages = _pages(zensical)
+    assert pages == _pages(mkdocs)
+    generated = [page for page in pages if page.startswith("history/")]
+    assert "history/index.html" in generated
+    assert any(page.startswith("history/migrations/") for page in generated)
+    assert any(page.startswith("history/schema/tables/") for page in generated)
+    # The assets are published as by the plugin.
+    for asset in ("assets/migdocs/migdocs.css", "assets/migdocs/mermaid/mermaid.min.js"):
+        assert (zensical / asset).read_bytes() == (mkdocs / asset).read_bytes()
+
+
+def test_the_pages_hold_what_the_plugin_puts_in_them(built: tuple[Path, Path, Path]) -> None:
+    _, zensical, mkdocs = built
+    page = "history/migrations/2025-08-30_initial_schema/index.html"
+    html = (zensical / page).read_text(encoding="utf-8")
+    # Fragments were put in place by migdocs' Markdown extension, markers expanded.
+    assert "\x02" not in html
+    assert "migdocs-table" not in html
+    assert "<table>" in html
+    assert "password_reset_tokens" in html
+    for page in _pages(zensical):
+        text = (zensical / page).read_text(encoding="utf-8")
+        assert not re.search(r"&lt;!--\s*migdocs:|<!--\s*migdocs:(timeline|risk-matrix)", text), (
+            page
+        )
+    # The hand-written page with a timeline marker shows the timeline, as with MkDocs.
+    marked = "version-history/index.html"
+    for site in (zensical, mkdocs):
+        assert "2025-08-30_initial_schema" in (site / marked).read_text(encoding="utf-8")
+    # The navigation has the history's section, on the user's pages too.
+    home = (zensical / "index.html").read_text(encoding="utf-8")
+    nav = home[home.index('class="md-nav md-nav--primary"') :]
+    assert 'href="history/timeline/"' in nav
+    assert 'href="history/risk-matrix/"' in nav
+
+
+def test_search_finds_a_table_by_its_name(built: tuple[Path, Path, Path]) -> None:
+    _, zensical, _ = built
+    index = json.loads((zensical / "search.json").read_text(encoding="utf-8"))
+    entries = index["items"] if isinstance(index, dict) and "items" in index else index
+    text = json.dumps(entries)
+    assert "password_reset_tokens" in text
+    assert "history/schema/tables/" in text
+
+
+def test_a_failing_build_leaves_the_previous_site_whole(tmp_path: Path) -> None:
+    project = copy_example(tmp_path)
+    made = migdocs("build", "--engine", "zensical", cwd=project)
+    assert made.returncode == 0, made.stderr
+    site = _tree(project / "site")
+    index = project / "docs" / "index.md"
+    index.write_text(index.read_text() + "\n[gone](no-such-page.md)\n", encoding="utf-8")
+    failed = migdocs("build", "--engine", "zensical", "--strict", cwd=project)
+    assert failed.returncode == 2, failed.stdout + failed.stderr
+    assert "site is unchanged" in failed.stderr or "unchanged" in failed.stderr
+    assert _tree(project / "site") == site
+    assert not list(project.glob(".migdocs-zensical-*"))
+
+
+def test_findings_stop_a_strict_build_before_zensical_runs(tmp_path: Path) -> None:
+    project = copy_example(tmp_path)
+    stopped = migdocs("build", "--engine", "zensical", "--strict", "--fail-on", "info", cwd=project)
+    assert stopped.returncode == 1, stopped.stdout + stopped.stderr
+    assert "a strict build fails on a finding of severity info" in stopped.stderr
+    assert not (project / "site").exists()
+    assert not list(project.glob(".migdocs-zensical-*"))
+
+
+def test_the_plugin_names_the_engine(tmp_path: Path) -> None:
+    project = copy_example(tmp_path)
+    config = project / "mkdocs.yml"
+    text = config.read_text(encoding="utf-8")
+    assert "  - migdocs\n" in text or "- migdocs:" in text
+    config.write_text(
+        re.sub(r"(\n\s*- migdocs:?\n)", "\n  - migdocs:\n      engine: zensical\n", text, count=1),
+        encoding="utf-8",
+    )
+    made = migdocs("build", cwd=project)
+    assert made.returncode == 0, made.stderr
+    assert (project / "site" / "search.json").is_file()  # Zensical's index, not MkDocs'
+    assert not (project / "site" / "search" / "search_index.json").exists()
+    made = migdocs("build", "--engine", "mkdocs", cwd=project)
+    assert made.returncode == 0, made.stderr
+    assert (project / "site" / "search" / "search_index.json").is_file()
