@@ -131,6 +131,13 @@ def build_site(
     except MigdocsError:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    _swap_in(staging, target)
+    return target
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Put the built site in ``target``'s place at once, marked as migdocs' own, with the
+    previous site folder's mode and owner."""
     (staging / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
     _keep_folder(staging, target)
     previous = None
@@ -140,7 +147,6 @@ def build_site(
     os.replace(staging, target)
     if previous is not None:
         shutil.rmtree(previous, ignore_errors=True)
-    return target
 
 
 def _build_with_zensical(config: MkDocsConfig, plugin: Any, into: Path) -> None:
