@@ -8,7 +8,12 @@ the price of the rest (the timeline, the schema, the matrix, the checks). Both a
 `mkdocs build` runs of their own project, timed whole; the table gives time, total size
 and the largest page.
 
-Usage: python -m bench.bench_site [N ...]   (default 500 10000)
+Usage: python -m bench.bench_site [--engine mkdocs|zensical] [N ...]   (default 500 10000)
+
+With ``--engine zensical`` both are built by Zensical: the site by ``migdocs build --engine
+zensical`` (the section staged as files, see ``migdocs/site/zensical.py``), the floor by
+``zensical build`` of its own ``mkdocs.yml``; with MkDocs (the default), both by
+``mkdocs build``.
 
 Prints a Markdown table and writes bench/results/site.json. Each figure is the best of
 ``RUNS`` runs, the site's and the floor's builds taking turns; the CPU times (user and
@@ -121,13 +126,19 @@ def _indent(text: str) -> str:
     return "".join(f"    {line}\n" for line in text.splitlines())
 
 
-def build(root: Path) -> tuple[float, float]:
-    """Wall and CPU time (user + system) of one `mkdocs build` of ``root``."""
+def build(root: Path, engine: str = "mkdocs", *, floor: bool = False) -> tuple[float, float]:
+    """Wall and CPU time (user + system) of one build of ``root`` by ``engine``."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MIGDOCS_TODAY": "2020-01-01"}
+    if engine == "mkdocs":
+        command = ["-m", "mkdocs", "build", "-q"]
+    elif floor:
+        command = ["-m", "zensical", "build", "--clean"]
+    else:
+        command = ["-m", "migdocs", "build", "--engine", "zensical"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "-q"],
+        [sys.executable, *command],
         cwd=root,
         capture_output=True,
         text=True,
@@ -137,18 +148,20 @@ def build(root: Path) -> tuple[float, float]:
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
-        sys.exit(f"mkdocs build failed in {root}:\n{result.stderr[-2000:]}")
+        sys.exit(f"{engine} build failed in {root}:\n{result.stderr[-2000:]}")
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     return wall, cpu
 
 
-def measure(site: Path, floor: Path) -> tuple[tuple[float, float], tuple[float, float]]:
+def measure(
+    site: Path, floor: Path, engine: str = "mkdocs"
+) -> tuple[tuple[float, float], tuple[float, float]]:
     """The best wall and CPU times of ``RUNS`` builds of each, the site's and the floor's
     taking turns, so that both see the same load on a shared machine."""
     ours, theirs = [], []
     for _ in range(RUNS):
-        ours.append(build(site))
-        theirs.append(build(floor))
+        ours.append(build(site, engine))
+        theirs.append(build(floor, engine, floor=True))
     return (
         (min(wall for wall, _ in ours), min(cpu for _, cpu in ours)),
         (min(wall for wall, _ in theirs), min(cpu for _, cpu in theirs)),
@@ -164,7 +177,11 @@ def sizes(root: Path) -> tuple[int, int, str]:
 
 
 def main() -> None:
-    counts = [int(arg) for arg in sys.argv[1:]] or [500, 10000]
+    args = sys.argv[1:]
+    engine = "mkdocs"
+    if args[:1] == ["--engine"]:
+        engine, args = args[1], args[2:]
+    counts = [int(arg) for arg in args] or [500, 10000]
     rows = []
     print("| migrations | site | floor | ratio | site size | largest page | floor size |")
     print("|---|---|---|---|---|---|---|")
@@ -172,11 +189,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as two:
             history(Path(one), count)
             floor(Path(two), count)
-            (ours, ours_cpu), (theirs, theirs_cpu) = measure(Path(one), Path(two))
+            (ours, ours_cpu), (theirs, theirs_cpu) = measure(Path(one), Path(two), engine)
             our_size, largest, largest_name = sizes(Path(one))
             their_size, _, _ = sizes(Path(two))
         rows.append(
             {
+                "engine": engine,
                 "migrations": count,
                 "site": ours,
                 "floor": theirs,
@@ -195,7 +213,8 @@ def main() -> None:
             f"  <!-- CPU {ours_cpu:.1f} s / {theirs_cpu:.1f} s = {ours_cpu / theirs_cpu:.1f}× -->"
         )
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "site.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    name = "site.json" if engine == "mkdocs" else f"site-{engine}.json"
+    (RESULTS / name).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

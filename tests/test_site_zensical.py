@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
-from runner_kit import migdocs
+from runner_kit import SITE_BUILD, environment, migdocs, run
 from site_kit import copy_example
 
 pytest.importorskip("zensical")
@@ -138,3 +139,19 @@ def test_the_plugin_names_the_engine(tmp_path: Path) -> None:
     made = migdocs("build", "--engine", "mkdocs", cwd=project)
     assert made.returncode == 0, made.stderr
     assert (project / "site" / "search" / "search_index.json").is_file()
+
+
+def test_without_zensical_the_build_says_how_to_get_it(tmp_path: Path) -> None:
+    project = copy_example(tmp_path)
+    # As on a machine without Zensical: its import fails.
+    script = (
+        "import sys; sys.modules['zensical'] = None\n"
+        "from migdocs.cli import main\n"
+        "sys.exit(main(['build', '--engine', 'zensical']))\n"
+    )
+    result = run([sys.executable, "-c", script], cwd=project, env=environment(**SITE_BUILD))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "pip install zensical" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (project / "site").exists()
+    assert not list(project.glob(".migdocs-zensical-*"))
