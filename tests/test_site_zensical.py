@@ -11,7 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import signal
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -154,4 +160,57 @@ def test_without_zensical_the_build_says_how_to_get_it(tmp_path: Path) -> None:
     assert "pip install zensical" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (project / "site").exists()
+    assert not list(project.glob(".migdocs-zensical-*"))
+
+
+def _get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return str(response.read().decode("utf-8"))
+    except OSError:
+        return None
+
+
+def _until(check: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_serve_stages_again_when_the_catalog_changes(tmp_path: Path) -> None:
+    project = copy_example(tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "migdocs", "serve", "--engine", "zensical", "-a", address],
+        cwd=project,
+        env=environment(**SITE_BUILD),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    page = f"http://{address}/history/migrations/2025-08-30_initial_schema/"
+    try:
+        assert _until(lambda: "Initial schema" in (_get(page) or ""), 60), "never served"
+        catalog = project / "catalog.yaml"
+        text = catalog.read_text(encoding="utf-8")
+        assert "    title: Initial schema\n" in text
+        catalog.write_text(
+            text.replace("    title: Initial schema\n", "    title: First schema\n", 1),
+            encoding="utf-8",
+        )
+        assert _until(lambda: "First schema" in (_get(page) or ""), 60), "never staged again"
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            _, errors = server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            raise
+    assert server.returncode == 130, errors
+    assert "migdocs: interrupted" in errors
     assert not list(project.glob(".migdocs-zensical-*"))

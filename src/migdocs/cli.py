@@ -494,13 +494,25 @@ def build(
     metavar="IP:PORT",
     help="The address and port to serve on.",
 )
-def serve(config_file: str, dev_addr: str) -> int:
+@click.option(
+    "--engine",
+    type=click.Choice(["mkdocs", "zensical"]),
+    default=None,
+    help="Serve with MkDocs, or with Zensical (pip install zensical); default: the "
+    "plugin's engine, else mkdocs.",
+)
+def serve(config_file: str, dev_addr: str, engine: str | None) -> int:
     """Serve the site with live reload (catalog and SQL changes rebuild it)."""
     from mkdocs.commands.serve import serve as mkdocs_serve
     from mkdocs.exceptions import MkDocsException
 
     if not Path(config_file).is_file():
         raise MigdocsError(f"{config_file}: no MkDocs config (see `migdocs init`)")
+    if engine != "mkdocs":
+        from migdocs.site.build import serve_with_engine
+
+        if serve_with_engine(Path(config_file), dev_addr, engine):
+            return 0
     import logging
 
     handler = logging.StreamHandler()

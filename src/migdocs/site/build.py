@@ -165,6 +165,45 @@ def _build_with_zensical(config: MkDocsConfig, plugin: Any, into: Path) -> None:
     build_with_zensical(config, plugin, history_section(site), into)
 
 
+def serve_with_engine(config_file: Path, address: str, engine: str | None) -> bool:
+    """Serve the site with Zensical when ``engine`` (else the plugin's ``engine``) says so;
+    False when the site is MkDocs' to serve.
+
+    Raises:
+        MigdocsError: when the config cannot be loaded, or Zensical is missing.
+    """
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort, MkDocsException
+
+    from migdocs.site.fragments import Fragments
+    from migdocs.site.section import HistorySection, history_section
+    from migdocs.site.zensical import serve_with_zensical
+
+    try:
+        config = load_config(str(config_file))
+    except (MkDocsException, Abort) as error:
+        raise MigdocsError(f"{config_file}: {error}") from None
+    plugin = config.plugins.get("migdocs")
+    if engine is None:
+        engine = plugin.config.engine if plugin is not None else "mkdocs"
+    if engine != "zensical":
+        return False
+    if plugin is None:
+        raise MigdocsError(f"{config_file}: the migdocs plugin is not in `plugins`")
+    plugin.on_config(config)
+
+    def make() -> HistorySection:
+        plugin.fragments = Fragments()  # the pages being served keep theirs
+        try:
+            plugin.site = site = plugin.checked_site(strict=False)
+        except MkDocsException as error:
+            raise MigdocsError(str(error)) from None
+        return history_section(site)
+
+    serve_with_zensical(config, plugin, make, address)
+    return True
+
+
 def _keep_folder(staging: Path, target: Path) -> None:
     """Give the built folder the previous site folder's mode and, where the process may,
     its owner and group: ``mkdocs build`` empties an existing site folder and keeps it, so

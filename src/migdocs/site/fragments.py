@@ -12,6 +12,7 @@ page, escaped by ``pages.md``.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from dataclasses import dataclass
@@ -91,8 +92,12 @@ class Fragments:
 
     def marker(self, fragment: Fragment) -> str:
         """Keeps ``fragment``; returns the line that stands for it in a page (on a line of
-        its own, between blank lines)."""
-        key = f"f{len(self.parts)}"
+        its own, between blank lines).
+
+        The key is the fragment's digest, so that a page's Markdown changes when one of its
+        fragments does: an engine that caches pages by their Markdown (Zensical's serve)
+        renders it again."""
+        key = "f" + hashlib.blake2b(repr(fragment).encode(), digest_size=10).hexdigest()
         self.parts[key] = fragment
         return f"<!-- migdocs:html {key} -->"
 

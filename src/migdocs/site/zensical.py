@@ -18,9 +18,13 @@ their month's page, and on a migration page it does not show the page in its mon
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,6 +97,120 @@ def build_with_zensical(
             os.replace(item, into / item.name) if _same_device(built, into) else shutil.move(
                 item, into / item.name
             )
+
+
+def serve_with_zensical(
+    config: MkDocsConfig, plugin: MigdocsPlugin, make: Callable[[], HistorySection], address: str
+) -> None:
+    """Serve the site of ``config`` with Zensical until interrupted, staged as for a build;
+    when the catalog, the SQL or the docs change, the section is made again (``make``) and
+    staged anew, and Zensical, which watches the staged docs, rebuilds what changed."""
+    global _building
+    try:
+        import zensical
+    except ImportError:
+        raise MigdocsError("--engine zensical needs Zensical: pip install zensical") from None
+    config_file = Path(config.config_file_path or "mkdocs.yml").resolve()
+    watched = [config_file, plugin.catalog_path, Path(config.docs_dir)]
+    watched += [folder for folder in _sql_folders(plugin) if folder.is_dir()]
+    with _work_folder(config_file.parent) as work:
+        section = make()
+        stage_docs(config, plugin, section, work / "docs")
+        derived = work / "mkdocs.yml"
+        derived.write_text(derived_config(config_file, config, section), encoding="utf-8")
+        derived.chmod(0o600)
+        _building = plugin.fragments
+        stop = threading.Event()
+        watcher = threading.Thread(
+            target=_restage,
+            args=(config, plugin, make, work / "docs", watched, stop),
+            daemon=True,
+        )
+        watcher.start()
+        options = {"dev_addr": address, "open": False, "strict": False}
+        failed: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                zensical.serve(str(derived), options)
+            except Exception as error:  # said below, unless interrupted
+                failed.append(error)
+
+        # Zensical serves from its own runtime, which takes Ctrl-C for itself: it runs in a
+        # thread, and this one waits with Python's handler put back, so that an interrupt
+        # stops the server and removes the work folder (the thread ends with the process).
+        server = threading.Thread(target=run, daemon=True)
+        server.start()
+        try:
+            while server.is_alive():
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                server.join(0.5)
+        finally:
+            stop.set()
+            _building = None
+        if failed:
+            raise MigdocsError(f"zensical stopped serving: {failed[0]}")
+
+
+def _restage(
+    config: MkDocsConfig,
+    plugin: MigdocsPlugin,
+    make: Callable[[], HistorySection],
+    docs: Path,
+    watched: list[Path],
+    stop: threading.Event,
+) -> None:
+    """Stage the section again each time a watched file changes, until ``stop``."""
+    global _building
+    seen = _stamps(watched)
+    while not stop.wait(1.0):
+        now = _stamps(watched)
+        if now == seen:
+            continue
+        seen = now
+        try:
+            section = make()
+        except MigdocsError as error:  # a catalog being edited: say so, keep the last site
+            print(f"migdocs: {error}", file=sys.stderr)
+            continue
+        _building = plugin.fragments
+        staged = docs.with_name("docs.next")
+        shutil.rmtree(staged, ignore_errors=True)
+        stage_docs(config, plugin, section, staged)
+        _sync(staged, docs)
+        shutil.rmtree(staged, ignore_errors=True)
+
+
+def _stamps(paths: list[Path]) -> dict[str, tuple[int, int]]:
+    """Each file under ``paths``, with its modification time and size."""
+    stamps = {}
+    for path in paths:
+        for file in [path] if path.is_file() else path.rglob("*"):
+            with contextlib.suppress(OSError):
+                status = file.stat()
+                stamps[str(file)] = (status.st_mtime_ns, status.st_size)
+    return stamps
+
+
+def _sync(source: Path, target: Path) -> None:
+    """Make ``target`` hold what ``source`` holds, writing only the files that differ (a
+    file Zensical sees change is a page it builds again)."""
+    wanted = {path.relative_to(source) for path in source.rglob("*") if path.is_file()}
+    for path in [p for p in target.rglob("*") if p.is_file()]:
+        if path.relative_to(target) not in wanted:
+            path.unlink()
+    for relative in sorted(wanted):
+        new = (source / relative).read_bytes()
+        old = target / relative
+        if not old.is_file() or old.read_bytes() != new:
+            _write(old, new)
+
+
+def _sql_folders(plugin: MigdocsPlugin) -> list[Path]:
+    site = plugin.site
+    if site is None:
+        return []
+    return [site.project.migrations_dir, site.project.rollbacks_dir]
 
 
 @contextmanager
