@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from runner_kit import SITE_BUILD, environment, migdocs, run
-from site_kit import copy_example
+from site_kit import copy_example, only_local, serve
 
 pytest.importorskip("zensical")
 
@@ -214,3 +214,54 @@ def test_serve_stages_again_when_the_catalog_changes(tmp_path: Path) -> None:
     assert server.returncode == 130, errors
     assert "migdocs: interrupted" in errors
     assert not list(project.glob(".migdocs-zensical-*"))
+
+
+#: Zensical's search draws its results in a closed shadow root: open it, to read them.
+OPEN_SHADOWS = (
+    "const attach = Element.prototype.attachShadow;"
+    "Element.prototype.attachShadow = function (init) {"
+    "  return attach.call(this, {...init, mode: 'open'}); };"
+)
+#: The links of the search results, in their order.
+RESULTS = """() => {
+  const found = [];
+  const walk = (root) => {
+    for (const element of root.querySelectorAll('*')) {
+      if (element.shadowRoot) walk(element.shadowRoot);
+      if (element.tagName === 'A' && element.getRootNode() !== document) {
+        found.push(new URL(element.href).pathname + new URL(element.href).hash);
+      }
+    }
+  };
+  walk(document);
+  return found;
+}"""
+
+
+@pytest.mark.browser
+def test_in_a_browser_search_finds_a_table_by_its_name(
+    built: tuple[Path, Path, Path], chromium: str
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    _, zensical, _ = built
+    blocked: list[str] = []
+    with serve(zensical) as served, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.route("**/*", only_local(served, blocked))
+            context.add_init_script(OPEN_SHADOWS)
+            page = context.new_page()
+            page.goto(f"{served}/history/", wait_until="load")
+            page.locator(".md-search__button").first.click()
+            page.keyboard.type("password_reset_tokens")
+            table = "/history/schema/tables/public.password_reset_tokens/"
+            page.wait_for_function(f"() => ({RESULTS})().includes({json.dumps(table)})")
+            results = page.evaluate(RESULTS)
+        finally:
+            browser.close()
+    assert blocked == []
+    # Zensical ranks by its own measure (it reads no page's search boost): the table's
+    # entry on the schema page, then the table's own page.
+    assert table in results[:3], results[:5]
