@@ -265,3 +265,23 @@ def test_in_a_browser_search_finds_a_table_by_its_name(
     # Zensical ranks by its own measure (it reads no page's search boost): the table's
     # entry on the schema page, then the table's own page.
     assert table in results[:3], results[:5]
+
+
+def test_a_theme_override_folder_is_used(tmp_path: Path) -> None:
+    project = copy_example(tmp_path)
+    (project / "overrides").mkdir()
+    (project / "overrides" / "main.html").write_text(
+        '{% extends "base.html" %}\n{% block announce %}OVERRIDDEN{% endblock %}\n',
+        encoding="utf-8",
+    )
+    config = project / "mkdocs.yml"
+    text = config.read_text(encoding="utf-8")
+    assert "\n  name: material\n" in text
+    config.write_text(
+        text.replace("\n  name: material\n", "\n  name: material\n  custom_dir: overrides\n"),
+        encoding="utf-8",
+    )
+    made = migdocs("build", "--engine", "zensical", cwd=project)
+    assert made.returncode == 0, made.stderr
+    for page in ("index.html", "history/index.html", "history/timeline/index.html"):
+        assert "OVERRIDDEN" in (project / "site" / page).read_text(encoding="utf-8")
