@@ -19,7 +19,6 @@ their month's page, and on a migration page it does not show the page in its mon
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import signal
 import sys
@@ -94,9 +93,7 @@ def build_with_zensical(
             _building = None
         built = work / "site"
         for item in built.iterdir():
-            os.replace(item, into / item.name) if _same_device(built, into) else shutil.move(
-                item, into / item.name
-            )
+            shutil.move(item, into / item.name)  # a rename where both are on one device
 
 
 def serve_with_zensical(
@@ -223,10 +220,6 @@ def _work_folder(root: Path) -> Iterator[Path]:
         yield work
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _same_device(one: Path, other: Path) -> bool:
-    return one.stat().st_dev == other.stat().st_dev
 
 
 def stage_docs(
