@@ -400,6 +400,55 @@ def test_tables_made_as_html_are_the_ones_markdown_and_mkdocs_make(
     assert _digest(example / "as-html") == _digest(example / "in-the-tree")
 
 
+def test_one_converter_for_the_generated_pages_makes_the_pages_mkdocs_makes(
+    example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The generated pages, converted by one Markdown reset between pages, are byte for byte
+    the pages of a new converter per page (MkDocs' way): with extensions that keep state
+    across a page (footnotes, abbreviations, tabs, the table of contents) and catalog text
+    that uses them on several pages."""
+    from mkdocs.commands.build import build
+    from mkdocs.structure.pages import Page
+
+    from migdocs.site.rendering import GeneratedPage
+
+    monkeypatch.setenv("MIGDOCS_TODAY", "2025-10-01")
+    config = (example / "mkdocs.yml").read_text()
+    config = config.replace(
+        "markdown_extensions:\n",
+        "markdown_extensions:\n  - footnotes\n  - abbr\n  - def_list\n  - pymdownx.tasklist\n",
+    )
+    (example / "mkdocs.yml").write_text(config)
+    catalog = (example / "catalog.yaml").read_text()
+    used = catalog.count("    purpose: >-\n")
+    assert used >= 2
+    catalog = catalog.replace(
+        "    purpose: >-\n",
+        "    purpose: |-\n      Checked by the CI[^ci] on every PR.\n\n"
+        "      [^ci]: continuous integration\n\n      *[PR]: pull request\n\n",
+    )
+    (example / "catalog.yaml").write_text(catalog)
+    converted: list[str] = []
+    render = GeneratedPage.render
+
+    def counted(self: GeneratedPage, config: MkDocsConfig, files: Files) -> None:
+        render(self, config, files)
+        converted.append(self.file.src_uri)
+
+    monkeypatch.setattr(GeneratedPage, "render", counted)
+    build(load_config(str(example / "mkdocs.yml"), site_dir=str(example / "shared")))
+    assert len(converted) > 15
+    assert all(uri.startswith("history/") for uri in converted)  # the user's pages: MkDocs'
+    pages = [path.read_text() for path in (example / "shared").glob("history/migrations/*/*.html")]
+    footnoted = [text for text in pages if "continuous integration" in text]
+    assert len(footnoted) == used
+    assert all(text.count('class="footnote"') == 1 for text in footnoted)
+    assert all('<abbr title="pull request">PR</abbr>' in text for text in footnoted)
+    monkeypatch.setattr(GeneratedPage, "render", Page.render)
+    build(load_config(str(example / "mkdocs.yml"), site_dir=str(example / "per-page")))
+    assert _digest(example / "shared") == _digest(example / "per-page")
+
+
 def test_two_builds_are_identical(example: Path) -> None:
     assert run(example, "build", "--site-dir", str(example / "one")).returncode == 0
     assert run(example, "build", "--site-dir", str(example / "two")).returncode == 0

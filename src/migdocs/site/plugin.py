@@ -61,6 +61,7 @@ from migdocs.site.extension import MigdocsExtension
 from migdocs.site.fragments import TABLE, Fragments, searchable
 from migdocs.site.navigation import NavMonth, NavPage, NavSection
 from migdocs.site.pages import MARKERS, render_block
+from migdocs.site.rendering import GeneratedPage, SharedMarkdown
 from migdocs.site.section import (
     MERMAID_URI,
     STYLESHEET_URI,
@@ -207,10 +208,11 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         self.site = site = self.loaded or self._load()
         self.loaded = None
         self.section = section = history_section(site)
+        converter = SharedMarkdown()
         for uri, text in sorted(section.pages.items()):
-            files.append(
-                File.generated(config, uri, content=text, inclusion=InclusionLevel.NOT_IN_NAV)
-            )
+            file = File.generated(config, uri, content=text, inclusion=InclusionLevel.NOT_IN_NAV)
+            files.append(file)
+            GeneratedPage(file, config, converter)  # the file's page, from now on
         for uri, data in sorted(section.files.items()):
             files.append(File.generated(config, uri, content=data))
         for uri, path in section.assets.items():  # copied once, as the site's other assets
