@@ -21,6 +21,7 @@ import markdown
 import pytest
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import Abort
 from mkdocs.structure.files import Files
 
 from migdocs.site import extension, plugin
@@ -447,6 +448,45 @@ def test_one_converter_for_the_generated_pages_makes_the_pages_mkdocs_makes(
     monkeypatch.setattr(GeneratedPage, "render", Page.render)
     build(load_config(str(example / "mkdocs.yml"), site_dir=str(example / "per-page")))
     assert _digest(example / "shared") == _digest(example / "per-page")
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_leaves_what_the_plugin_loaded_alone_until_the_build_ends(
+    example: Path, monkeypatch: pytest.MonkeyPatch, enabled: bool
+) -> None:
+    """While the pages are rendered, what the plugin loaded is frozen out of the garbage
+    collector's passes, which run; after the build, and after a build that fails, the
+    collector is as it was before (on or off, nothing frozen)."""
+    import gc
+
+    from mkdocs.commands.build import build
+
+    from migdocs.site.rendering import GeneratedPage
+
+    monkeypatch.setenv("MIGDOCS_TODAY", "2025-10-01")
+    seen: list[tuple[bool, int]] = []
+    render = GeneratedPage.render
+
+    def noted(self: GeneratedPage, config: MkDocsConfig, files: Files) -> None:
+        seen.append((gc.isenabled(), gc.get_freeze_count()))
+        render(self, config, files)
+
+    monkeypatch.setattr(GeneratedPage, "render", noted)
+    was = gc.isenabled()
+    try:
+        if not enabled:
+            gc.disable()
+        build(load_config(str(example / "mkdocs.yml"), site_dir=str(example / "out")))
+        assert seen
+        assert all(running == enabled and frozen > 10_000 for running, frozen in seen)
+        assert (gc.isenabled(), gc.get_freeze_count()) == (enabled, 0)
+        (example / "catalog.yaml").write_text("version: 1\nmigrations: [oops\n")
+        with pytest.raises(Abort):
+            build(load_config(str(example / "mkdocs.yml"), site_dir=str(example / "out")))
+        assert (gc.isenabled(), gc.get_freeze_count()) == (enabled, 0)
+    finally:
+        if was:
+            gc.enable()
 
 
 def test_two_builds_are_identical(example: Path) -> None:

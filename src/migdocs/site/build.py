@@ -161,8 +161,15 @@ def _build_with_zensical(config: MkDocsConfig, plugin: Any, into: Path) -> None:
             "Zensical would build the site without the history"
         )
     plugin.on_config(config)
-    plugin.site = site = plugin.checked_site(strict=bool(config.strict))
-    build_with_zensical(config, plugin, history_section(site), into)
+    collector = plugin.collector  # as in MkDocs' build (``collector.py``)
+    collector.pause()
+    try:
+        plugin.site = site = plugin.checked_site(strict=bool(config.strict))
+        section = history_section(site)
+        collector.freeze()
+        build_with_zensical(config, plugin, section, into)
+    finally:
+        collector.resume()
 
 
 def serve_with_engine(config_file: Path, address: str, engine: str | None) -> bool:

@@ -56,6 +56,7 @@ from migdocs.errors import MigdocsError
 from migdocs.project import Project
 from migdocs.report.escaping import shown
 from migdocs.report.report import Report
+from migdocs.site.collector import Collector
 from migdocs.site.docs_guard import check_docs
 from migdocs.site.extension import MigdocsExtension
 from migdocs.site.fragments import TABLE, Fragments, searchable
@@ -125,6 +126,8 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         #: The report to show, handed over by `migdocs build --audit` (instead of the
         #: config's ``report`` file or ``check``).
         self.given_report: Report | None = None
+        #: The garbage collector, paused while the history is loaded and its pages made.
+        self.collector = Collector()
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.root = Path(config.config_file_path or ".").resolve().parent
@@ -190,6 +193,7 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         """Loads the catalog and the report, and in strict mode stops the build when the
         report has findings at or above ``fail_on``: before MkDocs empties the site folder."""
+        self.collector.pause()
         self.loaded = self.checked_site(strict=bool(config.strict))
 
     def checked_site(self, *, strict: bool) -> Site:
@@ -218,7 +222,14 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         for uri, path in section.assets.items():  # copied once, as the site's other assets
             if files.get_file_from_path(uri) is None:
                 files.append(File.generated(config, uri, abs_src_path=str(path)))
+        self.collector.freeze()
         return files
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        self.collector.resume()
+
+    def on_build_error(self, *, error: Exception) -> None:
+        self.collector.resume()
 
     def on_nav(self, nav: Navigation, *, config: MkDocsConfig, files: Files) -> Navigation:
         site, generated = self.site, self.section
