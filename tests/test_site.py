@@ -489,6 +489,30 @@ def test_the_collector_leaves_what_the_plugin_loaded_alone_until_the_build_ends(
             gc.enable()
 
 
+def test_a_build_lets_go_of_the_history_and_serve_still_watches_its_sql(
+    example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MkDocs keeps its plugins for the process's life: once a build ends (or fails), the
+    plugin holds neither the history, nor its pages, nor MkDocs' files; what `serve` and
+    `migdocs build` need after it (the SQL folders) it keeps."""
+    from mkdocs.commands.build import build
+    from mkdocs.livereload import LiveReloadServer
+
+    monkeypatch.setenv("MIGDOCS_TODAY", "2025-10-01")
+    config = load_config(str(example / "mkdocs.yml"), site_dir=str(example / "out"))
+    built = config.plugins["migdocs"]
+    assert isinstance(built, plugin.MigdocsPlugin)
+    build(config)
+    assert (built.site, built.section, built.loaded) == (None, None, None)
+    assert (built.extension.page, built.extension.files) == (None, None)
+    assert not built.fragments.parts
+    assert not built.searched
+    server = LiveReloadServer(lambda: None, "127.0.0.1", 0, str(example / "out"))
+    built.on_serve(server, config=config, builder=lambda: None)
+    assert str(example / "migrations") in server._watched_paths
+    assert str(example / "catalog.yaml") in server._watched_paths
+
+
 def test_two_builds_are_identical(example: Path) -> None:
     assert run(example, "build", "--site-dir", str(example / "one")).returncode == 0
     assert run(example, "build", "--site-dir", str(example / "two")).returncode == 0

@@ -276,13 +276,12 @@ def _sql_folders(plugin: object) -> list[tuple[Path, str]]:
     """The migrations and rollbacks folders of the catalog the plugin built the site of."""
     from migdocs.site.plugin import MigdocsPlugin
 
-    if not isinstance(plugin, MigdocsPlugin) or plugin.site is None:
+    if not isinstance(plugin, MigdocsPlugin) or plugin.folders is None:
         return []
-    project = plugin.site.project
-    name = project.catalog_display
+    folders = plugin.folders
     return [
-        (project.migrations_dir.resolve(), f"the migrations folder of {name}"),
-        (project.rollbacks_dir.resolve(), f"the rollbacks folder of {name}"),
+        (folders.migrations.resolve(), f"the migrations folder of {folders.catalog}"),
+        (folders.rollbacks.resolve(), f"the rollbacks folder of {folders.catalog}"),
     ]
 
 
