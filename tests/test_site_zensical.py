@@ -285,3 +285,27 @@ def test_a_theme_override_folder_is_used(tmp_path: Path) -> None:
     assert made.returncode == 0, made.stderr
     for page in ("index.html", "history/index.html", "history/timeline/index.html"):
         assert "OVERRIDDEN" in (project / "site" / page).read_text(encoding="utf-8")
+
+
+def test_the_build_gives_back_the_collector_and_lets_go_of_the_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As with MkDocs (``test_site.py``): once Zensical has built the site, the collector is
+    as it was (on, nothing frozen) and the plugin holds no history, only its SQL folders."""
+    import gc
+
+    from mkdocs.config import load_config
+
+    from migdocs.site.build import _build_with_zensical
+
+    project = copy_example(tmp_path)
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("MIGDOCS_TODAY", "2025-10-01")
+    config = load_config(str(project / "mkdocs.yml"))
+    plugin = config.plugins["migdocs"]
+    _build_with_zensical(config, plugin, tmp_path / "site")
+    assert (tmp_path / "site" / "history" / "index.html").is_file()
+    assert (gc.isenabled(), gc.get_freeze_count()) == (True, 0)
+    assert (plugin.site, plugin.section) == (None, None)
+    assert not plugin.fragments.parts
+    assert plugin.folders.migrations == project / "migrations"

@@ -170,6 +170,7 @@ def _build_with_zensical(config: MkDocsConfig, plugin: Any, into: Path) -> None:
         build_with_zensical(config, plugin, section, into)
     finally:
         collector.resume()
+        plugin.forget()  # as after MkDocs' build
 
 
 def serve_with_engine(config_file: Path, address: str, engine: str | None) -> bool:

@@ -244,13 +244,13 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         self.collector.resume()
-        self._forget()
+        self.forget()
 
     def on_build_error(self, *, error: Exception) -> None:
         self.collector.resume()
-        self._forget()
+        self.forget()
 
-    def _forget(self) -> None:
+    def forget(self) -> None:
         """Lets go of the build's history, pages and MkDocs' files once the build ends.
         MkDocs keeps a config's plugins for as long as the process lives (for ``serve``), so
         what they hold would otherwise be freed only as the interpreter exits, slowly: 6 s
