@@ -19,6 +19,9 @@ from pathlib import Path
 import jinja2
 import markdown
 import pytest
+from hypothesis import example as case
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import Abort
@@ -29,7 +32,9 @@ from migdocs.site.escape import md
 from migdocs.site.extension import MigdocsExtension
 from migdocs.site.fragments import (
     TABLE,
+    Badge,
     Code,
+    Fragments,
     Link,
     Literal,
     Table,
@@ -163,6 +168,44 @@ def test_sql_fragments_are_what_superfences_makes(example: Path, sql: str, setti
     other = fragments.marker(Code("sql", "SELECT 3;"))
     assert _site_markdown(config).convert(tabs.format(marker, other)) == expected
     assert "migdocs:html" not in expected
+
+
+_TEXT = st.text(alphabet="a1:;(\u00e9", max_size=3)
+_PART = st.recursive(
+    st.one_of(
+        _TEXT,
+        st.builds(Text, _TEXT),
+        st.builds(Literal, _TEXT),
+        st.builds(Badge, _TEXT, _TEXT),
+    ),
+    lambda inner: st.builds(Link, inner, _TEXT),
+    max_leaves=3,
+)
+_CELL = st.one_of(_PART, st.tuples(_PART, _PART), st.tuples(_PART, _PART, _PART))
+_FRAGMENT = st.one_of(
+    _TEXT,
+    st.builds(Code, _TEXT, _TEXT),
+    st.builds(
+        Table,
+        st.lists(_TEXT, max_size=3).map(tuple),
+        st.lists(st.lists(_CELL, max_size=3).map(tuple), max_size=3),
+    ),
+)
+
+
+@given(_FRAGMENT, _FRAGMENT)
+@case(Code("sq", "l"), Code("s", "ql"))
+@case(Table(("a",), [("ab", "c")]), Table(("a",), [("a", "bc")]))
+@case(Table(("ab", "c"), []), Table(("a", "bc"), []))
+@case(Table(("a",), [(Badge("ab", "c"),)]), Table(("a",), [(Badge("a", "bc"),)]))
+@case(Table(("a",), [(Link(Text("a"), "b"),)]), Table(("a",), [(Link(Text("ab"), ""),)]))
+@case(Table(("a",), [(("a", "b"),)]), Table(("a",), [("a", "b")]))
+@settings(max_examples=300)
+def test_fragments_that_differ_have_markers_that_differ(one: object, two: object) -> None:
+    fragments = Fragments()
+    first, second = fragments.marker(one), fragments.marker(two)  # type: ignore[arg-type]
+    assert (first == second) == (one == two and type(one) is type(two))
+    assert fragments.marker(one) == first  # type: ignore[arg-type]  # and stay the same
 
 
 def test_one_formatter_highlights_a_whole_build(example: Path) -> None:

@@ -553,6 +553,20 @@ def test_command_names(sql: str, command: str) -> None:
     assert last(sql).command == command
 
 
+@pytest.mark.parametrize(
+    ("sql", "node"),
+    [
+        ("CREATE TABLE t (id int)", "CreateStmt"),
+        ("CREATE INDEX CONCURRENTLY i ON t (id)", "IndexStmt"),
+        ("ALTER TABLE t RENAME TO u", "RenameStmt"),
+        ("UPDATE t SET id = 1", "UpdateStmt"),
+        ("LISTEN x", "ListenStmt"),
+    ],
+)
+def test_a_statement_knows_its_node_in_the_grammar(sql: str, node: str) -> None:
+    assert last(sql).node == node
+
+
 def test_a_tag_has_one_handler() -> None:
     handles = Handlers()
 

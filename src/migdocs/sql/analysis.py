@@ -36,6 +36,7 @@ class Analyzer:
     def analyze(self, wrapper: Node, statement: Statement) -> Statement:
         """Fill ``statement`` with the effects of one parsed statement."""
         tag, body = node_of(wrapper)
+        statement.node = tag
         handler = HANDLERS.get(tag)
         if handler is None:
             statement.command = tag.removesuffix("Stmt")

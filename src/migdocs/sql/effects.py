@@ -131,6 +131,7 @@ class Statement:
         column: 1-based column of its first token.
         end_line: Line of its last character.
         command: Its command tag, e.g. ``CREATE INDEX``.
+        node: The type of its parse tree's node in PostgreSQL's grammar, e.g. ``IndexStmt``.
         creates: Objects it creates (implicit ones, such as a primary key's index, excluded).
         drops: Objects it drops by name (what CASCADE takes along is the schema model's job).
         alters: Objects whose definition it changes.
@@ -170,6 +171,7 @@ class Statement:
     column: int
     end_line: int
     command: str
+    node: str = ""
     creates: list[ObjectRef] = field(default_factory=list)
     drops: list[ObjectRef] = field(default_factory=list)
     alters: list[ObjectRef] = field(default_factory=list)
