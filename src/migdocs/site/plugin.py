@@ -11,6 +11,7 @@ plugins:
       templates: overrides/migdocs # a folder of templates that replace the package's
       fail_on: error               # strict mode: a finding this severe or worse stops the build
                                    # (never: only MkDocs' warnings do)
+      jobs: auto                   # processes converting the pages (1: the build's own only)
 ```
 
 In strict mode (``mkdocs build --strict``, or ``strict: true`` in mkdocs.yml), a report with a
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from mkdocs.config import config_options as options
-from mkdocs.config.base import Config
+from mkdocs.config.base import BaseConfigOption, Config, ValidationError
 from mkdocs.config.config_options import ExtraScriptValue
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
@@ -76,6 +77,24 @@ from migdocs.site.templating import environment
 _MARKER = re.compile(r"<!--\s*migdocs:(" + "|".join(MARKERS) + r")\s*-->")
 
 
+class Jobs(BaseConfigOption[int | None]):
+    """``auto`` (``None``: as many as the machine gives the build) or a number of processes,
+    one or more."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.default = "auto"
+
+    def run_validation(self, value: object, /) -> int | None:
+        if value == "auto":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValidationError(
+                f"expected 'auto' or a number of processes (1 or more), not {value!r}"
+            )
+        return value
+
+
 class MigdocsConfig(Config):  # type: ignore[no-untyped-call]
     """The plugin's options."""
 
@@ -92,6 +111,10 @@ class MigdocsConfig(Config):  # type: ignore[no-untyped-call]
     """In strict mode, the lowest severity of a finding in the report the site shows that
     stops the build (as ``--fail-on`` makes ``migdocs check`` exit 1); ``never``: only
     MkDocs' warnings stop it, for a site that publishes a failing audit."""
+    jobs = Jobs()
+    """How many processes convert the generated pages' Markdown, the build's own included
+    (see ``site/rendering.py``); ``auto``: as many as the machine gives the build, from
+    `AHEAD_FROM` pages on. The MkDocs engine only."""
 
 
 class FindingsStopBuild(PluginError):
@@ -141,6 +164,8 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         self.folders: SqlFolders | None = None
         #: The garbage collector, paused while the history is loaded and its pages made.
         self.collector = Collector()
+        #: The converter of the build's generated pages (and its workers).
+        self.converter: SharedMarkdown | None = None
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.root = Path(config.config_file_path or ".").resolve().parent
@@ -229,7 +254,7 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         self.site = site = self.loaded or self._load()
         self.loaded = None
         self.section = section = history_section(site)
-        converter = SharedMarkdown()
+        self.converter = converter = SharedMarkdown(self.extension, self.config.jobs)
         for uri, text in sorted(section.pages.items()):
             file = File.generated(config, uri, content=text, inclusion=InclusionLevel.NOT_IN_NAV)
             files.append(file)
@@ -241,6 +266,12 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
                 files.append(File.generated(config, uri, abs_src_path=str(path)))
         self.collector.freeze()
         return files
+
+    def on_env(self, env: Any, *, config: MkDocsConfig, files: Files) -> Any:
+        """Every page is converted: the workers converting them, if any, are stopped."""
+        if self.converter is not None:
+            self.converter.stop()
+        return env
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         self.collector.resume()
@@ -257,6 +288,9 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         after a 10,000-migration build, against 0.1 s here."""
         self.site = self.loaded = None
         self.section = None
+        if self.converter is not None:
+            self.converter.stop()
+            self.converter = None
         self.fragments.clear()
         self.searched.clear()
         self.extension.page = self.extension.files = None

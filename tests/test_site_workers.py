@@ -1,0 +1,281 @@
+"""The generated pages converted by worker processes while the build converts the rest
+(``jobs``, ``site/rendering.py``): the same site, byte for byte, as one process makes; the
+same warnings, in the same order, counted by strict mode; the build's own Markdown wins
+where a plugin makes a page differently in a worker; a worker that dies costs nothing but
+time. Each build is a ``mkdocs build`` of its own, as a user runs it: workers are forked
+only from a build that runs no other thread, which a test process is not."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from migdocs.site.rendering import AHEAD_FROM, MOST_JOBS, forkable
+from runner_kit import SITE_BUILD, environment, mkdocs
+from site_kit import copy_example
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.bench_site import history  # noqa: E402
+
+#: The line a verbose build logs once workers have converted pages.
+CONVERTED = re.compile(
+    r"migdocs: (\d+) of (\d+) generated pages converted by (\d+) worker process\(es\)"
+)
+
+forks = pytest.mark.skipif(not forkable(), reason="workers are forked: not on this system")
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _with_jobs(project: Path, jobs: object, config: str = "mkdocs.yml") -> str:
+    """``project``'s mkdocs.yml with the plugin's ``jobs`` set, written as ``config``."""
+    text = (project / "mkdocs.yml").read_text().replace("  - migdocs\n", "  - migdocs:\n")
+    assert "  - migdocs:\n" in text
+    (project / config).write_text(
+        text.replace("  - migdocs:\n", f"  - migdocs:\n      jobs: {jobs}\n")
+    )
+    return config
+
+
+def _build(
+    project: Path, config: str, site: str, tmp: Path, *args: str, **extra: str
+) -> tuple[int, str]:
+    """A verbose ``mkdocs build ARGS`` of ``config`` into ``site``: exit code and log, with
+    the workers' temporary files under ``tmp`` (and ``extra`` in the environment)."""
+    tmp.mkdir(exist_ok=True)
+    env = environment(**SITE_BUILD, TMPDIR=str(tmp), **extra)
+    result = mkdocs("build", "-v", "-f", config, "-d", site, *args, cwd=project, env=env)
+    return result.returncode, result.stderr + result.stdout
+
+
+def _converted(log: str) -> tuple[int, int, int] | None:
+    found = CONVERTED.search(log)
+    return None if found is None else (int(found[1]), int(found[2]), int(found[3]))
+
+
+def _said(log: str) -> list[str]:
+    """What a build's log says, but for its timing and its debug lines."""
+    return [
+        line
+        for line in log.splitlines()
+        if not line.startswith("DEBUG") and "Documentation built in" not in line
+    ]
+
+
+FOOTNOTED = (
+    "Checked by the CI[^ci] on every PR.\n\n"
+    "      [^ci]: continuous integration\n\n      *[PR]: pull request\n\n"
+)
+
+
+def _example(root: Path) -> Path:
+    """The repository's example, its purposes with a footnote and an abbreviation."""
+    project = copy_example(root)
+    catalog = (project / "catalog.yaml").read_text()
+    assert catalog.count("    purpose: >-\n") >= 2
+    (project / "catalog.yaml").write_text(
+        catalog.replace("    purpose: >-\n", f"    purpose: |-\n      {FOOTNOTED}")
+    )
+    return project
+
+
+def _long(root: Path, text: str = FOOTNOTED) -> Path:
+    """A history of 60 migrations (the benchmarks' kind), ``text`` before each purpose."""
+    project = root / "long"
+    project.mkdir()
+    history(project, 60)
+    catalog = (project / "catalog.yaml").read_text()
+    assert catalog.count("    purpose: Synthetic") == 60
+    (project / "catalog.yaml").write_text(
+        catalog.replace("    purpose: Synthetic", f"    purpose: |-\n      {text}      Synthetic")
+    )
+    return project
+
+
+@forks
+@pytest.mark.parametrize("made", [_example, _long])
+def test_pages_converted_by_workers_are_the_pages_one_process_makes(
+    tmp_path: Path, made: Callable[[Path], Path]
+) -> None:
+    """With footnotes, abbreviations and tabs (extensions that keep state across a page) in
+    catalog text on several pages: the site of 2 and of 3 processes is byte for byte the
+    site of one (its search index too, which the plugin's notes about each page make), the
+    workers converted pages, and they leave no file behind."""
+    project = made(tmp_path)
+    config = (project / "mkdocs.yml").read_text()
+    (project / "mkdocs.yml").write_text(
+        config.replace(
+            "markdown_extensions:\n",
+            "markdown_extensions:\n  - footnotes\n  - abbr\n  - def_list\n  - pymdownx.tasklist\n",
+        )
+    )
+    sites = {}
+    for jobs in (1, 2, 3):
+        config = _with_jobs(project, jobs, f"{jobs}.yml")
+        code, log = _build(project, config, f"site{jobs}", tmp_path / "tmp")
+        assert code == 0, log
+        converted = _converted(log)
+        if jobs == 1:
+            assert converted is None
+        else:
+            assert converted is not None, log
+            taken, pages, workers = converted
+            assert workers == jobs - 1
+            assert 0 < taken < pages
+        sites[jobs] = _digest(project / f"site{jobs}")
+    assert len(sites[1]) > 50
+    footnoted = (project / "site2").glob("history/migrations/*/index.html")
+    assert (
+        sum('<abbr title="pull request">PR</abbr>' in path.read_text() for path in footnoted) >= 2
+    )
+    assert sites[2] == sites[1]
+    assert sites[3] == sites[1]
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+@forks
+def test_what_workers_log_the_build_logs_in_page_order_and_strict_mode_counts(
+    tmp_path: Path,
+) -> None:
+    """Catalog text that links to a page the site does not have: MkDocs warns once per
+    migration page as it converts it. With workers the warnings are the same, in the same
+    order, and the strict build stops on as many."""
+    project = _long(tmp_path, "See [the runbook](runbook-gone.md).\n\n")
+    logs = {}
+    for jobs in (1, 2):
+        config = _with_jobs(project, jobs, f"{jobs}.yml")
+        code, log = _build(project, config, "site", tmp_path / "tmp", "--strict")
+        assert code == 1
+        logs[jobs] = log
+    warnings = [line for line in _said(logs[1]) if "runbook-gone.md" in line]
+    assert len(warnings) == 60
+    assert "Aborted with 60 warnings in strict mode!" in logs[1]
+    assert _said(logs[2]) == _said(logs[1])
+    converted = _converted(logs[2])
+    assert converted is not None, logs[2]
+    assert converted[0] > 0
+
+
+HOOKS = """\
+import os
+from pathlib import Path
+
+BUILD = os.getpid()
+
+
+def on_page_markdown(markdown, page, config, files):
+    if not page.file.src_uri.startswith("history/"):
+        return markdown
+    if os.getpid() != BUILD and os.environ.get("WORKERS_DIE"):
+        os._exit(3)
+    return markdown + f"\\n\\n<!-- made by process {os.getpid()} -->\\n"
+
+
+def on_post_build(config):
+    Path("build.pid").write_text(str(BUILD))
+"""
+
+
+@forks
+@pytest.mark.parametrize("die", [False, True])
+def test_the_build_converts_a_page_itself_unless_a_worker_made_the_same_markdown(
+    tmp_path: Path, die: bool
+) -> None:
+    """A hook (mkdocs.yml's ``hooks:``) that makes each generated page's Markdown name the
+    process it runs in: no worker's HTML is the page the build makes, so the build converts
+    every page itself. And when the hook kills the workers at their first page, the build
+    still makes every page, as one process does."""
+    project = copy_example(tmp_path)
+    (project / "hooks.py").write_text(HOOKS)
+    with (project / "mkdocs.yml").open("a") as config:
+        config.write("\nhooks:\n  - hooks.py\n")
+    extra = {"WORKERS_DIE": "1"} if die else {}
+    config = _with_jobs(project, 2, "2.yml")
+    code, log = _build(project, config, "site", tmp_path / "tmp", **extra)
+    assert code == 0, log
+    converted = _converted(log)
+    assert converted is not None, log
+    assert converted[0] == 0  # taken from the workers
+    assert converted[2] == 1
+    build = (project / "build.pid").read_text()
+    made = list((project / "site" / "history").rglob("index.html"))
+    assert len(made) > 10
+    for page in made:
+        text = page.read_text()
+        assert f"<!-- made by process {build} -->" in text, page
+        assert text.count("<!-- made by process") == 1, page
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+@pytest.mark.parametrize("jobs", ["0", "-2", "many", "true", "1.5"])
+def test_jobs_is_auto_or_a_number_of_processes(tmp_path: Path, jobs: str) -> None:
+    project = copy_example(tmp_path)
+    code, log = _build(project, _with_jobs(project, jobs), "site", tmp_path / "tmp")
+    assert code == 1
+    assert "jobs" in log
+    assert "expected 'auto' or a number of processes (1 or more)" in log
+    assert "Traceback" not in log
+    assert not (project / "site").exists()
+
+
+@forks
+def test_auto_starts_workers_for_a_long_history_only(tmp_path: Path) -> None:
+    """``jobs: auto`` (the default): a history of more than `AHEAD_FROM` generated pages is
+    converted with workers, one per further core; the example's short one, in one process."""
+    cores = min(len(os.sched_getaffinity(0)), MOST_JOBS)
+    if cores < 2:
+        pytest.skip("one core for this build: no worker to start")
+    long = tmp_path / "long"
+    long.mkdir()
+    history(long, AHEAD_FROM)
+    code, log = _build(long, "mkdocs.yml", "site", tmp_path / "tmp")
+    assert code == 0, log
+    converted = _converted(log)
+    assert converted is not None, log
+    assert converted[1] > AHEAD_FROM
+    assert converted[2] == cores - 1
+    project = copy_example(tmp_path)
+    code, log = _build(project, "mkdocs.yml", "site", tmp_path / "tmp")
+    assert code == 0, log
+    assert _converted(log) is None
+
+
+THREADED = """\
+import threading
+from migdocs.site.rendering import jobs_for
+
+alone = jobs_for(4), jobs_for(None)
+release = threading.Event()
+thread = threading.Thread(target=release.wait)
+thread.start()
+beside = jobs_for(4), jobs_for(None)
+release.set()
+thread.join()
+print(alone, beside, jobs_for(4))
+"""
+
+
+@forks
+def test_no_worker_is_forked_while_another_thread_runs(tmp_path: Path) -> None:
+    """Forking a process that runs threads can leave the child waiting forever on a lock one
+    of them held (``mkdocs serve`` runs its server beside the builds): one process then.
+    In a process of its own, which runs no thread of a test's."""
+    result = subprocess.run(
+        [sys.executable, "-c", THREADED], capture_output=True, text=True, check=True
+    )
+    cores = min(len(os.sched_getaffinity(0)), MOST_JOBS)
+    assert result.stdout.split("\n")[0] == f"(4, {cores}) (1, 1) 4"
