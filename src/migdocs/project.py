@@ -101,7 +101,7 @@ class Project:
         if problems:
             raise CatalogError(problems)
         #: Every SQL file read so far, parsed as the runner reads it.
-        self.scripts = ProjectScripts(self.layout, self.display)
+        self.scripts = ProjectScripts(self.layout, self.folder.display)  # no cycle through self
         self._preset: Script | None = None
 
     def _migration_folders(self, problems: list[str]) -> tuple[Path, Path]:
