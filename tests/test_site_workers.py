@@ -34,10 +34,12 @@ forks = pytest.mark.skipif(not forkable(), reason="workers are forked: not on th
 
 
 def _digest(folder: Path) -> dict[str, str]:
+    """Each file of ``folder`` with a digest of its bytes, each folder with ``/``."""
     return {
-        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        str(path.relative_to(folder)): (
+            hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "/"
+        )
         for path in sorted(folder.rglob("*"))
-        if path.is_file()
     }
 
 
@@ -113,8 +115,9 @@ def test_pages_converted_by_workers_are_the_pages_one_process_makes(
 ) -> None:
     """With footnotes, abbreviations and tabs (extensions that keep state across a page) in
     catalog text on several pages: the site of 2 and of 3 processes is byte for byte the
-    site of one (its search index too, which the plugin's notes about each page make), the
-    workers converted pages, and they leave no file behind."""
+    site of one (its search index too, which the plugin's notes about each page make, and
+    its folders, which a process of the workers' makes ahead of MkDocs), the workers
+    converted pages, and they leave no file behind."""
     project = made(tmp_path)
     config = (project / "mkdocs.yml").read_text()
     (project / "mkdocs.yml").write_text(

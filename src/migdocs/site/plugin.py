@@ -289,7 +289,7 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         self.site = self.loaded = None
         self.section = None
         if self.converter is not None:
-            self.converter.stop()
+            self.converter.close()
             self.converter = None
         self.fragments.clear()
         self.searched.clear()

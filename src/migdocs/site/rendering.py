@@ -165,9 +165,17 @@ class SharedMarkdown:
         return None if self.ahead is None else self.ahead.take(page)
 
     def stop(self) -> None:
-        """Stops the workers, if any; the next build starts afresh."""
+        """Stops the workers, if any, once every page is converted (the process making the
+        pages' folders may go on while MkDocs writes them: either makes a folder the other
+        has made)."""
         if self.ahead is not None:
             self.ahead.stop()
+
+    def close(self) -> None:
+        """Stops every process this converter started; the next build starts afresh."""
+        if self.ahead is not None:
+            self.ahead.stop()
+            self.ahead.close()
         self.ahead = None
         self._started = False
 
@@ -251,12 +259,15 @@ class Ahead:
         front: Any,
         back: Any,
         workers: Sequence[multiprocessing.process.BaseProcess],
+        maker: multiprocessing.process.BaseProcess,
     ) -> None:
         #: Each page's place in the list, by its ``src_uri``.
         self.index = index
         self.folder = folder
         self.lock, self.front, self.back = lock, front, back
         self.workers = workers
+        #: The process making the folders the generated pages are written to.
+        self.maker = maker
         #: Once the workers are done: the first place of each file they wrote, its last
         #: place (excluded) and its path, in order.
         self.made: list[tuple[int, int, Path]] | None = None
@@ -293,8 +304,11 @@ class Ahead:
                 started.append(worker)
         finally:
             _WORK = None  # the workers have their copy
+        folders = sorted({os.path.dirname(page.file.abs_dest_path) for page in pages})
+        maker = context.Process(target=_make_folders, args=(folders,), daemon=True)
+        maker.start()
         index = {page.file.src_uri: place for place, page in enumerate(pages)}
-        return cls(index, folder, lock, front, back, started)
+        return cls(index, folder, lock, front, back, started, maker)
 
     def take(self, page: GeneratedPage) -> Rendered | None:
         """What a worker made of ``page``; ``None`` when the build is to convert it: no
@@ -353,11 +367,19 @@ class Ahead:
             if worker.is_alive():
                 worker.kill()
                 worker.join()
-        self._removal()
-        _LOG.debug(
-            f"migdocs: {self.taken} of {self.pages} generated pages converted by "
-            f"{len(self.workers)} worker process(es)"
-        )
+        if self._removal.alive:
+            self._removal()
+            _LOG.debug(
+                f"migdocs: {self.taken} of {self.pages} generated pages converted by "
+                f"{len(self.workers)} worker process(es)"
+            )
+
+    def close(self) -> None:
+        """Waits for the process making the pages' folders (done long before)."""
+        self.maker.join(timeout=LOCK_WAIT)
+        if self.maker.is_alive():
+            self.maker.kill()
+            self.maker.join()
 
 
 class _Kept(logging.Handler):
@@ -387,6 +409,18 @@ def _keep_log() -> _Kept:
                 logger.propagate = True
         logging.root.handlers = [_KEPT]
     return _KEPT
+
+
+def _make_folders(folders: list[str]) -> None:
+    """In a process of its own: the folders the generated pages are written to, made while
+    the pages are converted (MkDocs makes each as it writes its page: where the file system
+    makes them slowly, a millisecond each, that is the build's time)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for folder in folders:
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError:
+            return  # MkDocs will say why as it writes the page
 
 
 def _convert_ahead(folder: Path, lock: Any, front: Any, back: Any, size: int) -> None:
