@@ -14,15 +14,15 @@ MkDocs converts its pages one after the other, on one core. With ``jobs`` above 
 default, as many as the machine gives the build, on a history of `AHEAD_FROM` pages or
 more), the build's first generated page to be converted starts `Ahead`: worker processes,
 forked from the build as it then is, that convert the generated pages from the last one
-backwards, in chunks, while MkDocs converts them from the first one forwards. Each worker
-does for a page what MkDocs would (``on_pre_page``, ``read_source``, every plugin's
-``on_page_markdown``) and converts it; MkDocs, reaching the page, still runs each plugin's
-hooks itself, and takes the worker's HTML only when the Markdown it now has is the Markdown
-the worker converted; a chunk no worker has started by then it converts itself. What the
-workers log is logged by the build, page by page, as if the build had converted the page
-(``mkdocs build --strict`` counts their warnings). Workers are forked, so only where a fork
-is safe: on Linux and the other systems that fork (not macOS), and only from a build that
-runs no other thread (``mkdocs serve`` converts as before).
+backwards while MkDocs converts them from the first one forwards, until the two meet, and a
+process that makes the pages' folders meanwhile. Each worker does for a page what MkDocs
+would (``on_pre_page``, ``read_source``, every plugin's ``on_page_markdown``) and converts
+it; MkDocs, reaching the page, still runs each plugin's hooks itself, and takes the
+worker's HTML only when the Markdown it now has is the Markdown the worker converted. What
+the workers log is logged by the build, page by page, as if the build had converted the
+page (``mkdocs build --strict`` counts their warnings). Workers are forked, so only where a
+fork is safe (`forkable`: not on macOS or Windows), and only from a build that runs no
+other thread (``mkdocs serve`` converts in one process).
 
 What a page becomes is the same either way: the tests build sites every way and compare them
 byte for byte. The user's hand-written pages are left to MkDocs.
@@ -161,6 +161,7 @@ class SharedMarkdown:
                 if isinstance(file.page, GeneratedPage) and file.page.converter is self
             ]
             if jobs > 1 and (self.jobs is not None or len(pages) >= AHEAD_FROM):
+                self.reset(config)  # made once, before the workers are forked: theirs too
                 self.ahead = Ahead.start(self, pages, config, files, jobs - 1)
         return None if self.ahead is None else self.ahead.take(page)
 
