@@ -162,7 +162,10 @@ class SharedMarkdown:
             ]
             if jobs > 1 and (self.jobs is not None or len(pages) >= AHEAD_FROM):
                 self.reset(config)  # made once, before the workers are forked: theirs too
-                self.ahead = Ahead.start(self, pages, config, files, jobs - 1)
+                try:
+                    self.ahead = Ahead.start(self, pages, config, files, jobs - 1)
+                except OSError as error:  # no process or temporary folder to be had
+                    _LOG.debug(f"migdocs: converting the pages in one process ({error})")
         return None if self.ahead is None else self.ahead.take(page)
 
     def stop(self) -> None:
@@ -295,7 +298,7 @@ class Ahead:
         front, back = context.RawValue("q", 0), context.RawValue("q", len(pages))
         size = max(4, min(32, len(pages) // (16 * (workers + 1))))
         _WORK = (converter, pages, config, files)
-        started = []
+        started: list[multiprocessing.process.BaseProcess] = []
         try:
             for _ in range(workers):
                 worker = context.Process(
@@ -303,11 +306,17 @@ class Ahead:
                 )
                 worker.start()
                 started.append(worker)
+            folders = sorted({os.path.dirname(page.file.abs_dest_path) for page in pages})
+            maker = context.Process(target=_make_folders, args=(folders,), daemon=True)
+            maker.start()
+        except OSError:  # the workers started so far stop at once, their files removed
+            front.value = back.value
+            for process in started:
+                process.join()
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         finally:
             _WORK = None  # the workers have their copy
-        folders = sorted({os.path.dirname(page.file.abs_dest_path) for page in pages})
-        maker = context.Process(target=_make_folders, args=(folders,), daemon=True)
-        maker.start()
         index = {page.file.src_uri: place for place, page in enumerate(pages)}
         return cls(index, folder, lock, front, back, started, maker)
 
@@ -459,5 +468,8 @@ def _convert_ahead(folder: Path, lock: Any, front: Any, back: Any, size: int) ->
             rendered.records = kept.records
             made.append(rendered)
         part = folder / f"{start}-{stop}.part"
-        part.write_bytes(pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL))
-        part.rename(folder / f"{start}-{stop}.pickle")
+        try:
+            part.write_bytes(pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL))
+            part.rename(folder / f"{start}-{stop}.pickle")
+        except Exception:  # a full disk, something a plugin put in a page that cannot be
+            return  # sent: the build converts what is left itself
