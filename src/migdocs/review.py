@@ -35,7 +35,7 @@ from ruamel.yaml.error import YAMLError
 from migdocs.atomic import replace_file, writable_target
 from migdocs.catalog import load_catalog
 from migdocs.checks.context import StaticContext
-from migdocs.checks.review import REVIEW_RULES, Placeholder
+from migdocs.checks.review import DUE_CODES, Placeholder
 from migdocs.clock import today
 from migdocs.errors import CatalogError, MigdocsError
 from migdocs.limits import CATALOG_MAX_BYTES
@@ -43,8 +43,6 @@ from migdocs.project import Entry, Project
 from migdocs.report.finding import Finding
 from migdocs.report.report import Report
 
-#: The codes of the rules whose findings make an entry due for review.
-DUE_CODES = frozenset(rule.code for rule in REVIEW_RULES)
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.@/+-]*$")
 
 

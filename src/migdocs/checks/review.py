@@ -184,3 +184,5 @@ REVIEW_RULES: tuple[type[Rule], ...] = (
     ChangedSinceReview,
     Placeholder,
 )
+#: The codes of the findings that make a migration due for review.
+DUE_CODES = frozenset(rule.code for rule in REVIEW_RULES)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from migdocs.review import DUE_CODES
+from migdocs.checks.review import DUE_CODES
 from migdocs.site.escape import inline, message
 from migdocs.site.fragments import Cell, Link, Text
 from migdocs.site.state import PAGE_ROWS, Site
