@@ -22,7 +22,7 @@ worker's HTML only when the Markdown it now has is the Markdown the worker conve
 the workers log is logged by the build, page by page, as if the build had converted the
 page (``mkdocs build --strict`` counts their warnings). Workers are forked, so only where a
 fork is safe (`forkable`: not on macOS or Windows), and only from a build that runs no
-other thread (``mkdocs serve`` converts in one process).
+other thread (``mkdocs serve``'s rebuilds, beside its server's threads, convert in one process).
 
 What a page becomes is the same either way: the tests build sites every way and compare them
 byte for byte. The user's hand-written pages are left to MkDocs.
