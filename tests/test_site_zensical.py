@@ -19,11 +19,15 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from runner_kit import SITE_BUILD, environment, migdocs, run
 from site_kit import copy_example, only_local, serve
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytest.importorskip("zensical")
 
@@ -258,13 +262,27 @@ def test_in_a_browser_search_finds_a_table_by_its_name(
             page.keyboard.type("password_reset_tokens")
             table = "/history/schema/tables/public.password_reset_tokens/"
             page.wait_for_function(f"() => ({RESULTS})().includes({json.dumps(table)})")
-            results = page.evaluate(RESULTS)
+            results = _settled(page)
         finally:
             browser.close()
     assert blocked == []
     # Zensical ranks by its own measure (it reads no page's search boost): the table's
     # entry on the schema page, then the table's own page.
     assert table in results[:3], results[:5]
+
+
+def _settled(page: Page) -> list[str]:
+    """The search results once they have settled: Zensical searches again at each key typed,
+    and the results of a query typed halfway may show before the whole query's do (the same
+    list twice, 300 ms apart)."""
+    seen = None
+    for _ in range(100):
+        now = page.evaluate(RESULTS)
+        if now == seen:
+            return list(now)
+        seen = now
+        page.wait_for_timeout(300)
+    raise AssertionError(f"the search results never settled: {seen}")
 
 
 def test_a_theme_override_folder_is_used(tmp_path: Path) -> None:
