@@ -750,7 +750,13 @@ def test_in_a_browser(served: str, chromium: str) -> None:
             page.goto(f"{served}/")
             page.locator(".md-search__input").first.click()
             page.keyboard.type("user_sessions")
-            page.wait_for_selector(".md-search-result__item", timeout=10000)
+            # Material searches again at each key typed: the whole query's results, once
+            # they show (a half-typed query's may show first).
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.md-search-result__item')]"
+                ".some((item) => item.innerText.includes('Session storage'))",
+                timeout=10000,
+            )
             results = page.locator(".md-search-result__item").all_inner_texts()
             assert any("Session storage" in text for text in results), results
         finally:
