@@ -311,8 +311,7 @@ class Ahead:
             maker.start()
         except OSError:  # the workers started so far stop at once, their files removed
             front.value = back.value
-            for process in started:
-                process.join()
+            _ended(started)
             shutil.rmtree(folder, ignore_errors=True)
             raise
         finally:
@@ -358,8 +357,7 @@ class Ahead:
 
     def _finish(self) -> None:
         """Waits for the workers, and notes the files they wrote."""
-        for worker in self.workers:
-            worker.join()
+        _ended(self.workers)
         made = []
         for path in self.folder.glob("*-*.pickle"):
             start, stop = path.stem.split("-")
@@ -372,11 +370,7 @@ class Ahead:
         if self.lock.acquire(timeout=LOCK_WAIT):
             self.front.value = self.back.value
             self.lock.release()
-        for worker in self.workers:
-            worker.join(timeout=LOCK_WAIT)
-            if worker.is_alive():
-                worker.kill()
-                worker.join()
+        _ended(self.workers)
         if self._removal.alive:
             self._removal()
             _LOG.debug(
@@ -386,10 +380,17 @@ class Ahead:
 
     def close(self) -> None:
         """Waits for the process making the pages' folders (done long before)."""
-        self.maker.join(timeout=LOCK_WAIT)
-        if self.maker.is_alive():
-            self.maker.kill()
-            self.maker.join()
+        _ended([self.maker])
+
+
+def _ended(processes: Sequence[multiprocessing.process.BaseProcess]) -> None:
+    """Waits for ``processes`` to end, each for `LOCK_WAIT` at most, then kills it: a worker
+    stuck in a plugin's hook costs the build its pages, not the build itself."""
+    for process in processes:
+        process.join(timeout=LOCK_WAIT)
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 class _Kept(logging.Handler):
