@@ -1,9 +1,10 @@
-"""The generated pages converted by worker processes while the build converts the rest
-(``jobs``, ``site/rendering.py``): the same site, byte for byte, as one process makes; the
-same warnings, in the same order, counted by strict mode; the build's own Markdown wins
-where a plugin makes a page differently in a worker; a worker that dies costs nothing but
-time. Each build is a ``mkdocs build`` of its own, as a user runs it: workers are forked
-only from a build that runs no other thread, which a test process is not."""
+"""The generated pages converted, then put through the theme, by worker processes while the
+build does the rest (``jobs``, ``site/rendering.py``, ``site/theming.py``): the same site,
+byte for byte, as one process makes; the same warnings, in the same order, counted by strict
+mode; the build's own Markdown, and its own rendering, win where a plugin makes a page
+differently in a worker; a worker that dies costs nothing but time. Each build is a
+``mkdocs build`` of its own, as a user runs it: workers are forked only from a build that
+runs no other thread, which a test process is not."""
 
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ from bench.bench_site import history  # noqa: E402
 #: The line a verbose build logs once workers have converted pages.
 CONVERTED = re.compile(
     r"migdocs: (\d+) of (\d+) generated pages converted by (\d+) worker process\(es\)"
+)
+
+#: The line a verbose build logs once workers have put pages through the theme.
+THEMED = re.compile(
+    r"migdocs: (\d+) of (\d+) generated pages put through the theme by (\d+) worker process\(es\)"
 )
 
 forks = pytest.mark.skipif(not forkable(), reason="workers are forked: not on this system")
@@ -64,8 +70,8 @@ def _build(
     return result.returncode, result.stderr + result.stdout
 
 
-def _converted(log: str) -> tuple[int, int, int] | None:
-    found = CONVERTED.search(log)
+def _converted(log: str, line: re.Pattern[str] = CONVERTED) -> tuple[int, int, int] | None:
+    found = line.search(log)
     return None if found is None else (int(found[1]), int(found[2]), int(found[3]))
 
 
@@ -131,14 +137,15 @@ def test_pages_converted_by_workers_are_the_pages_one_process_makes(
         config = _with_jobs(project, jobs, f"{jobs}.yml")
         code, log = _build(project, config, f"site{jobs}", tmp_path / "tmp")
         assert code == 0, log
-        converted = _converted(log)
-        if jobs == 1:
-            assert converted is None
-        else:
-            assert converted is not None, log
-            taken, pages, workers = converted
-            assert workers == jobs - 1
-            assert 0 < taken < pages
+        for line in (CONVERTED, THEMED):
+            converted = _converted(log, line)
+            if jobs == 1:
+                assert converted is None
+            else:
+                assert converted is not None, log
+                taken, pages, workers = converted
+                assert workers == jobs - 1
+                assert 0 < taken < pages
         sites[jobs] = _digest(project / f"site{jobs}")
     assert len(sites[1]) > 50
     footnoted = (project / "site2").glob("history/migrations/*/index.html")
@@ -282,3 +289,122 @@ def test_no_worker_is_forked_while_another_thread_runs(tmp_path: Path) -> None:
     )
     cores = min(len(os.sched_getaffinity(0)), MOST_JOBS)
     assert result.stdout.split("\n")[0] == f"(4, {cores}) (1, 1) 4"
+
+
+THEME_HOOKS = """\
+import logging
+
+LOG = logging.getLogger("mkdocs.hooks.noted")
+
+
+def on_env(env, config, files):
+    def noted(page):
+        if page.file.src_uri.startswith("history/migrations/"):
+            LOG.warning(f"rendering {page.file.src_uri}")
+        return ""
+
+    env.globals["noted"] = noted
+    return env
+
+
+def on_post_page(output, page, config):
+    config.extra["built"] = config.extra.get("built", 0) + COUNTED
+    return output
+"""
+
+#: A theme override whose page template logs a warning for each migration page (by the
+#: hooks' ``noted``) and shows how many pages the hooks counted before it.
+OVERRIDE = """\
+{% extends "base.html" %}
+{% block content %}
+{{ noted(page) }}<p>built before: {{ config.extra.built }}</p>{{ super() }}
+{% endblock %}
+"""
+
+
+def _themed_project(root: Path, *, counted: bool) -> Path:
+    """The 60-migration history with `THEME_HOOKS` and `OVERRIDE`; with ``counted``, the
+    hooks count the pages built in ``config.extra``, which every page shows."""
+    project = _long(root, "")
+    (project / "hooks.py").write_text(THEME_HOOKS.replace("COUNTED", "1" if counted else "0"))
+    (project / "overrides").mkdir()
+    (project / "overrides" / "main.html").write_text(OVERRIDE)
+    config = (project / "mkdocs.yml").read_text()
+    assert "  name: material\n" in config
+    config = config.replace("  name: material\n", "  name: material\n  custom_dir: overrides\n")
+    (project / "mkdocs.yml").write_text(config + "extra: {built: 0}\nhooks:\n  - hooks.py\n")
+    return project
+
+
+@forks
+def test_what_the_theme_logs_in_a_worker_the_build_logs_in_page_order(tmp_path: Path) -> None:
+    """A template that warns for each migration page, as it renders it: with workers
+    rendering pages, the warnings are the same, in the same order, and the strict build
+    stops on as many."""
+    project = _themed_project(tmp_path, counted=False)
+    logs = {}
+    for jobs in (1, 2):
+        config = _with_jobs(project, jobs, f"{jobs}.yml")
+        code, log = _build(project, config, "site", tmp_path / "tmp", "--strict")
+        assert code == 1
+        logs[jobs] = log
+    warnings = [line for line in _said(logs[1]) if "rendering history/migrations/" in line]
+    assert len(warnings) == 60
+    assert "Aborted with 60 warnings in strict mode!" in logs[1]
+    assert _said(logs[2]) == _said(logs[1])
+    themed = _converted(logs[2], THEMED)
+    assert themed is not None, logs[2]
+    assert themed[0] > 0
+
+
+@forks
+def test_the_build_renders_a_page_itself_unless_the_worker_rendered_the_same_context(
+    tmp_path: Path,
+) -> None:
+    """A hook that counts the pages built in ``config.extra`` after each one, and a theme
+    that shows the count: a worker, forked before, sees another count than the build does
+    when it reaches the page, so the build renders every page itself; the site is the one
+    process's. Without the count, the workers' pages are taken, and the site is the same."""
+    for counted in (True, False):
+        root = tmp_path / str(counted)
+        root.mkdir()
+        project = _themed_project(root, counted=counted)
+        sites = {}
+        for jobs in (1, 2):
+            config = _with_jobs(project, jobs, f"{jobs}.yml")
+            code, log = _build(project, config, f"site{jobs}", root / "tmp")
+            assert code == 0, log
+            sites[jobs] = _digest(project / f"site{jobs}")
+        themed = _converted(log, THEMED)
+        assert themed is not None, log
+        assert (themed[0] == 0) is counted, themed
+        assert sites[2] == sites[1]
+        shown = (project / "site2" / "history" / "migrations").rglob("index.html")
+        counts = {re.search(r"built before: (\d+)", path.read_text())[1] for path in shown}
+        assert len(counts) == (60 if counted else 1)
+
+
+CONTEXT_HOOK = """\
+def on_page_context(context, page, config, nav):
+    context["shown"] = page.file.src_uri
+    return context
+"""
+
+
+@forks
+def test_a_plugin_reading_the_pages_context_keeps_the_theme_in_one_process(
+    tmp_path: Path,
+) -> None:
+    """A hook on ``on_page_context`` other than the known ones (search, tags, blog) may
+    depend on the pages built before: the pages are converted by workers, but the build
+    renders every page's template itself, and says why in its debug log."""
+    project = _long(tmp_path, "")
+    (project / "hooks.py").write_text(CONTEXT_HOOK)
+    with (project / "mkdocs.yml").open("a") as config:
+        config.write("hooks:\n  - hooks.py\n")
+    config = _with_jobs(project, 2, "2.yml")
+    code, log = _build(project, config, "site", tmp_path / "tmp")
+    assert code == 0, log
+    assert _converted(log) is not None, log
+    assert _converted(log, THEMED) is None, log
+    assert "the theme renders the pages in one process (hooks.py.on_page_context" in log

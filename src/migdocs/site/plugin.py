@@ -73,6 +73,7 @@ from migdocs.site.section import (
 )
 from migdocs.site.state import Site
 from migdocs.site.templating import environment
+from migdocs.site.theming import ThemedPages
 
 _MARKER = re.compile(r"<!--\s*migdocs:(" + "|".join(MARKERS) + r")\s*-->")
 
@@ -166,6 +167,10 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         self.collector = Collector()
         #: The converter of the build's generated pages (and its workers).
         self.converter: SharedMarkdown | None = None
+        #: The theme's templates of the build's generated pages (and their workers).
+        self.themed: ThemedPages | None = None
+        #: The build's templates, as every plugin left them.
+        self.env: Any = None
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.root = Path(config.config_file_path or ".").resolve().parent
@@ -255,6 +260,7 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         self.loaded = None
         self.section = section = history_section(site)
         self.converter = converter = SharedMarkdown(self.extension, self.config.jobs)
+        self.themed = ThemedPages(self.config.jobs)
         for uri, text in sorted(section.pages.items()):
             file = File.generated(config, uri, content=text, inclusion=InclusionLevel.NOT_IN_NAV)
             files.append(file)
@@ -267,10 +273,12 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         self.collector.freeze()
         return files
 
+    @event_priority(-100)  # the templates as every other plugin leaves them
     def on_env(self, env: Any, *, config: MkDocsConfig, files: Files) -> Any:
         """Every page is converted: the workers converting them, if any, are stopped."""
         if self.converter is not None:
             self.converter.stop()
+        self.env = env
         return env
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
@@ -291,6 +299,10 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         if self.converter is not None:
             self.converter.close()
             self.converter = None
+        if self.themed is not None:
+            self.themed.stop()
+            self.themed = None
+        self.env = None
         self.fragments.clear()
         self.searched.clear()
         self.extension.page = self.extension.files = None
@@ -375,6 +387,8 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
     def on_page_context(
         self, context: Any, *, page: Page, config: MkDocsConfig, nav: Navigation
     ) -> Any:
+        if self.themed is not None and self.env is not None:
+            self.themed.start(page, config, nav, context["pages"], self.env)
         searched = self.searched.pop(page.file.src_uri, None)
         if searched is not None and page.content is not None:
             light, full, swapped = searched

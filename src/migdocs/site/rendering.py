@@ -31,6 +31,7 @@ byte for byte. The user's hand-written pages are left to MkDocs.
 from __future__ import annotations
 
 import bisect
+import functools
 import logging
 import multiprocessing
 import os
@@ -41,7 +42,7 @@ import sys
 import tempfile
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -162,11 +163,44 @@ class SharedMarkdown:
             ]
             if jobs > 1 and (self.jobs is not None or len(pages) >= AHEAD_FROM):
                 self.reset(config)  # made once, before the workers are forked: theirs too
+                folders = sorted({os.path.dirname(page.file.abs_dest_path) for page in pages})
                 try:
-                    self.ahead = Ahead.start(self, pages, config, files, jobs - 1)
+                    self.ahead = Ahead.start(
+                        pages,
+                        functools.partial(self._convert_ahead, config=config, files=files),
+                        jobs - 1,
+                        folders=folders,
+                        done="converted",
+                    )
                 except OSError as error:  # no process or temporary folder to be had
                     _LOG.debug(f"migdocs: converting the pages in one process ({error})")
-        return None if self.ahead is None else self.ahead.take(page)
+        if self.ahead is None:
+            return None
+        taken = self.ahead.take(page)
+        if taken is None:
+            return None
+        rendered: Rendered = taken[0]
+        records = taken[1]
+        if rendered.markdown != page.markdown:  # a plugin's hook made the page otherwise there
+            return None
+        rendered.records = records
+        self.ahead.taken += 1
+        return rendered
+
+    def _convert_ahead(self, generated: Page, *, config: MkDocsConfig, files: Files) -> Rendered:
+        """In a worker: what MkDocs makes of ``generated`` up to its HTML (``on_pre_page``,
+        ``read_source``, every plugin's ``on_page_markdown``), converted."""
+        config._current_page = generated
+        try:
+            page = config.plugins.on_pre_page(generated, config=config, files=files)
+            page.read_source(config)
+            assert page.markdown is not None
+            source = config.plugins.on_page_markdown(
+                page.markdown, page=page, config=config, files=files
+            )
+            return self.convert(page, source, config, files)
+        finally:
+            config._current_page = None
 
     def stop(self) -> None:
         """Stops the workers, if any, once every page is converted (the process making the
@@ -236,13 +270,15 @@ class GeneratedPage(Page):
             }
 
 
-#: What a forked worker converts: set in the build just before the workers are forked.
-_WORK: tuple[SharedMarkdown, list[GeneratedPage], MkDocsConfig, Files] | None = None
+#: What forked workers do: set in the build just before they are forked, the pages and what
+#: to make of each.
+_WORK: tuple[Sequence[Page], Callable[[Page], Any]] | None = None
 
 
 class Ahead:
-    """Worker processes converting a build's generated pages from the last one backwards,
-    while the build converts them from the first one forwards.
+    """Worker processes making something of a build's generated pages from the last one
+    backwards (converting them, see `SharedMarkdown`; putting them through the theme, see
+    ``site/theming.py``), while the build does the same from the first one forwards.
 
     The list is shared out by two numbers in shared memory, under one lock: ``front``, the
     first page the build has not yet taken for itself, and ``back``, the first page a worker
@@ -263,21 +299,25 @@ class Ahead:
         front: Any,
         back: Any,
         workers: Sequence[multiprocessing.process.BaseProcess],
-        maker: multiprocessing.process.BaseProcess,
+        maker: multiprocessing.process.BaseProcess | None,
+        done: str,
     ) -> None:
         #: Each page's place in the list, by its ``src_uri``.
         self.index = index
         self.folder = folder
         self.lock, self.front, self.back = lock, front, back
         self.workers = workers
-        #: The process making the folders the generated pages are written to.
+        #: The process making the folders the generated pages are written to, if any.
         self.maker = maker
+        #: What the workers do to a page, as the build's debug log says it.
+        self.done = done
         #: Once the workers are done: the first place of each file they wrote, its last
         #: place (excluded) and its path, in order.
         self.made: list[tuple[int, int, Path]] | None = None
         #: The file last read, and what it holds.
-        self.read: tuple[int, list[Rendered | None]] = (-1, [])
-        #: How many pages the build took as the workers made them.
+        self.read: tuple[int, list[tuple[Any, list[logging.LogRecord]] | None]] = (-1, [])
+        #: How many pages the build took as the workers made them (the caller counts them,
+        #: as only it knows whether what a worker made is still right).
         self.taken = 0
         self.pages = len(index)
         self._removal = weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
@@ -285,30 +325,34 @@ class Ahead:
     @classmethod
     def start(
         cls,
-        converter: SharedMarkdown,
-        pages: list[GeneratedPage],
-        config: MkDocsConfig,
-        files: Files,
+        pages: Sequence[Page],
+        make: Callable[[Page], Any],
         workers: int,
+        *,
+        folders: Sequence[str] = (),
+        done: str,
     ) -> Ahead:
+        """Forks ``workers`` processes, each making ``make(page)`` of the pages it takes
+        (what it returns must pickle), and one more making ``folders``, if any."""
         global _WORK
         context = multiprocessing.get_context("fork")
         folder = Path(tempfile.mkdtemp(prefix="migdocs-pages-"))
         lock = context.Lock()
         front, back = context.RawValue("q", 0), context.RawValue("q", len(pages))
         size = max(4, min(32, len(pages) // (16 * (workers + 1))))
-        _WORK = (converter, pages, config, files)
+        _WORK = (pages, make)
         started: list[multiprocessing.process.BaseProcess] = []
+        maker = None
         try:
             for _ in range(workers):
                 worker = context.Process(
-                    target=_convert_ahead, args=(folder, lock, front, back, size), daemon=True
+                    target=_work_ahead, args=(folder, lock, front, back, size), daemon=True
                 )
                 worker.start()
                 started.append(worker)
-            folders = sorted({os.path.dirname(page.file.abs_dest_path) for page in pages})
-            maker = context.Process(target=_make_folders, args=(folders,), daemon=True)
-            maker.start()
+            if folders:
+                maker = context.Process(target=_make_folders, args=(folders,), daemon=True)
+                maker.start()
         except OSError:  # the workers started so far stop at once, their files removed
             front.value = back.value
             _ended(started)
@@ -317,12 +361,11 @@ class Ahead:
         finally:
             _WORK = None  # the workers have their copy
         index = {page.file.src_uri: place for place, page in enumerate(pages)}
-        return cls(index, folder, lock, front, back, started, maker)
+        return cls(index, folder, lock, front, back, started, maker, done)
 
-    def take(self, page: GeneratedPage) -> Rendered | None:
-        """What a worker made of ``page``; ``None`` when the build is to convert it: no
-        worker took it (none will now), the worker failed, or it converted other Markdown
-        than the page now has (a plugin's hook made the page otherwise in the worker)."""
+    def take(self, page: Page) -> tuple[Any, list[logging.LogRecord]] | None:
+        """What a worker made of ``page``, and what it logged meanwhile; ``None`` when the
+        build is to make it itself: no worker took it (none will now), or the worker failed."""
         place = self.index.get(page.file.src_uri)
         if place is None:
             return None
@@ -347,13 +390,9 @@ class Ahead:
             try:
                 self.read = (start, pickle.loads(path.read_bytes()))
             except Exception as error:
-                _LOG.debug(f"migdocs: {path} unreadable ({error!r}): converting its pages")
+                _LOG.debug(f"migdocs: {path} unreadable ({error!r}): making its pages")
                 return None
-        rendered = self.read[1][place - start]
-        if rendered is None or rendered.markdown != page.markdown:
-            return None
-        self.taken += 1
-        return rendered
+        return self.read[1][place - start]
 
     def _finish(self) -> None:
         """Waits for the workers, and notes the files they wrote."""
@@ -374,13 +413,14 @@ class Ahead:
         if self._removal.alive:
             self._removal()
             _LOG.debug(
-                f"migdocs: {self.taken} of {self.pages} generated pages converted by "
+                f"migdocs: {self.taken} of {self.pages} generated pages {self.done} by "
                 f"{len(self.workers)} worker process(es)"
             )
 
     def close(self) -> None:
         """Waits for the process making the pages' folders (done long before)."""
-        _ended([self.maker])
+        if self.maker is not None:
+            _ended([self.maker])
 
 
 def _ended(processes: Sequence[multiprocessing.process.BaseProcess]) -> None:
@@ -434,12 +474,12 @@ def _make_folders(folders: list[str]) -> None:
             return  # MkDocs will say why as it writes the page
 
 
-def _convert_ahead(folder: Path, lock: Any, front: Any, back: Any, size: int) -> None:
+def _work_ahead(folder: Path, lock: Any, front: Any, back: Any, size: int) -> None:
     """In a worker: takes pages from the back of the list, ``size`` at a time, while any are
-    left, and writes what it made of them (``None`` for a page that failed: the build will
-    convert it, and fail, itself) to ``folder``, a file a chunk."""
+    left, and writes what it made of them and what it logged meanwhile (``None`` for a page
+    that failed: the build will make it, and fail, itself) to ``folder``, a file a chunk."""
     assert _WORK is not None
-    converter, pages, config, files = _WORK
+    pages, make = _WORK
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the build stops, then stops its workers
     kept = _keep_log()
     while True:
@@ -449,28 +489,16 @@ def _convert_ahead(folder: Path, lock: Any, front: Any, back: Any, size: int) ->
             if start >= stop:
                 return
             back.value = start
-        made: list[Rendered | None] = []
-        for generated in pages[start:stop]:
+        made: list[tuple[Any, list[logging.LogRecord]] | None] = []
+        for page in pages[start:stop]:
             kept.records = []
-            config._current_page = generated
             try:
-                page = config.plugins.on_pre_page(generated, config=config, files=files)
-                page.read_source(config)
-                assert page.markdown is not None
-                source = config.plugins.on_page_markdown(
-                    page.markdown, page=page, config=config, files=files
-                )
-                rendered = converter.convert(page, source, config, files)
+                made.append((make(page), kept.records))
             except Exception:
                 made.append(None)
-                continue
-            finally:
-                config._current_page = None
-            rendered.records = kept.records
-            made.append(rendered)
         part = folder / f"{start}-{stop}.part"
         try:
             part.write_bytes(pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL))
             part.rename(folder / f"{start}-{stop}.pickle")
         except Exception:  # a full disk, something a plugin put in a page that cannot be
-            return  # sent: the build converts what is left itself
+            return  # sent: the build makes what is left itself
