@@ -36,6 +36,9 @@ THEMED = re.compile(
     r"migdocs: (\d+) of (\d+) generated pages put through the theme by (\d+) worker process\(es\)"
 )
 
+#: The line a verbose build logs once its search index has taken workers' entries.
+INDEXED = re.compile(r"migdocs: the search index took (\d+) pages from the workers")
+
 forks = pytest.mark.skipif(not forkable(), reason="workers are forked: not on this system")
 
 
@@ -146,6 +149,8 @@ def test_pages_converted_by_workers_are_the_pages_one_process_makes(
                 taken, pages, workers = converted
                 assert workers == jobs - 1
                 assert 0 < taken < pages
+        indexed = INDEXED.search(log)
+        assert (indexed is None) if jobs == 1 else (indexed and int(indexed[1]) > 0), log
         sites[jobs] = _digest(project / f"site{jobs}")
     assert len(sites[1]) > 50
     footnoted = (project / "site2").glob("history/migrations/*/index.html")
@@ -408,3 +413,39 @@ def test_a_plugin_reading_the_pages_context_keeps_the_theme_in_one_process(
     assert _converted(log) is not None, log
     assert _converted(log, THEMED) is None, log
     assert "the theme renders the pages in one process (hooks.py.on_page_context" in log
+
+
+NEXT_HOOK = """\
+def on_post_page(output, page, config):
+    following = page.next_page
+    if following is not None and following.content is not None:
+        following.content += f"<p>Read after {page.title}</p>"
+    return output
+"""
+
+
+@forks
+def test_the_search_index_reads_a_page_itself_unless_the_worker_read_the_same(
+    tmp_path: Path,
+) -> None:
+    """A hook that, after each page, adds a line to the next page's HTML: a worker, forked
+    before, reads each page without it, so the build's search index reads every page itself
+    and the build renders each itself; the site and its search index are the one process's."""
+    project = _long(tmp_path, "")
+    (project / "hooks.py").write_text(NEXT_HOOK)
+    with (project / "mkdocs.yml").open("a") as config:
+        config.write("hooks:\n  - hooks.py\n")
+    sites = {}
+    for jobs in (1, 2):
+        config = _with_jobs(project, jobs, f"{jobs}.yml")
+        code, log = _build(project, config, f"site{jobs}", tmp_path / "tmp")
+        assert code == 0, log
+        sites[jobs] = _digest(project / f"site{jobs}")
+    indexed = INDEXED.search(log)
+    assert indexed is not None, log
+    themed = _converted(log, THEMED)
+    assert themed is not None, log
+    assert themed[0] == int(indexed[1]) <= themed[1] - 60  # the migrations, at least
+    assert sites[2] == sites[1]
+    index = (project / "site2" / "search" / "search_index.json").read_text()
+    assert index.count("Read after") >= 60

@@ -16,7 +16,10 @@ it but the template: the page's template is, for this build, one that gives the 
 HTML when what the page would be rendered from is what the worker rendered it from (its
 HTML, title, table of contents, metadata, neighbours, and the context's plain values),
 and renders the theme's template itself otherwise. ``on_post_page`` and the write stay
-with MkDocs, as everything a plugin does after the template.
+with MkDocs, as everything a plugin does after the template. The search plugins (MkDocs' and
+Material's) read each page's HTML into their index in ``on_page_context``, a fifth of the
+theme's time: a worker keeps the entries its copy of the index made of the page, and the
+build's index takes them when the page it reads is the page the worker read.
 
 Workers start only where every plugin's ``on_page_context`` is one known to depend on
 nothing but the page (`PURE`): a hook of another plugin may count pages, or read
@@ -28,8 +31,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import jinja2
@@ -61,6 +64,13 @@ PURE = frozenset(
     }
 )
 
+#: The search indexes whose entries a worker makes (module, qualified name of the class),
+#: with the list of entries each adds a page's to.
+INDEXES = {
+    ("mkdocs.contrib.search.search_index", "SearchIndex"): "_entries",
+    ("material.plugins.search.plugin", "SearchIndex"): "entries",
+}
+
 #: The template every page the workers may render is given for the build: it calls
 #: `ThemedPages.html`.
 _TEMPLATE = "{{ migdocs_themed_page() }}"
@@ -69,10 +79,12 @@ _TEMPLATE = "{{ migdocs_themed_page() }}"
 @dataclass
 class Themed:
     """What a worker made of a page: what it rendered the page from (see `fingerprint`), and
-    the theme's HTML."""
+    the theme's HTML; what each search index read of it, and the entries it made."""
 
     fingerprint: bytes
     html: str
+    #: By search index: what it read of the page (see `fingerprint`), and its entries.
+    entries: dict[int, tuple[bytes, list[Any]]] = field(default_factory=dict)
 
 
 class ThemedPages:
@@ -92,6 +104,12 @@ class ThemedPages:
         #: In a worker: what it made of the page it renders.
         self._made: Themed | None = None
         self._in_worker = False
+        #: The search indexes whose entries workers make: each with its list of entries.
+        self.indexes: list[tuple[Any, list[Any]]] = []
+        #: How many pages' entries the search indexes took from the workers.
+        self.indexed = 0
+        #: In the build: the page last taken from the workers, and what they made of it.
+        self._taken: tuple[Page, tuple[Themed, list[logging.LogRecord]] | None] | None = None
 
     def start(
         self,
@@ -138,6 +156,51 @@ class ThemedPages:
             _LOG.debug(f"migdocs: the theme renders the pages in one process ({error})")
             for generated_page in generated:
                 self._restore(generated_page)
+            return
+        self._index_ahead(config)
+
+    def _index_ahead(self, config: MkDocsConfig) -> None:
+        """The known search plugins' indexes, made to take a worker's entries for a page.
+        (They are forked without it: in a worker, `_render_ahead` does the same.)"""
+        for plugin in config.plugins.values():
+            index: Any = getattr(plugin, "search_index", None)
+            kind = type(index)
+            entries = getattr(index, INDEXES.get((kind.__module__, kind.__qualname__), ""), None)
+            if isinstance(entries, list):
+                place = len(self.indexes)
+                read = index.add_entry_from_context
+                index.add_entry_from_context = functools.partial(self._add_entry, place, read)
+                self.indexes.append((index, entries))
+
+    def _add_entry(self, place: int, read: Callable[[Page], None], page: Page) -> None:
+        """A search index's ``add_entry_from_context``: in a worker, the index reads the
+        page, and the worker keeps the entries it made; in the build, the index takes the
+        worker's entries when it would read what the worker read, and reads the page
+        otherwise."""
+        entries = self.indexes[place][1]
+        if self._in_worker:
+            before = len(entries)
+            read(page)
+            if self._made is not None:
+                self._made.entries[place] = (fingerprint({}, page), entries[before:])
+            return
+        taken = self._take(page)
+        if taken is not None:
+            read_ahead, made = taken[0].entries.get(place, (None, []))
+            if read_ahead == fingerprint({}, page):
+                entries.extend(made)
+                self.indexed += 1
+                return
+        read(page)
+
+    def _take(self, page: Page) -> tuple[Themed, list[logging.LogRecord]] | None:
+        """In the build: what a worker made of ``page``, taken from the workers once."""
+        if self._taken is None or self._taken[0] is not page:
+            taken = None
+            if self.ahead is not None and page.file.src_uri in self.templates:
+                taken = self.ahead.take(page)
+            self._taken = (page, taken)
+        return self._taken[1]
 
     def _restore(self, page: Page) -> Any:
         """The template ``page`` had, given back to it."""
@@ -156,19 +219,20 @@ class ThemedPages:
         page = context["page"]
         values = context.get_all()
         if self._in_worker:
-            made = self._render(values, self.templates.get(page.file.src_uri))
-            self._made = Themed(fingerprint(values, page), made)
-            return Markup(made)
+            assert self._made is not None
+            html = self._render(values, self.templates.get(page.file.src_uri))
+            self._made.fingerprint, self._made.html = fingerprint(values, page), html
+            return Markup(html)
+        taken = self._take(page)
+        self._taken = None
         template = self._restore(page)
-        if self.ahead is not None:
-            taken = self.ahead.take(page)
-            if taken is not None:
-                themed, records = taken
-                if themed.fingerprint == fingerprint(values, page):
-                    for record in records:
-                        logging.getLogger(record.name).handle(record)
-                    self.ahead.taken += 1
-                    return Markup(themed.html)
+        if taken is not None and self.ahead is not None:
+            themed, records = taken
+            if themed.fingerprint == fingerprint(values, page):
+                for record in records:
+                    logging.getLogger(record.name).handle(record)
+                self.ahead.taken += 1
+                return Markup(themed.html)
         return Markup(self._render(values, template))
 
     def _render(self, values: Mapping[str, Any], template: Any) -> str:
@@ -192,26 +256,35 @@ class ThemedPages:
         if not self._in_worker:  # forked while the build was rendering `at`
             self._in_worker = True
             at.active = False
+            self._index_ahead(config)
         config._current_page = page
         page.active = True
+        self._made = made = Themed(b"", "")
         try:
             context = get_context(nav, pages, config, page)
             template = self.env.get_template(page.meta.get("template", "main.html"))
             context = config.plugins.on_page_context(context, page=page, config=config, nav=nav)
-            self._made = None
             template.render(context)
-            assert self._made is not None
-            return self._made
+            assert made.fingerprint, "the page's template did not call migdocs"
+            return made
         finally:
             page.active = False
             config._current_page = None
 
     def stop(self) -> None:
-        """Stops the workers, if any; the next build starts afresh."""
+        """Stops the workers, if any, and gives the search indexes back their own reading;
+        the next build starts afresh."""
         if self.ahead is not None:
             self.ahead.stop()
+            if self.indexes:
+                _LOG.debug(f"migdocs: the search index took {self.indexed} pages from the workers")
         self.ahead = None
+        self.indexed = 0
+        for index, _ in self.indexes:
+            del index.add_entry_from_context
+        self.indexes = []
         self.templates.clear()
+        self._taken = None
         self._started = False
 
 
