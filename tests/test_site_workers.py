@@ -148,7 +148,9 @@ def test_pages_converted_by_workers_are_the_pages_one_process_makes(
                 assert converted is not None, log
                 taken, pages, workers = converted
                 assert workers == jobs - 1
-                assert 0 < taken < pages
+                # on a loaded machine, workers may make every page of a short history
+                # before the build reaches its first
+                assert 0 < taken <= pages
         indexed = INDEXED.search(log)
         assert (indexed is None) if jobs == 1 else (indexed and int(indexed[1]) > 0), log
         sites[jobs] = _digest(project / f"site{jobs}")
