@@ -11,7 +11,7 @@ plugins:
       templates: overrides/migdocs # a folder of templates that replace the package's
       fail_on: error               # strict mode: a finding this severe or worse stops the build
                                    # (never: only MkDocs' warnings do)
-      jobs: auto                   # processes converting the pages (1: the build's own only)
+      jobs: auto                   # processes building the pages (1: the build's own only)
 ```
 
 In strict mode (``mkdocs build --strict``, or ``strict: true`` in mkdocs.yml), a report with a
@@ -113,9 +113,10 @@ class MigdocsConfig(Config):  # type: ignore[no-untyped-call]
     stops the build (as ``--fail-on`` makes ``migdocs check`` exit 1); ``never``: only
     MkDocs' warnings stop it, for a site that publishes a failing audit."""
     jobs = Jobs()
-    """How many processes convert the generated pages' Markdown, the build's own included
-    (see ``site/rendering.py``); ``auto``: as many as the machine gives the build, from
-    `AHEAD_FROM` pages on. The MkDocs engine only."""
+    """How many processes convert the generated pages' Markdown, then put them through the
+    theme, the build's own included (see ``site/rendering.py`` and ``site/theming.py``);
+    ``auto``: as many as the machine gives the build, from `AHEAD_FROM` pages on. The MkDocs
+    engine only."""
 
 
 class FindingsStopBuild(PluginError):
