@@ -451,3 +451,34 @@ def test_the_search_index_reads_a_page_itself_unless_the_worker_read_the_same(
     assert sites[2] == sites[1]
     index = (project / "site2" / "search" / "search_index.json").read_text()
     assert index.count("Read after") >= 60
+
+
+NO_TEMP_HOOK = """\
+import tempfile
+
+
+def on_pre_build(config):
+    tempfile.tempdir = "/nonexistent/migdocs-test"  # where the workers' files would go
+"""
+
+
+@forks
+def test_without_a_temporary_folder_the_build_makes_every_page_itself(tmp_path: Path) -> None:
+    """The workers write what they made to a temporary folder: where none can be made, the
+    build converts and renders every page in one process, says why in its debug log, and
+    makes the site one process makes."""
+    project = _long(tmp_path, "")
+    (project / "hooks.py").write_text(NO_TEMP_HOOK)
+    with (project / "mkdocs.yml").open("a") as config:
+        config.write("hooks:\n  - hooks.py\n")
+    sites = {}
+    for jobs in (1, 2):
+        config = _with_jobs(project, jobs, f"{jobs}.yml")
+        code, log = _build(project, config, f"site{jobs}", tmp_path / "tmp")
+        assert code == 0, log
+        sites[jobs] = _digest(project / f"site{jobs}")
+    assert _converted(log) is None, log
+    assert _converted(log, THEMED) is None, log
+    assert "migdocs: converting the pages in one process ([Errno 2]" in log
+    assert "migdocs: the theme renders the pages in one process ([Errno 2]" in log
+    assert sites[2] == sites[1]
