@@ -172,19 +172,26 @@ def test_what_workers_log_the_build_logs_in_page_order_and_strict_mode_counts(
     migration page as it converts it. With workers the warnings are the same, in the same
     order, and the strict build stops on as many."""
     project = _long(tmp_path, "See [the runbook](runbook-gone.md).\n\n")
+    _strict_logs_agree(project, tmp_path / "tmp", "runbook-gone.md", CONVERTED)
+
+
+def _strict_logs_agree(project: Path, tmp: Path, warned: str, line: re.Pattern[str]) -> None:
+    """Strict builds of ``project`` by one process and by two: one warning naming
+    ``warned`` per migration page, the same log both ways, and the workers made pages (as
+    ``line`` of the debug log says)."""
     logs = {}
     for jobs in (1, 2):
         config = _with_jobs(project, jobs, f"{jobs}.yml")
-        code, log = _build(project, config, "site", tmp_path / "tmp", "--strict")
+        code, log = _build(project, config, "site", tmp, "--strict")
         assert code == 1
         logs[jobs] = log
-    warnings = [line for line in _said(logs[1]) if "runbook-gone.md" in line]
+    warnings = [said for said in _said(logs[1]) if warned in said]
     assert len(warnings) == 60
     assert "Aborted with 60 warnings in strict mode!" in logs[1]
     assert _said(logs[2]) == _said(logs[1])
-    converted = _converted(logs[2])
-    assert converted is not None, logs[2]
-    assert converted[0] > 0
+    made = _converted(logs[2], line)
+    assert made is not None, logs[2]
+    assert made[0] > 0
 
 
 HOOKS = """\
@@ -329,6 +336,25 @@ OVERRIDE = """\
 """
 
 
+def _one_way_and_two(project: Path, tmp: Path) -> tuple[dict[int, dict[str, str]], str]:
+    """``project`` built by one process into ``site1`` and by two into ``site2``: the
+    digests of both sites, by number of processes, and the log of the second build."""
+    sites = {}
+    for jobs in (1, 2):
+        config = _with_jobs(project, jobs, f"{jobs}.yml")
+        code, log = _build(project, config, f"site{jobs}", tmp)
+        assert code == 0, log
+        sites[jobs] = _digest(project / f"site{jobs}")
+    return sites, log
+
+
+def _with_hooks(project: Path, hooks: str) -> None:
+    """``project`` with ``hooks`` as its mkdocs.yml's ``hooks:`` file."""
+    (project / "hooks.py").write_text(hooks)
+    with (project / "mkdocs.yml").open("a") as config:
+        config.write("hooks:\n  - hooks.py\n")
+
+
 def _themed_project(root: Path, *, counted: bool) -> Path:
     """The 60-migration history with `THEME_HOOKS` and `OVERRIDE`; with ``counted``, the
     hooks count the pages built in ``config.extra``, which every page shows."""
@@ -349,19 +375,7 @@ def test_what_the_theme_logs_in_a_worker_the_build_logs_in_page_order(tmp_path: 
     rendering pages, the warnings are the same, in the same order, and the strict build
     stops on as many."""
     project = _themed_project(tmp_path, counted=False)
-    logs = {}
-    for jobs in (1, 2):
-        config = _with_jobs(project, jobs, f"{jobs}.yml")
-        code, log = _build(project, config, "site", tmp_path / "tmp", "--strict")
-        assert code == 1
-        logs[jobs] = log
-    warnings = [line for line in _said(logs[1]) if "rendering history/migrations/" in line]
-    assert len(warnings) == 60
-    assert "Aborted with 60 warnings in strict mode!" in logs[1]
-    assert _said(logs[2]) == _said(logs[1])
-    themed = _converted(logs[2], THEMED)
-    assert themed is not None, logs[2]
-    assert themed[0] > 0
+    _strict_logs_agree(project, tmp_path / "tmp", "rendering history/migrations/", THEMED)
 
 
 @forks
@@ -376,12 +390,7 @@ def test_the_build_renders_a_page_itself_unless_the_worker_rendered_the_same_con
         root = tmp_path / str(counted)
         root.mkdir()
         project = _themed_project(root, counted=counted)
-        sites = {}
-        for jobs in (1, 2):
-            config = _with_jobs(project, jobs, f"{jobs}.yml")
-            code, log = _build(project, config, f"site{jobs}", root / "tmp")
-            assert code == 0, log
-            sites[jobs] = _digest(project / f"site{jobs}")
+        sites, log = _one_way_and_two(project, root / "tmp")
         themed = _converted(log, THEMED)
         assert themed is not None, log
         assert (themed[0] == 0) is counted, themed
@@ -406,9 +415,7 @@ def test_a_plugin_reading_the_pages_context_keeps_the_theme_in_one_process(
     depend on the pages built before: the pages are converted by workers, but the build
     renders every page's template itself, and says why in its debug log."""
     project = _long(tmp_path, "")
-    (project / "hooks.py").write_text(CONTEXT_HOOK)
-    with (project / "mkdocs.yml").open("a") as config:
-        config.write("hooks:\n  - hooks.py\n")
+    _with_hooks(project, CONTEXT_HOOK)
     config = _with_jobs(project, 2, "2.yml")
     code, log = _build(project, config, "site", tmp_path / "tmp")
     assert code == 0, log
@@ -434,15 +441,8 @@ def test_the_search_index_reads_a_page_itself_unless_the_worker_read_the_same(
     before, reads each page without it, so the build's search index reads every page itself
     and the build renders each itself; the site and its search index are the one process's."""
     project = _long(tmp_path, "")
-    (project / "hooks.py").write_text(NEXT_HOOK)
-    with (project / "mkdocs.yml").open("a") as config:
-        config.write("hooks:\n  - hooks.py\n")
-    sites = {}
-    for jobs in (1, 2):
-        config = _with_jobs(project, jobs, f"{jobs}.yml")
-        code, log = _build(project, config, f"site{jobs}", tmp_path / "tmp")
-        assert code == 0, log
-        sites[jobs] = _digest(project / f"site{jobs}")
+    _with_hooks(project, NEXT_HOOK)
+    sites, log = _one_way_and_two(project, tmp_path / "tmp")
     indexed = INDEXED.search(log)
     assert indexed is not None, log
     themed = _converted(log, THEMED)
@@ -468,15 +468,8 @@ def test_without_a_temporary_folder_the_build_makes_every_page_itself(tmp_path: 
     build converts and renders every page in one process, says why in its debug log, and
     makes the site one process makes."""
     project = _long(tmp_path, "")
-    (project / "hooks.py").write_text(NO_TEMP_HOOK)
-    with (project / "mkdocs.yml").open("a") as config:
-        config.write("hooks:\n  - hooks.py\n")
-    sites = {}
-    for jobs in (1, 2):
-        config = _with_jobs(project, jobs, f"{jobs}.yml")
-        code, log = _build(project, config, f"site{jobs}", tmp_path / "tmp")
-        assert code == 0, log
-        sites[jobs] = _digest(project / f"site{jobs}")
+    _with_hooks(project, NO_TEMP_HOOK)
+    sites, log = _one_way_and_two(project, tmp_path / "tmp")
     assert _converted(log) is None, log
     assert _converted(log, THEMED) is None, log
     assert "migdocs: converting the pages in one process ([Errno 2]" in log
