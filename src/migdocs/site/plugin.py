@@ -170,8 +170,6 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         self.converter: SharedMarkdown | None = None
         #: The theme's templates of the build's generated pages (and their workers).
         self.themed: ThemedPages | None = None
-        #: The build's templates, as every plugin left them.
-        self.env: Any = None
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.root = Path(config.config_file_path or ".").resolve().parent
@@ -279,7 +277,8 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         """Every page is converted: the workers converting them, if any, are stopped."""
         if self.converter is not None:
             self.converter.stop()
-        self.env = env
+        if self.themed is not None:
+            self.themed.env = env  # as every other plugin left it
         return env
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
@@ -303,7 +302,6 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
         if self.themed is not None:
             self.themed.stop()
             self.themed = None
-        self.env = None
         self.fragments.clear()
         self.searched.clear()
         self.extension.page = self.extension.files = None
@@ -388,8 +386,8 @@ class MigdocsPlugin(BasePlugin[MigdocsConfig]):  # type: ignore[no-untyped-call]
     def on_page_context(
         self, context: Any, *, page: Page, config: MkDocsConfig, nav: Navigation
     ) -> Any:
-        if self.themed is not None and self.env is not None:
-            self.themed.start(page, config, nav, context["pages"], self.env)
+        if self.themed is not None:
+            self.themed.start(page, config, nav, context["pages"])
         searched = self.searched.pop(page.file.src_uri, None)
         if searched is not None and page.content is not None:
             light, full, swapped = searched

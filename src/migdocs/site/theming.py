@@ -95,6 +95,7 @@ class ThemedPages:
         #: How many processes may render pages, the build's own included; ``None``: as many
         #: as the machine gives the build.
         self.jobs = jobs
+        #: The build's templates, as the plugins' ``on_env`` left them.
         self.env: jinja2.Environment | None = None
         self.ahead: Ahead | None = None
         self._started = False
@@ -117,15 +118,14 @@ class ThemedPages:
         config: MkDocsConfig,
         nav: Navigation,
         pages: Sequence[File],
-        env: jinja2.Environment,
     ) -> None:
         """On the build's first ``on_page_context`` (of ``page``, the site's pages being
         ``pages``): starts the workers, where the machine and the plugins allow them, for the
         generated pages after ``page``."""
-        if self._started:
+        if self._started or self.env is None:
             return
         self._started = True
-        self.env = env
+        env = self.env
         jobs = jobs_for(self.jobs)
         if jobs < 2:
             return
